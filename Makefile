@@ -1,0 +1,46 @@
+# memprop: `make demo` and `make test` work on a fresh Debian machine.
+# They create .venv, install the package, and install ngspice with apt when it is missing
+# (as root; otherwise they stop and print the exact command to run).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NGSPICE_PKGS := ngspice libngspice0 libngspice0-dev
+
+.PHONY: demo test ngspice venv bench clean
+
+ngspice:
+	@if command -v ngspice >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libngspice.so '; then \
+	  true; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  echo "installing ngspice ($(NGSPICE_PKGS)) with apt-get"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(NGSPICE_PKGS); \
+	else \
+	  echo "memprop needs ngspice and its shared library. Install them with:"; \
+	  echo "  sudo apt-get install -y $(NGSPICE_PKGS)"; \
+	  exit 1; \
+	fi
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { echo "python venv is missing. Install it with:"; \
+	  echo "  sudo apt-get install -y python3-venv"; exit 1; }
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: ngspice $(STAMP)
+
+demo: venv
+	$(BIN)/memprop settle --backend both
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+bench: venv
+	$(BIN)/python bench/deck_timing.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""What the hardware is: typed, validated dataclasses and the numpy twin of every device equation."""

@@ -1,0 +1,85 @@
+"""Validation shared by every circuit dataclass.
+
+Every value that ends up in a netlist passes through here, so a bad value is rejected where it
+is created, with the field named, instead of surfacing later as a broken (or hostile) deck.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+#: Names that reach a netlist: letters, digits and underscores, starting with a letter.
+#: This excludes whitespace, newlines, dots, quotes, `=`, `{`, `*` and `;`, so no user-written
+#: name can start a new SPICE line, a comment, a `.control` block or a parameter expression.
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+
+#: Parameter names ngspice or other dialects treat specially (ngspice's PSPICE mode reserves `vt`).
+RESERVED_NAMES = frozenset({"vt", "temp", "time", "pi", "e", "gnd", "end", "ends", "control", "endc"})
+
+
+class ConfigError(ValueError):
+    """A bad configuration value: says where (file and field) and why."""
+
+    def __init__(self, field: str, reason: str, source: str | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        self.source = source
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        return f"{where}{self.field}: {self.reason}"
+
+    def located(self, source: str, prefix: str = "") -> "ConfigError":
+        """The same error, placed in a file and under a section prefix."""
+        field = f"{prefix}.{self.field}" if prefix and not self.field.startswith(prefix + ".") else self.field
+        return ConfigError(field, self.reason, source)
+
+
+def check_finite(field: str, value: Any, *, positive: bool = False, nonnegative: bool = False,
+                 low: float | None = None, high: float | None = None) -> float:
+    """A real, finite number within bounds, or a ConfigError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(field, f"must be a number, got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(field, f"must be finite, got {value!r}")
+    if positive and number <= 0:
+        raise ConfigError(field, f"must be > 0, got {value!r}")
+    if nonnegative and number < 0:
+        raise ConfigError(field, f"must be >= 0, got {value!r}")
+    if low is not None and number < low:
+        raise ConfigError(field, f"must be >= {low:g}, got {value!r}")
+    if high is not None and number > high:
+        raise ConfigError(field, f"must be <= {high:g}, got {value!r}")
+    return number
+
+
+def check_int(field: str, value: Any, *, low: int, high: int) -> int:
+    """An integer (not a bool, not a float) within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(field, f"must be an integer, got {type(value).__name__} {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(field, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def check_name(field: str, value: Any) -> str:
+    """A SPICE-safe identifier (see NAME_PATTERN), not a reserved word."""
+    if not isinstance(value, str):
+        raise ConfigError(field, f"must be a string, got {type(value).__name__}")
+    if not NAME_PATTERN.match(value):
+        raise ConfigError(field, f"{value!r} is not a safe name: use 1-32 letters, digits or '_', "
+                                 "starting with a letter")
+    if value.lower() in RESERVED_NAMES:
+        raise ConfigError(field, f"{value!r} is reserved in SPICE dialects")
+    return value
+
+
+def check_choice(field: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+    """One of a fixed set of strings."""
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(field, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value

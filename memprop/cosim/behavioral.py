@@ -1,0 +1,204 @@
+"""The behavioural (numpy) twin: the same circuit's equilibrium and dynamics without SPICE.
+
+It is built from the same Network and device states as the deck, and solves the same equations
+the subcircuits implement (see memprop/templates/ngspice/neurons/*.j2):
+
+    ideal:       tau du/dt = -u + R_f (I_syn(V, n=0) + I_nudge),        V = rho(u)
+    macromodel:  op-amp a = A0 (v_os - n) through one pole, s = v_rail tanh(a / v_rail), u = -s,
+                 so at DC the summing node sits at n = v_os + (v_rail/A0) atanh(u/v_rail)
+                 (finite gain) and the synapse currents see n instead of an exact virtual ground.
+
+I_syn comes from each crossbar's linear operator (A, B) for linear-read devices (wire resistance
+included) or from the device I-V for nonlinear reads. I_nudge = beta G_ref (y - V_out).
+Everything is vectorised over a batch of samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from memprop.circuits.crossbar import linear_operator, nonlinear_currents
+from memprop.circuits.network import Network, SynapseStates, conductances
+
+
+#: How close to the rails (as a fraction of v_rail) the macromodel's u may come in the solver.
+_EDGE = 1.0 - 1e-9
+
+
+@dataclass
+class Equilibrium:
+    """Per sample (rows) and neuron (columns): u, the activation V = rho(u), the summing node n."""
+
+    u: np.ndarray
+    v: np.ndarray
+    n: np.ndarray
+    iterations: int
+    residual: float
+
+
+@dataclass
+class Trajectory:
+    """A transient: times (T,), u and V of every neuron (T, N) for one sample."""
+
+    t: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+
+
+class BehavioralNetwork:
+    """A network with programmed states, ready to settle batches of inputs."""
+
+    def __init__(self, network: Network, states: SynapseStates) -> None:
+        self.network = network
+        self.neuron = network.neuron
+        self.offsets = network.offsets()
+        self.n = network.n_neurons
+        self.out = network.output_slice()
+        self._bars = []
+        linear = network.device.linear_read
+        g = conductances(network, states) if linear else None
+        n_sig = network.n_signals
+        # Dense operators over the whole signal vector when every crossbar is linear: I = A sigma + B n.
+        self.A = np.zeros((self.n, n_sig))
+        self.B = np.zeros((self.n, self.n))
+        for bar in network.crossbars:
+            t0 = self.offsets[bar.target]
+            s0 = self.offsets[bar.source]
+            if linear:
+                a, b = linear_operator(bar, g[bar.name])
+                self.A[t0:t0 + bar.rows, s0:s0 + bar.cols] += a
+                self.B[t0:t0 + bar.rows, t0:t0 + bar.rows] += b
+            else:
+                self._bars.append((bar, states[bar.name], t0, s0))
+                gg = network.device.conductance(states[bar.name]) * bar.mask()
+                self.A[t0:t0 + bar.rows, s0:s0 + bar.cols] += gg[0] - gg[1]
+                self.B[t0:t0 + bar.rows, t0:t0 + bar.rows] += -np.diag(gg[0].sum(1) + gg[1].sum(1))
+        self.linear = linear
+        self.ideal = self.neuron.level == "ideal"
+
+    # ---- pieces of the equations ----
+    def signals(self, v: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """[V neurons, inputs, bias] per sample."""
+        parts = [v, inputs]
+        if self.network.has_bias:
+            parts.append(np.full((v.shape[0], 1), self.neuron.v_high))
+        return np.concatenate(parts, axis=1)
+
+    def synapse_current(self, sigma: np.ndarray, n: np.ndarray) -> np.ndarray:
+        if self.linear:
+            return sigma @ self.A.T + n @ self.B.T
+        out = np.zeros_like(n)
+        for bar, x, t0, s0 in self._bars:
+            out[:, t0:t0 + bar.rows] += nonlinear_currents(self.network.device, bar, x,
+                                                           sigma[:, s0:s0 + bar.cols], n[:, t0:t0 + bar.rows])
+        return out
+
+    def nudge_current(self, v: np.ndarray, targets: np.ndarray | None, beta: float) -> np.ndarray:
+        cur = np.zeros_like(v)
+        if beta != 0.0 and targets is not None:
+            cur[:, self.out] = beta * self.neuron.g_ref * (targets - v[:, self.out])
+        return cur
+
+    def summing_node(self, u: np.ndarray) -> np.ndarray:
+        if self.ideal:
+            return np.zeros_like(u)
+        vr = self.neuron.v_rail
+        return self.neuron.v_offset + (vr / self.neuron.a0) * np.arctanh(np.clip(u / vr, -_EDGE, _EDGE))
+
+    def residual(self, u: np.ndarray, inputs: np.ndarray, targets: np.ndarray | None, beta: float) -> np.ndarray:
+        """F(u) = -u + R_f (I_syn + I_nudge) - n(u): zero at equilibrium (before rail clipping)."""
+        v = self.neuron.rho(u)
+        n = self.summing_node(u)
+        i = self.synapse_current(self.signals(v, inputs), n) + self.nudge_current(v, targets, beta)
+        return -u + self.neuron.r_f * i - (0.0 if self.ideal else n)
+
+    def _clip_rails(self, u: np.ndarray) -> np.ndarray:
+        if self.ideal:
+            return u
+        vr = self.neuron.v_rail
+        return np.clip(u, -vr * _EDGE, vr * _EDGE)
+
+    def jacobian(self, u: np.ndarray, beta: float) -> np.ndarray:
+        """dF/du per sample (B, N, N), exact for linear reads (approximate for nonlinear ones)."""
+        rf = self.neuron.r_f
+        d = self.neuron.rho_prime(u)
+        a_nn = self.A[:, :self.n]
+        jac = rf * a_nn[None, :, :] * d[:, None, :]
+        if beta != 0.0:
+            idx = np.arange(self.n)[self.out]
+            jac[:, idx, idx] -= rf * beta * self.neuron.g_ref * d[:, idx]
+        eye = np.eye(self.n)
+        if self.ideal:
+            return jac - eye[None]
+        vr = self.neuron.v_rail
+        dn = (1.0 / self.neuron.a0) / (1.0 - np.clip(u / vr, -_EDGE, _EDGE) ** 2)  # dn/du, (B, N)
+        return jac + rf * self.B[None] * dn[:, None, :] - eye[None] * (1.0 + dn)[:, :, None]
+
+    # ---- solvers ----
+    def equilibrium(self, inputs: np.ndarray, targets: np.ndarray | None = None, beta: float = 0.0,
+                    u0: np.ndarray | None = None, tol: float = 1e-10, max_relax: int = 2000,
+                    newton: bool = True) -> Equilibrium:
+        """Settle a batch: damped relaxation (what the circuit does), then Newton polishing."""
+        inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
+        if targets is not None:
+            targets = np.atleast_2d(np.asarray(targets, dtype=float))
+        u = np.zeros((inputs.shape[0], self.n)) if u0 is None else np.array(u0, dtype=float)
+        step = 0.5
+        it = 0
+        res = np.inf
+        for it in range(1, max_relax + 1):
+            f = self.residual(u, inputs, targets, beta)
+            u = self._clip_rails(u + step * f)
+            res = float(np.max(np.abs(f))) if f.size else 0.0
+            if res < (1e-6 if newton else tol):
+                break
+        if newton and self.n <= 2000:
+            for _ in range(50):
+                f = self.residual(u, inputs, targets, beta)
+                res = float(np.max(np.abs(f))) if f.size else 0.0
+                if res < tol:
+                    break
+                du = np.linalg.solve(self.jacobian(u, beta), -f[..., None])[..., 0]
+                trial = self._clip_rails(u + du)
+                if np.max(np.abs(self.residual(trial, inputs, targets, beta))) < res:
+                    u = trial
+                else:
+                    u = self._clip_rails(u + step * f)
+                it += 1
+        v = self.neuron.rho(u)
+        return Equilibrium(u=u, v=v, n=self.summing_node(u), iterations=it, residual=res)
+
+    def transient(self, inputs: np.ndarray, t_stop: float, t_eval: np.ndarray | None = None,
+                  targets: np.ndarray | None = None, beta: float = 0.0) -> Trajectory:
+        """One sample's dynamics from all-zero initial conditions (as `.tran ... uic`)."""
+        inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
+        tg = None if targets is None else np.atleast_2d(np.asarray(targets, dtype=float))
+        nrn = self.neuron
+        if t_eval is None:
+            t_eval = np.linspace(0.0, t_stop, 401)
+        if self.ideal:
+            def rhs(_t: float, u: np.ndarray) -> np.ndarray:
+                return self.residual(u[None], inputs, tg, beta)[0] / nrn.tau
+            sol = solve_ivp(rhs, (0.0, t_stop), np.zeros(self.n), t_eval=t_eval, method="LSODA",
+                            rtol=1e-8, atol=1e-10)
+            u = sol.y.T
+        else:
+            c_pole = nrn.pole_capacitance
+
+            def rhs(_t: float, y: np.ndarray) -> np.ndarray:
+                a, q = y[:self.n], y[self.n:]
+                s = nrn.v_rail * np.tanh(a / nrn.v_rail)
+                n = s - q
+                v = nrn.rho(-s)
+                i = self.synapse_current(self.signals(v[None], inputs), n[None])[0]
+                i = i + self.nudge_current(v[None], tg, beta)[0]
+                dq = -(i + q / nrn.r_f) / nrn.c_f
+                da = (nrn.a0 * (nrn.v_offset - n) - a) / c_pole
+                return np.concatenate([da, dq])
+            sol = solve_ivp(rhs, (0.0, t_stop), np.zeros(2 * self.n), t_eval=t_eval, method="LSODA",
+                            rtol=1e-8, atol=1e-10)
+            u = -nrn.v_rail * np.tanh(sol.y[:self.n].T / nrn.v_rail)
+        return Trajectory(t=sol.t, u=u, v=nrn.rho(u))

@@ -1,0 +1,246 @@
+"""Run configuration: TOML in, typed and validated dataclasses out, and back to TOML.
+
+Every field has a default, so an empty file (or none) is the default run. Unknown sections or
+keys, wrong types and bad values are rejected with a ConfigError naming the file, the field
+(`section.key`) and the reason. Values that reach a netlist are validated by the circuit
+dataclasses themselves (memprop.circuits), so the same checks guard the API and the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from memprop.circuits.devices import DEVICE_MODELS, MemristorModel, device_model
+from memprop.circuits.network import (MAX_GROUP_SIZE, Network, SynapseStates, glorot_states, layered_network,
+                                      random_states, recurrent_network)
+from memprop.circuits.neuron import Neuron
+from memprop.circuits.params import param
+from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int
+
+MAX_CONFIG_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Topology and initial programming of the network."""
+
+    topology: str = param("layered", "layered (Scellier-Bengio, symmetric feedback) or recurrent (Hopfield)")
+    layers: tuple[int, ...] = param((64, 32, 10), "layered: input size, then each neuron layer's size")
+    neurons: int = param(50, "recurrent: number of neurons (outputs included)")
+    inputs: int = param(10, "recurrent: number of input lines")
+    outputs: int = param(5, "recurrent: number of output neurons (the last ones)")
+    bias: bool = param(True, "a bias line (at v_high) with one differential pair per neuron")
+    wire_resistance: float = param(0.0, "crossbar wire resistance per segment (0 = ideal wires)", "Ohm")
+    init: str = param("glorot", "initial weights: glorot (uniform, scaled by fan-in/out) or uniform (G anywhere in range)")
+    init_gain: float = param(0.5, "glorot: scale of the initial weights")
+    seed: int = param(0, "seed of the initial device states")
+
+    def __post_init__(self) -> None:
+        check_choice("topology", self.topology, ("layered", "recurrent"))
+        if not isinstance(self.layers, tuple) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                         for v in self.layers):
+            raise ConfigError("layers", f"must be a list of integers, got {self.layers!r}")
+        if not 2 <= len(self.layers) <= 16:
+            raise ConfigError("layers", f"needs 2 to 16 entries (inputs, then neuron layers), got {len(self.layers)}")
+        for k, size in enumerate(self.layers):
+            check_int(f"layers[{k}]", size, low=1, high=MAX_GROUP_SIZE)
+        check_int("neurons", self.neurons, low=1, high=MAX_GROUP_SIZE)
+        check_int("inputs", self.inputs, low=1, high=MAX_GROUP_SIZE)
+        check_int("outputs", self.outputs, low=1, high=self.neurons)
+        if not isinstance(self.bias, bool):
+            raise ConfigError("bias", f"must be true or false, got {self.bias!r}")
+        check_finite("wire_resistance", self.wire_resistance, nonnegative=True, high=1e6)
+        check_choice("init", self.init, ("glorot", "uniform"))
+        check_finite("init_gain", self.init_gain, positive=True, high=100.0)
+        check_int("seed", self.seed, low=0, high=2**32 - 1)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """Which memristor model the synapses use, and parameter overrides."""
+
+    model: str = param("vteam", f"device model: {', '.join(DEVICE_MODELS)}")
+    params: dict[str, Any] = field(default_factory=dict, metadata={
+        "doc": "overrides of the model's parameters (see `memprop models`)", "unit": ""})
+
+    def __post_init__(self) -> None:
+        check_choice("model", self.model, tuple(DEVICE_MODELS))
+        if not isinstance(self.params, dict):
+            raise ConfigError("params", "must be a table of parameter = value")
+
+    def build(self) -> MemristorModel:
+        try:
+            return device_model(self.model, **self.params)
+        except ConfigError as err:
+            field_name = err.field if err.field == "model" else f"params.{err.field}"
+            raise ConfigError(field_name, err.reason) from None
+        except TypeError as err:
+            raise ConfigError("params", str(err)) from None
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Analyses and nudging used by netgen and settle."""
+
+    analysis: str = param("op", "op (equilibrium) or tran (dynamics from zero, with uic)")
+    tran_step: float = param(2e-8, "transient print step", "s")
+    tran_stop: float = param(2e-5, "transient stop time", "s")
+    beta: float = param(0.0, "nudging strength; nudging sources are in the deck when non-zero")
+
+    def __post_init__(self) -> None:
+        check_choice("analysis", self.analysis, ("op", "tran"))
+        check_finite("tran_step", self.tran_step, low=1e-15, high=1.0)
+        check_finite("tran_stop", self.tran_stop, low=1e-12, high=10.0)
+        if self.tran_stop / self.tran_step > 1e6:
+            raise ConfigError("tran_stop", "more than 1e6 transient steps: raise tran_step or lower tran_stop")
+        if self.tran_step >= self.tran_stop:
+            raise ConfigError("tran_step", "must be smaller than tran_stop")
+        check_finite("beta", self.beta, low=-1e3, high=1e3)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """The input sample that `memprop settle` and `netgen` program into the sources."""
+
+    kind: str = param("auto", "auto (a digit image when there are 64 inputs, else random), digits or random")
+    index: int = param(0, "digits: which image of scikit-learn's load_digits")
+    seed: int = param(0, "random: seed of the uniform [v_low, v_high] inputs")
+
+    def __post_init__(self) -> None:
+        check_choice("kind", self.kind, ("auto", "digits", "random"))
+        check_int("index", self.index, low=0, high=1796)
+        check_int("seed", self.seed, low=0, high=2**32 - 1)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run: network, neuron cell, device, analyses and sample."""
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    neuron: Neuron = field(default_factory=Neuron)
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    #: where the config came from (for messages); not part of the TOML.
+    source: str = field(default="<defaults>", compare=False)
+
+
+SECTIONS: dict[str, type] = {"network": NetworkConfig, "neuron": Neuron, "device": DeviceConfig,
+                             "sim": SimConfig, "sample": SampleConfig}
+
+
+def _section(name: str, cls: type, table: Any, source: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(name, "must be a table ([" + name + "])", source)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{name}.{key}", f"unknown key; known keys: {', '.join(known)}", source)
+    values = dict(table)
+    for key, value in values.items():
+        default = known[key].default
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{name}.{key}", f"must be finite, got {value!r}", source)
+        if isinstance(default, tuple):
+            if not isinstance(value, list):
+                raise ConfigError(f"{name}.{key}", f"must be a list, got {type(value).__name__}", source)
+            values[key] = tuple(value)
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            values[key] = float(value)
+    if cls is DeviceConfig and "params" not in values:
+        values["params"] = {}
+    if cls is DeviceConfig and isinstance(values.get("params"), dict):
+        for key, value in values["params"].items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                values["params"][key] = float(value)
+    try:
+        obj = cls(**values)
+        if cls is DeviceConfig:
+            obj.build()
+        return obj
+    except ConfigError as err:
+        raise err.located(source, name) from None
+
+
+def parse(data: dict[str, Any], source: str = "<config>") -> Config:
+    """A Config from a parsed TOML document."""
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(key, f"unknown section; known sections: {', '.join(SECTIONS)}", source)
+    parts = {name: _section(name, cls, data.get(name, {}), source) for name, cls in SECTIONS.items()}
+    cfg = Config(**parts, source=source)
+    try:
+        build_network(cfg)
+    except ConfigError as err:
+        raise ConfigError(err.field, err.reason, source) from None
+    return cfg
+
+
+def load(path: str | Path | None) -> Config:
+    """Read and validate a TOML config file (None: all defaults)."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("file", "no such file", source) from None
+    except IsADirectoryError:
+        raise ConfigError("file", "is a directory, not a TOML file", source) from None
+    except OSError as err:
+        raise ConfigError("file", f"cannot be read: {err.strerror}", source) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError("file", f"larger than {MAX_CONFIG_BYTES} bytes", source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", source) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("file", f"not valid TOML: {err}", source) from None
+    return parse(data, source)
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    """The fully resolved config (device parameters included) as plain TOML-able data."""
+    out: dict[str, Any] = {}
+    for name in SECTIONS:
+        section = getattr(cfg, name)
+        table = {}
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            table[f.name] = list(value) if isinstance(value, tuple) else value
+        out[name] = table
+    device = cfg.device.build()
+    out["device"]["params"] = {f.name: getattr(device, f.name) for f in dataclasses.fields(device)}
+    return out
+
+
+def dumps(cfg: Config) -> str:
+    return tomli_w.dumps(to_dict(cfg))
+
+
+def build_network(cfg: Config) -> Network:
+    """The Network a config describes (beta from [sim])."""
+    device = cfg.device.build()
+    n = cfg.network
+    if n.topology == "layered":
+        return layered_network(cfg.neuron, device, n.layers, bias=n.bias, wire_resistance=n.wire_resistance,
+                               beta=cfg.sim.beta)
+    return recurrent_network(cfg.neuron, device, n.neurons, n.inputs, n.outputs, bias=n.bias,
+                             wire_resistance=n.wire_resistance, beta=cfg.sim.beta)
+
+
+def initial_states(cfg: Config, network: Network) -> SynapseStates:
+    if cfg.network.init == "glorot":
+        return glorot_states(network, cfg.network.seed, gain=cfg.network.init_gain)
+    return random_states(network, cfg.network.seed)

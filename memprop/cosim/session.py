@@ -1,0 +1,211 @@
+"""The process's one ngspice, driven in-process through PySpice's NgSpiceShared.
+
+ngspice is a C library with global state: a second NgSpiceShared in one process fails (cffi
+duplicate declaration), so `NgSpiceSession.instance()` hands out the single session, and parallel
+work uses one process per ngspice. The deck is loaded once; sources and devices change with
+`alter` between analyses; old plots and circuits are destroyed so memory stays flat.
+
+PySpice quirks handled here, deliberately:
+- it flags an error for any ngspice output line containing "error" (a node called `error_1` would
+  do) and logs every stderr line as an error. We bypass that flagging: we send commands to the
+  library ourselves and classify ngspice's own output with ERROR_PATTERNS, raising SimulationError
+  with the offending lines, so real errors are never hidden and harmless lines never raise.
+- it logs "Unsupported Ngspice version" for ngspice >= 35: filtered, only that message.
+- commands are capped at 1023 characters: longer command batches go through a sourced script.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from typing import Iterable, Sequence
+
+import numpy as np
+
+LOG = logging.getLogger("memprop.ngspice")
+MAX_COMMAND = 1023
+ERROR_PATTERNS = re.compile(
+    r"(^\s*error\b|\berror:|timestep too small|singular matrix|gmin stepping failed|source stepping failed"
+    r"|no convergence|iteration limit reached|doanalyses:|could not find|unknown (?:sub)?circuit|no such"
+    r"|unable to find|is not (?:a )?valid|syntax error|fatal|aborted|cannot recover)",
+    re.IGNORECASE)
+#: stderr lines that look alarming but are informational in ngspice 39.
+BENIGN = re.compile(r"^(Note:|Warning: .*(reltol|abstol|vntol) |Using SPARSE|Circuit: |Reference value)", re.IGNORECASE)
+
+
+class SimulationError(RuntimeError):
+    """ngspice reported an error (the offending output lines are in the message)."""
+
+    def __init__(self, what: str, lines: Sequence[str] = ()) -> None:
+        self.what = what
+        self.lines = list(lines)
+        detail = ("\n  " + "\n  ".join(self.lines[-12:])) if self.lines else ""
+        super().__init__(f"{what}{detail}")
+
+
+class _VersionWarningFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Unsupported Ngspice version" not in record.getMessage()
+
+
+class NgSpiceSession:
+    """The one ngspice of this process. Use `NgSpiceSession.instance()`."""
+
+    _instance: "NgSpiceSession | None" = None
+
+    def __init__(self) -> None:
+        if NgSpiceSession._instance is not None:
+            raise RuntimeError("one ngspice per process: use NgSpiceSession.instance()")
+        pyspice_log = logging.getLogger("PySpice")
+        pyspice_log.addFilter(_VersionWarningFilter())
+        # PySpice re-logs every stderr line as an error; we classify and raise ourselves.
+        logging.getLogger("PySpice.Spice.NgSpice.Shared").setLevel(logging.CRITICAL)
+        for handler_logger in (pyspice_log, logging.getLogger("PySpice.Spice.NgSpice.Shared.NgSpiceShared")):
+            handler_logger.addFilter(_VersionWarningFilter())
+        from PySpice.Spice.NgSpice.Shared import NgSpiceShared  # heavy import, only when needed
+
+        self._ng = NgSpiceShared.new_instance()
+        self._lib = self._ng._ngspice_shared
+        self._script_dir = tempfile.mkdtemp(prefix="memprop-ng-")
+        self.loaded = False
+        self.analyses = 0
+        self.command("set nomoremode")
+
+    @classmethod
+    def instance(cls) -> "NgSpiceSession":
+        if cls._instance is None:
+            cls._instance = NgSpiceSession()
+        return cls._instance
+
+    # ---- low level ----
+    def _output(self) -> list[str]:
+        return list(self._ng._stdout) + list(self._ng._stderr)
+
+    def _check(self, what: str) -> list[str]:
+        lines = self._output()
+        bad = [ln for ln in lines if ERROR_PATTERNS.search(ln) and not BENIGN.match(ln)]
+        if bad:
+            raise SimulationError(f"ngspice failed: {what}", bad)
+        return lines
+
+    def command(self, cmd: str) -> list[str]:
+        """Run one ngspice command; raise SimulationError if ngspice reports an error."""
+        if "\n" in cmd or "\r" in cmd:
+            raise ValueError("one command per call: no line breaks")
+        if len(cmd) > MAX_COMMAND:
+            raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {len(cmd)}")
+        self._ng.clear_output()
+        rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
+        if rc:
+            raise SimulationError(f"ngspice command returned {rc}: {cmd[:80]}", self._output())
+        return self._check(cmd[:80])
+
+    def commands(self, cmds: Iterable[str]) -> None:
+        """Run many commands as one sourced script (far faster than one call each)."""
+        cmds = list(cmds)
+        if not cmds:
+            return
+        if len(cmds) <= 4:
+            for c in cmds:
+                self.command(c)
+            return
+        path = os.path.join(self._script_dir, "batch.sp")
+        with open(path, "w", encoding="ascii") as fh:
+            fh.write("*ng_script\n")
+            for c in cmds:
+                if "\n" in c or "\r" in c:
+                    raise ValueError("one command per line")
+                fh.write(c + "\n")
+        self.command(f"source {path}")
+
+    # ---- circuits ----
+    def load(self, deck_text: str) -> None:
+        """Replace the loaded circuit (old plots and circuit destroyed first, so memory stays flat)."""
+        self.clear()
+        body = [ln for ln in deck_text.splitlines() if ln.strip()]
+        # analysis lines are issued as commands; a deck's own .op/.tran/.print would run on `run`
+        body = [ln for ln in body if not re.match(r"^\s*\.(op|tran|print|control|endc)\b", ln, re.IGNORECASE)]
+        self._ng.clear_output()
+        from PySpice.Spice.NgSpice.Shared import ffi, FFI  # noqa: F401  (cffi handles)
+
+        keep = [ffi.new("char[]", ln.encode("utf8")) for ln in body] + [ffi.new("char[]", b"")]
+        array = ffi.new("char *[]", keep + [FFI.NULL])
+        rc = self._lib.ngSpice_Circ(array)
+        if rc:
+            raise SimulationError("ngspice could not load the circuit", self._output())
+        self._check("loading the circuit")
+        self.loaded = True
+
+    def clear(self) -> None:
+        """Destroy all plots and remove the loaded circuit."""
+        self.command("destroy all")
+        if self.loaded:
+            self.command("remcirc")
+            self.loaded = False
+
+    # ---- analyses ----
+    def op(self) -> str:
+        """Operating point; returns the plot name."""
+        self.command("destroy all")
+        self.command("op")
+        self.analyses += 1
+        return self._last_plot("op")
+
+    def tran(self, step: float, stop: float, *, uic: bool = True, max_step: float | None = None) -> str:
+        self.command("destroy all")
+        parts = ["tran", f"{step:.6g}", f"{stop:.6g}"]
+        if max_step is not None:
+            parts += ["0", f"{max_step:.6g}"]
+        if uic:
+            parts.append("uic")
+        self.command(" ".join(parts))
+        self.analyses += 1
+        return self._last_plot("tran")
+
+    def _last_plot(self, kind: str) -> str:
+        name = self._ng.last_plot
+        if not name.startswith(kind):
+            raise SimulationError(f"{kind} analysis produced no results (last plot {name!r})", self._output())
+        return name
+
+    def vector(self, plot: str, name: str) -> np.ndarray:
+        from PySpice.Spice.NgSpice.Shared import ffi, FFI
+
+        info = self._lib.ngGet_Vec_Info(f"{plot}.{name}".encode("utf8"))
+        if info == FFI.NULL or info.v_realdata == FFI.NULL:
+            raise SimulationError(f"no vector {name!r} in plot {plot!r}")
+        return np.frombuffer(ffi.buffer(info.v_realdata, info.v_length * 8), dtype=np.float64).copy()
+
+    def vectors(self, plot: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+        return {n: self.vector(plot, n) for n in names}
+
+    def vector_names(self, plot: str) -> list[str]:
+        from PySpice.Spice.NgSpice.Shared import ffi_string_utf8, FFI
+
+        vecs = self._lib.ngSpice_AllVecs(plot.encode("utf8"))
+        out, i = [], 0
+        while vecs[i] != FFI.NULL:
+            out.append(ffi_string_utf8(vecs[i]))
+            i += 1
+        return out
+
+    # ---- changing values between analyses ----
+    def set_values(self, assignments: Iterable[tuple[str, float]]) -> None:
+        """alter element=value for many elements (sources' dc value, resistors' resistance...)."""
+        cmds = []
+        for element, value in assignments:
+            v = float(value)
+            if not np.isfinite(v):
+                raise ValueError(f"non-finite value for {element}")
+            cmds.append(f"alter {element} = {v:.12g}")
+        self.commands(cmds)
+
+    def version(self) -> str:
+        lines = self.command("version")
+        for ln in lines:
+            m = re.search(r"ngspice-(\d+(?:\.\d+)?)", ln)
+            if m:
+                return m.group(1)
+        return "unknown"

@@ -1,0 +1,1 @@
+"""Circuits -> netlist text, node-name maps and dialects. Pure: no simulation, no I/O."""

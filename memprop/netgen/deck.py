@@ -1,0 +1,239 @@
+"""Render a network and its device states to an ngspice deck plus a node map.
+
+The deck is built from the jinja2 templates in memprop/templates/<dialect>/ with StrictUndefined,
+so a missing value is an error rather than an empty string in the netlist. Every number passes
+through `number()` (finite, full precision) and every name through the validated name builders
+in names.py: nothing a user writes reaches the deck as free text except comment lines, which are
+split on every line break and prefixed with '*'.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import jinja2
+import numpy as np
+
+from memprop import __version__
+from memprop.circuits.devices import HPLinearDrift, MemristorModel
+from memprop.circuits.network import Network, SynapseStates
+from memprop.circuits.validation import ConfigError
+from memprop.netgen import names
+
+ANALYSES = ("op", "tran", "none")
+FORMS = ("read", "dynamic")
+
+
+def number(value: float) -> str:
+    """A finite float as SPICE text with 12 significant digits."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError("value", f"non-finite number {value!r} cannot go into a netlist")
+    return f"{value:.12g}"
+
+
+def environment(dialect: str = "ngspice") -> jinja2.Environment:
+    loader = jinja2.PackageLoader("memprop", f"templates/{dialect}")
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              autoescape=False)
+
+
+@dataclass(frozen=True)
+class TranSpec:
+    """A transient: print step and stop time (seconds)."""
+
+    step: float = 2e-8
+    stop: float = 2e-5
+
+
+@dataclass
+class Deck:
+    """A rendered deck and the map from circuit objects to its node and element names."""
+
+    text: str
+    node_map: dict[str, Any] = field(default_factory=dict)
+
+
+def comment_lines(text: str | Sequence[str]) -> list[str]:
+    """Free text made safe for comments: split on every kind of line break, control chars removed."""
+    lines = text.splitlines() if isinstance(text, str) else [part for item in text for part in str(item).splitlines()]
+    return ["".join(ch if ch.isprintable() else "?" for ch in line) for line in lines]
+
+
+def read_value(network: Network, x: np.ndarray) -> np.ndarray:
+    """What the read-form device subckt takes: resistance for a linear read, the state otherwise."""
+    if network.device.linear_read:
+        return 1.0 / network.device.conductance(x)
+    return np.asarray(x, dtype=float)
+
+
+def device_text(env: jinja2.Environment, device: MemristorModel) -> str:
+    """The device template of `device` rendered: its `memristor` (dynamic) and `memread` subckts."""
+    dev = device
+    raw = {k: getattr(dev, k) for k in dev.__dataclass_fields__}
+    ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw}
+    if isinstance(dev, HPLinearDrift):
+        ctx["k"] = number(dev.k)
+    return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
+
+
+def _device_text(env: jinja2.Environment, network: Network) -> str:
+    """Backward-compatible alias: the device text of `network.device`."""
+    return device_text(env, network.device)
+
+
+def _neuron_text(env: jinja2.Environment, network: Network) -> str:
+    n = network.neuron
+    span = n.v_high - n.v_low
+    ctx = {"rf": number(n.r_f), "cf": number(n.c_f), "activation": n.activation,
+           "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span),
+           "mid": number(0.5 * (n.v_high + n.v_low)), "a0": number(n.a0), "pole_hz": number(n.pole_hz),
+           "c_pole": number(n.pole_capacitance), "v_rail": number(n.v_rail), "v_offset": number(n.v_offset)}
+    return env.get_template(f"neurons/{n.level}.j2").render(**ctx)
+
+
+def _check_states(network: Network, states: SynapseStates) -> None:
+    dev = network.device
+    for bar in network.crossbars:
+        if bar.name not in states.states:
+            raise ConfigError(f"states.{bar.name}", "missing device states for this crossbar")
+        x = states[bar.name]
+        if x.shape != (2, bar.rows, bar.cols):
+            raise ConfigError(f"states.{bar.name}", f"shape {x.shape} != {(2, bar.rows, bar.cols)}")
+        if not np.all(np.isfinite(x)):
+            raise ConfigError(f"states.{bar.name}", "contains NaN or infinite states")
+        if np.any(x < dev.x_lo - 1e-12) or np.any(x > dev.x_hi + 1e-12):
+            raise ConfigError(f"states.{bar.name}", f"states outside the device bounds [{dev.x_lo}, {dev.x_hi}]")
+
+
+def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None = None,
+           targets: np.ndarray | None = None, analysis: str = "op", form: str | None = None,
+           tran: TranSpec = TranSpec(), header: Sequence[str] = (), title: str = "memprop network",
+           nudge: bool | None = None, dialect: str = "ngspice") -> Deck:
+    """The deck for `network` with `states` programmed in.
+
+    form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
+    `dynamic` (each device with its live state equation, the default for .tran).
+    nudge: include the nudging sources; default only when the network's beta is non-zero.
+    """
+    if analysis not in ANALYSES:
+        raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
+    form = form or ("dynamic" if analysis == "tran" else "read")
+    if form not in FORMS:
+        raise ConfigError("form", f"must be one of {', '.join(FORMS)}; got {form!r}")
+    _check_states(network, states)
+    if network.device.linear_read is False and any(b.wire_resistance > 0 for b in network.crossbars):
+        raise ConfigError("crossbar.wire_resistance", "wire resistance needs a device with a linear read")
+    env = environment(dialect)
+    offsets = network.offsets()
+    n_in = network.n_inputs
+    in_values = np.full(n_in, 0.0) if inputs is None else np.asarray(inputs, dtype=float)
+    if in_values.shape != (n_in,):
+        raise ConfigError("inputs", f"expected {n_in} input voltages, got shape {in_values.shape}")
+
+    node_map: dict[str, Any] = {"neurons": {}, "inputs": {}, "bias": {}, "crossbars": {}, "nudge": {},
+                                "signal_order": []}
+    lines_of: dict[str, list[str]] = {}
+    sources = []
+    for g in network.groups:
+        lines_of[g.name] = [names.line(g, k) for k in range(g.size)]
+    for g in network.neuron_groups:
+        for k, nm in enumerate(lines_of[g.name]):
+            node_map["neurons"][nm] = {"group": g.name, "index": k, "signal": offsets[g.name] + k,
+                                       "sum": f"{nm}_n", "int": f"{nm}_s", "out": f"{nm}_v", "outm": f"{nm}_vm"}
+    for g in network.groups:
+        if g.kind == "neuron":
+            continue
+        for k, nm in enumerate(lines_of[g.name]):
+            value = in_values[k] if g.kind == "input" else network.neuron.v_high
+            src = names.input_source(nm)
+            sources.append({"source": src, "v": f"{nm}_v", "vm": f"{nm}_vm", "value": number(value)})
+            key = "inputs" if g.kind == "input" else "bias"
+            node_map[key][nm] = {"signal": offsets[g.name] + k, "out": f"{nm}_v", "outm": f"{nm}_vm", "source": src}
+    order = sorted(((entry["signal"], nm) for sect in ("neurons", "inputs", "bias")
+                    for nm, entry in node_map[sect].items()))
+    node_map["signal_order"] = [nm for _, nm in order]
+
+    neurons = [{"name": nm, "n": f"{nm}_n", "s": f"{nm}_s", "v": f"{nm}_v", "vm": f"{nm}_vm"}
+               for g in network.neuron_groups for nm in lines_of[g.name]]
+
+    bars = []
+    for bar in network.crossbars:
+        x = states[bar.name]
+        values = read_value(network, x) if form == "read" else x
+        mask = bar.mask()
+        src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
+        wires, pairs, instances = [], [], []
+        rw = number(bar.wire_resistance) if bar.wire_resistance > 0 else None
+        for i in range(bar.rows):
+            for j in range(bar.cols):
+                if rw:
+                    sv = names.wire_node(bar, "p", i, j)
+                    svm = names.wire_node(bar, "m", i, j)
+                    t = names.wire_node(bar, "r", i, j)
+                else:
+                    sv, svm, t = f"{src_lines[j]}_v", f"{src_lines[j]}_vm", f"{tgt_lines[i]}_n"
+                if mask[i, j]:
+                    inst = names.synapse(bar, i, j)
+                    instances.append(inst)
+                    pairs.append(f"{inst} {sv} {svm} {t} diffpair kp={number(values[0, i, j])} km={number(values[1, i, j])}")
+        if rw:
+            wires = _wire_lines(bar, src_lines, tgt_lines, rw)
+        bars.append({"name": bar.name, "rows": bar.rows, "cols": bar.cols, "source": bar.source, "target": bar.target,
+                     "tied_to": bar.tied_to, "r_w": rw, "wires": wires, "pairs": pairs})
+        node_map["crossbars"][bar.name] = {"rows": bar.rows, "cols": bar.cols, "source": bar.source,
+                                           "target": bar.target, "tied_to": bar.tied_to, "instances": instances,
+                                           "element": names.device_element("<instance>", "<p|m>",
+                                                                           network.device.linear_read)}
+
+    include_nudge = (network.beta != 0.0) if nudge is None else nudge
+    nudges = []
+    if include_nudge:
+        out_group = network.group(network.output_group)
+        y = np.zeros(out_group.size) if targets is None else np.asarray(targets, dtype=float)
+        if y.shape != (out_group.size,):
+            raise ConfigError("targets", f"expected {out_group.size} target voltages, got shape {y.shape}")
+        for k, nm in enumerate(lines_of[out_group.name]):
+            entry = {"source": names.nudge_source(nm), "target_source": names.target_source(nm), "y": f"y_{nm}",
+                     "n": f"{nm}_n", "v": f"{nm}_v", "y_value": number(y[k]),
+                     "gain": number(network.beta * network.neuron.g_ref)}
+            nudges.append(entry)
+            node_map["nudge"][nm] = {"source": entry["source"], "target_source": entry["target_source"],
+                                     "target": entry["y"]}
+
+    outputs = [f"{nm}_v" for nm in lines_of[network.output_group]]
+    text = env.get_template("deck.cir.j2").render(
+        title=comment_lines(title)[0] if comment_lines(title) else "memprop network",
+        version=__version__, header=comment_lines(header),
+        neuron={"rf": number(network.neuron.r_f), "cf": number(network.neuron.c_f),
+                "v_low": number(network.neuron.v_low), "v_high": number(network.neuron.v_high)},
+        gref=number(network.neuron.g_ref), beta=number(network.beta),
+        device_text=device_text(env, network.device), neuron_text=_neuron_text(env, network),
+        form=form, read_param="r" if network.device.linear_read else "x",
+        sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
+        tran={"step": number(tran.step), "stop": number(tran.stop)},
+        prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)])
+    node_map["form"] = form
+    node_map["device_model"] = network.device.kind
+    node_map["linear_read"] = network.device.linear_read
+    return Deck(text=text, node_map=node_map)
+
+
+def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> list[str]:
+    """Segment resistors of a crossbar with wire resistance (geometry: see circuits/crossbar.py)."""
+    out = []
+    for j in range(bar.cols):
+        for pol, end in (("p", "_v"), ("m", "_vm")):
+            prev = f"{src_lines[j]}{end}"
+            for i in range(bar.rows):
+                node = names.wire_node(bar, pol, i, j)
+                out.append(f"r{node} {prev} {node} {rw}")
+                prev = node
+    for i in range(bar.rows):
+        for j in range(bar.cols):
+            node = names.wire_node(bar, "r", i, j)
+            nxt = names.wire_node(bar, "r", i, j + 1) if j + 1 < bar.cols else f"{tgt_lines[i]}_n"
+            out.append(f"r{node} {node} {nxt} {rw}")
+    return out

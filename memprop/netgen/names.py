@@ -1,0 +1,52 @@
+"""Deterministic node and instance names: the one place that knows how the deck is spelled.
+
+Lines (neuron outputs, inputs, bias) are called `<group>_<index>` with the index zero-padded
+(at least 3 digits), e.g. `l1_007`, `o_003`, `x_012`, `b_000`. For a neuron `l1_007`:
+
+    l1_007_n   summing node (virtual ground)          l1_007_s   integrator output (= -u)
+    l1_007_v   activation V = rho(u)                  l1_007_vm  inverted activation -V
+
+Inputs and bias have `_v` and `_vm` lines only. The differential pair at row i, column j of the
+crossbar `l2_l1` is the instance `xs_l2_l1_<i>_<j>` with devices `xp` (G+) and `xm` (G-) inside.
+ngspice lower-cases everything; these names are lower-case already.
+"""
+
+from __future__ import annotations
+
+from memprop.circuits.network import Crossbar, Group
+
+
+def width(size: int) -> int:
+    return max(3, len(str(size - 1)))
+
+
+def line(group: Group, index: int) -> str:
+    return f"{group.name}_{index:0{width(group.size)}d}"
+
+
+def synapse(bar: Crossbar, i: int, j: int) -> str:
+    return f"xs_{bar.name}_{i:0{width(bar.rows)}d}_{j:0{width(bar.cols)}d}"
+
+
+def wire_node(bar: Crossbar, kind: str, i: int, j: int) -> str:
+    """Crossbar-internal node: kind p (+V column line), m (-V column line) or r (row line)."""
+    return f"w_{bar.name}_{kind}_{i:0{width(bar.rows)}d}_{j:0{width(bar.cols)}d}"
+
+
+def device_element(instance: str, polarity: str, linear_read: bool) -> str:
+    """The flattened ngspice name of the element that holds a device's read value."""
+    if linear_read:
+        return f"r.{instance}.x{polarity}.rmem"
+    return f"v.{instance}.x{polarity}.vx"
+
+
+def input_source(line_name: str) -> str:
+    return f"v{line_name}"
+
+
+def target_source(line_name: str) -> str:
+    return f"vy_{line_name}"
+
+
+def nudge_source(line_name: str) -> str:
+    return f"gn_{line_name}"
