@@ -167,9 +167,10 @@ class HPLinearDrift(_ResistiveRange):
         # q = A / (pi f R_mid), moves the state by k q = 0.2 of its range. A stronger drive pins
         # the state at a bound where the Joglekar window vanishes (its known boundary lock), and
         # which side of the bound an integrator lands on then decides whether it ever leaves.
+        # Rounded to 3 significant digits (3.15 Hz for the defaults).
         amplitude = 1.0
         r_mid = 0.5 * (self.r_on + self.r_off)
-        return amplitude, self.k * amplitude / (0.2 * np.pi * r_mid)
+        return amplitude, float(f"{self.k * amplitude / (0.2 * np.pi * r_mid):.3g}")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,19 @@ NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 RESERVED_NAMES = frozenset({"vt", "temp", "time", "pi", "e", "gnd", "end", "ends", "control", "endc"})
 
 
+#: Longest error message; a hostile value (a megabyte-long string) is cut, not echoed whole.
+MAX_MESSAGE_CHARS = 1000
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Text safe to print as one line: line breaks and other non-printable characters escaped
+    (a key like "a\\n.control" stays visibly one string), and cut after `limit` characters."""
+    out = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    if len(out) > limit:
+        out = f"{out[:limit]}... ({len(out) - limit} more characters)"
+    return out
+
+
 class ConfigError(ValueError):
     """A bad configuration value: says where (file and field) and why."""
 
@@ -30,7 +43,7 @@ class ConfigError(ValueError):
 
     def _message(self) -> str:
         where = f"{self.source}: " if self.source else ""
-        return f"{where}{self.field}: {self.reason}"
+        return one_line(f"{where}{self.field}: {self.reason}")
 
     def located(self, source: str, prefix: str = "") -> "ConfigError":
         """The same error, placed in a file and under a section prefix."""

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
-from memprop.circuits.devices import DEVICE_MODELS, MemristorModel, device_model
+from memprop.circuits.devices import DEVICE_MODELS, HPLinearDrift, MemristorModel, device_model
 from memprop.circuits.network import (MAX_GROUP_SIZE, Network, SynapseStates, glorot_states, layered_network,
                                       random_states, recurrent_network)
 from memprop.circuits.neuron import Neuron
@@ -77,12 +78,38 @@ class DeviceConfig:
 
     def build(self) -> MemristorModel:
         try:
-            return device_model(self.model, **self.params)
+            model = device_model(self.model, **self.params)
         except ConfigError as err:
             field_name = err.field if err.field == "model" else f"params.{err.field}"
             raise ConfigError(field_name, err.reason) from None
         except TypeError as err:
             raise ConfigError("params", str(err)) from None
+        _check_derived(model)
+        return model
+
+
+def _check_derived(model: MemristorModel) -> None:
+    """Parameters each within bounds can still combine into an overflow or an empty range (HP's
+    k = mu_v r_on / thickness^2, Yakopcic's a1 * b, 1 / r_on): reject them here, naming the
+    parameters, rather than as a traceback or a non-finite number at render time."""
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        try:
+            g_min, g_max = model.g_min, model.g_max
+            g_range = f"{g_min:g} .. {g_max:g} S"
+        except (ArithmeticError, FloatingPointError) as err:
+            g_min = g_max = math.nan
+            g_range = f"that overflows ({err})"
+        if not (math.isfinite(g_min) and math.isfinite(g_max) and 0.0 <= g_min < g_max):
+            raise ConfigError("params", f"the parameters give a read conductance range {g_range}; "
+                                        "it must be finite and non-empty")
+        if isinstance(model, HPLinearDrift):
+            try:
+                k = model.k
+            except (ArithmeticError, FloatingPointError):
+                k = math.inf
+            if not (math.isfinite(k) and k > 0.0):
+                raise ConfigError("params", f"mobility rate k = mu_v * r_on / thickness^2 = {k:g} 1/(A s) "
+                                            "must be finite and > 0")
 
 
 @dataclass(frozen=True)
@@ -136,6 +163,14 @@ SECTIONS: dict[str, type] = {"network": NetworkConfig, "neuron": Neuron, "device
                              "sim": SimConfig, "sample": SampleConfig}
 
 
+def _as_float(field_name: str, value: int, source: str) -> float:
+    """A TOML integer as a float (TOML integers are unbounded; a float is not)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ConfigError(field_name, f"integer with {len(str(abs(value)))} digits is out of range", source) from None
+
+
 def _section(name: str, cls: type, table: Any, source: str) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(name, "must be a table ([" + name + "])", source)
@@ -153,13 +188,13 @@ def _section(name: str, cls: type, table: Any, source: str) -> Any:
                 raise ConfigError(f"{name}.{key}", f"must be a list, got {type(value).__name__}", source)
             values[key] = tuple(value)
         elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            values[key] = float(value)
+            values[key] = _as_float(f"{name}.{key}", value, source)
     if cls is DeviceConfig and "params" not in values:
         values["params"] = {}
     if cls is DeviceConfig and isinstance(values.get("params"), dict):
         for key, value in values["params"].items():
             if isinstance(value, int) and not isinstance(value, bool):
-                values["params"][key] = float(value)
+                values["params"][key] = _as_float(f"device.params.{key}", value, source)
     try:
         obj = cls(**values)
         if cls is DeviceConfig:
@@ -205,7 +240,9 @@ def load(path: str | Path | None) -> Config:
         raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", source) from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
+    except RecursionError:
+        raise ConfigError("file", "not valid TOML: arrays or tables nested too deeply", source) from None
+    except ValueError as err:  # TOMLDecodeError, or an integer beyond Python's digit limit
         raise ConfigError("file", f"not valid TOML: {err}", source) from None
     return parse(data, source)
 
@@ -233,6 +270,9 @@ def build_network(cfg: Config) -> Network:
     """The Network a config describes (beta from [sim])."""
     device = cfg.device.build()
     n = cfg.network
+    if n.wire_resistance > 0 and not device.linear_read:
+        raise ConfigError("network.wire_resistance", f"wire resistance needs a device with a linear read; "
+                                                     f"{cfg.device.model!r} has a nonlinear read")
     if n.topology == "layered":
         return layered_network(cfg.neuron, device, n.layers, bias=n.bias, wire_resistance=n.wire_resistance,
                                beta=cfg.sim.beta)

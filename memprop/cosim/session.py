@@ -155,9 +155,9 @@ class NgSpiceSession:
 
     def tran(self, step: float, stop: float, *, uic: bool = True, max_step: float | None = None) -> str:
         self.command("destroy all")
-        parts = ["tran", f"{step:.6g}", f"{stop:.6g}"]
+        parts = ["tran", f"{step:.12g}", f"{stop:.12g}"]
         if max_step is not None:
-            parts += ["0", f"{max_step:.6g}"]
+            parts += ["0", f"{max_step:.12g}"]
         if uic:
             parts.append("uic")
         self.command(" ".join(parts))
