@@ -75,6 +75,12 @@ class DeviceConfig:
         check_choice("model", self.model, tuple(DEVICE_MODELS))
         if not isinstance(self.params, dict):
             raise ConfigError("params", "must be a table of parameter = value")
+        # Canonical form: keep only the overrides that differ from the model's defaults, so a config
+        # and its resolved dump (which lists every parameter) parse to equal objects.
+        base = DEVICE_MODELS[self.model]
+        object.__setattr__(self, "params", {
+            k: v for k, v in self.params.items()
+            if not (k in base.__dataclass_fields__ and type(v) is type(getattr(base, k)) and v == getattr(base, k))})
 
     def build(self) -> MemristorModel:
         try:

@@ -111,12 +111,14 @@ def _check_states(network: Network, states: SynapseStates) -> None:
 def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None = None,
            targets: np.ndarray | None = None, analysis: str = "op", form: str | None = None,
            tran: TranSpec = TranSpec(), header: Sequence[str] = (), title: str = "memprop network",
-           nudge: bool | None = None, dialect: str = "ngspice") -> Deck:
+           nudge: bool | None = None, nodeset: dict[str, float] | None = None,
+           dialect: str = "ngspice") -> Deck:
     """The deck for `network` with `states` programmed in.
 
     form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
     `dynamic` (each device with its live state equation, the default for .tran).
     nudge: include the nudging sources; default only when the network's beta is non-zero.
+    nodeset: initial guesses {node: volts} for the operating point (nodes of this deck only).
     """
     if analysis not in ANALYSES:
         raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
@@ -203,6 +205,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
             node_map["nudge"][nm] = {"source": entry["source"], "target_source": entry["target_source"],
                                      "target": entry["y"]}
 
+    nodeset_lines = _nodeset_lines(node_map, nodeset or {})
     outputs = [f"{nm}_v" for nm in lines_of[network.output_group]]
     text = env.get_template("deck.cir.j2").render(
         title=comment_lines(title)[0] if comment_lines(title) else "memprop network",
@@ -214,11 +217,22 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         form=form, read_param="r" if network.device.linear_read else "x",
         sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
         tran={"step": number(tran.step), "stop": number(tran.stop)},
-        prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)])
+        prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)], nodesets=nodeset_lines)
     node_map["form"] = form
     node_map["device_model"] = network.device.kind
     node_map["linear_read"] = network.device.linear_read
     return Deck(text=text, node_map=node_map)
+
+
+def _nodeset_lines(node_map: dict[str, Any], nodeset: dict[str, float]) -> list[str]:
+    """`.nodeset` lines (six nodes each) for initial guesses at this deck's neuron nodes."""
+    known = {entry[role] for entry in node_map["neurons"].values() for role in ("sum", "int", "out", "outm")}
+    for node in nodeset:
+        if node not in known:
+            raise ConfigError("nodeset", f"{node!r} is not a neuron node of this deck")
+    items = sorted(nodeset.items())
+    return [".nodeset " + " ".join(f"v({node})={number(value)}" for node, value in items[k:k + 6])
+            for k in range(0, len(items), 6)]
 
 
 def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> list[str]:

@@ -1,0 +1,40 @@
+"""Changing a loaded deck without re-rendering it: the alter assignments for device states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from memprop.circuits.network import Network, SynapseStates
+from memprop.netgen import names
+from memprop.netgen.deck import read_value
+
+
+def device_assignments(network: Network, states: SynapseStates, node_map: dict[str, Any],
+                       only: set[str] | None = None) -> list[tuple[str, float]]:
+    """(element parameter, value) for every device of the read-form deck described by node_map.
+
+    Linear-read devices are resistors (parameter `resistance`); nonlinear ones hold their state in a
+    DC source (parameter `dc`). `only` restricts the update to some crossbars.
+    """
+    linear = network.device.linear_read
+    param = "resistance" if linear else "dc"
+    out: list[tuple[str, float]] = []
+    for bar in network.crossbars:
+        if only is not None and bar.name not in only:
+            continue
+        values = read_value(network, states[bar.name])
+        mask = bar.mask()
+        rows, cols = np.nonzero(mask)
+        instances = node_map["crossbars"][bar.name]["instances"]
+        for inst, i, j in zip(instances, rows, cols):
+            out.append((f"{names.device_element(inst, 'p', linear)} {param}", float(values[0, i, j])))
+            out.append((f"{names.device_element(inst, 'm', linear)} {param}", float(values[1, i, j])))
+    return out
+
+
+def input_assignments(network: Network, inputs: np.ndarray, node_map: dict[str, Any]) -> list[tuple[str, float]]:
+    """(source dc, value) for every input line."""
+    entries = sorted(node_map["inputs"].values(), key=lambda e: e["signal"])
+    return [(f"{e['source']} dc", float(v)) for e, v in zip(entries, np.asarray(inputs, dtype=float))]

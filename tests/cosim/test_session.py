@@ -1,0 +1,88 @@
+"""The ngspice session: values changed in a loaded deck, errors reported, memory flat."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memprop.circuits.devices import DEVICE_MODELS
+from memprop.circuits.network import glorot_states, layered_network
+from memprop.circuits.neuron import Neuron
+from memprop.cosim.backends import activation_nodes, settle_ngspice
+from memprop.cosim.session import NgSpiceSession, SimulationError
+from memprop.netgen.deck import render
+from memprop.netgen.updates import device_assignments, input_assignments
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+@pytest.mark.parametrize("device", sorted(DEVICE_MODELS))
+def test_reprogramming_a_loaded_deck_equals_rendering_a_new_one(ngspice, device):
+    net = layered_network(Neuron(), DEVICE_MODELS[device], (8, 5, 3))
+    first, second = glorot_states(net, 1, gain=0.5), glorot_states(net, 2, gain=0.5)
+    x1, x2 = np.linspace(0, 1, 8), np.linspace(1, 0, 8)
+    fresh = settle_ngspice(net, second, x2, "op")
+    deck = render(net, first, inputs=x1, analysis="none")
+    ngspice.load(deck.text)
+    before = np.array([ngspice.vector(ngspice.op(), n)[0] for n in activation_nodes(net)])
+    ngspice.set_values(device_assignments(net, second, deck.node_map) + input_assignments(net, x2, deck.node_map))
+    after = np.array([ngspice.vector(ngspice.op(), n)[0] for n in activation_nodes(net)])
+    expected = np.array(list(fresh.voltages.values()))
+    assert np.max(np.abs(after - expected)) < 1e-9
+    assert np.max(np.abs(before - expected)) > 1e-2  # the update really changed something
+
+
+def test_one_session_per_process(ngspice):
+    assert NgSpiceSession.instance() is ngspice
+    with pytest.raises(RuntimeError, match="one ngspice per process"):
+        NgSpiceSession()
+
+
+def test_real_errors_raise_with_ngspice_text(ngspice):
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (3, 2))
+    ngspice.load(render(net, glorot_states(net, 0), analysis="none").text)
+    with pytest.raises(SimulationError, match="no such device"):
+        ngspice.command("alter r.nothing_here resistance = 5")
+    with pytest.raises(ValueError, match="capped at 1023"):
+        ngspice.command("echo " + "x" * 1100)
+    with pytest.raises(ValueError, match="line breaks"):
+        ngspice.command("echo a\nquit")
+
+
+def test_harmless_output_containing_error_does_not_raise(ngspice):
+    # PySpice alone would raise on any output line containing "error"
+    lines = ngspice.command("echo this line mentions an error_count of 0")
+    assert any("error_count" in ln for ln in lines)
+
+
+def test_memory_stays_flat_across_loads_and_analyses(ngspice):
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (64, 32, 10))
+    states = glorot_states(net, 0, gain=0.5)
+    deck = render(net, states, analysis="none")
+    for _ in range(5):  # warm up allocator pools
+        ngspice.load(deck.text)
+        ngspice.op()
+    start = _rss_mb()
+    for _ in range(30):
+        ngspice.load(deck.text)
+        ngspice.op()
+    after_loads = _rss_mb()
+    rng = np.random.default_rng(0)
+    small = layered_network(Neuron(), DEVICE_MODELS["vteam"], (8, 4, 2))
+    small_deck = render(small, glorot_states(small, 0, gain=0.5), analysis="none")
+    ngspice.load(small_deck.text)
+    for _ in range(50):
+        ngspice.op()
+    mid = _rss_mb()
+    for _ in range(2000):
+        ngspice.set_values(input_assignments(small, rng.uniform(0, 1, 8), small_deck.node_map))
+        ngspice.op()
+    end = _rss_mb()
+    assert after_loads - start < 10, (start, after_loads)
+    assert end - mid < 10, (mid, end)
