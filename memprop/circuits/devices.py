@@ -35,7 +35,7 @@ class MemristorModel:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, (int, float)):  # bools included: check_finite rejects them (True == 1.0)
                 check_finite(f.name, value)
         check_finite("x_lo", self.x_lo, low=0.0, high=1.0)
         check_finite("x_hi", self.x_hi, low=0.0, high=1.0)

@@ -61,7 +61,7 @@ class Crossbar:
 
     @property
     def n_pairs(self) -> int:
-        return int(self.mask().sum())
+        return self.rows * self.cols - (min(self.rows, self.cols) if self.no_self else 0)
 
 
 @dataclass(frozen=True)

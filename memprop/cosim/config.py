@@ -23,6 +23,7 @@ from memprop.circuits.network import (MAX_GROUP_SIZE, Network, SynapseStates, gl
                                       random_states, recurrent_network)
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.params import param
+from memprop.circuits.programming import PulseScheme
 from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int
 
 MAX_CONFIG_BYTES = 1_000_000
@@ -153,6 +154,68 @@ class SampleConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """The learning run: rule, phases, schedule, how updates are written."""
+
+    rule: str = param("ep", "learning rule: ep (equilibrium propagation)")
+    backend: str = param("ngspice", "ngspice (co-simulated) or behavioral (numpy twin)")
+    analysis: str = param("op", "how phases settle in ngspice: op (equilibria) or tran (transients)")
+    epochs: int = param(5, "passes over the training set")
+    batch_size: int = param(10, "samples per weight update")
+    lr: tuple[float, ...] = param((0.2, 0.05), "learning rate per neuron layer (first to last; the last repeats)")
+    beta: float = param(0.3, "nudging strength")
+    nudging: str = param("symmetric", "one-sided, symmetric (+beta and -beta), or random-sign (one-sided, "
+                                      "sign drawn per batch)")
+    update: str = param("ideal", "ideal (set the new conductance) or pulse (programming pulses)")
+    seed: int = param(0, "seed of shuffling, random nudging signs and anything else random")
+    checkpoint_every: int = param(10, "write a checkpoint every this many batches (and at each epoch end)")
+    eval_size: int = param(0, "evaluate on at most this many test images per epoch (0: all)")
+    settle_time: float = param(20.0, "tran: each phase lasts this many tau")
+
+    def __post_init__(self) -> None:
+        check_choice("rule", self.rule, ("ep",))
+        check_choice("backend", self.backend, ("ngspice", "behavioral"))
+        check_choice("analysis", self.analysis, ("op", "tran"))
+        check_int("epochs", self.epochs, low=0, high=100000)
+        check_int("batch_size", self.batch_size, low=1, high=100000)
+        if not isinstance(self.lr, tuple) or not 1 <= len(self.lr) <= 16:
+            raise ConfigError("lr", "must be a list of 1 to 16 learning rates")
+        for k, value in enumerate(self.lr):
+            check_finite(f"lr[{k}]", value, nonnegative=True, high=100.0)
+        check_finite("beta", self.beta, positive=True, high=100.0)
+        check_choice("nudging", self.nudging, ("one-sided", "symmetric", "random-sign"))
+        check_choice("update", self.update, ("ideal", "pulse"))
+        check_int("seed", self.seed, low=0, high=2**32 - 1)
+        check_int("checkpoint_every", self.checkpoint_every, low=1, high=10**9)
+        check_int("eval_size", self.eval_size, low=0, high=10**7)
+        check_finite("settle_time", self.settle_time, low=1.0, high=1e4)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data the network learns, and how it is split."""
+
+    dataset: str = param("digits", "digits (8x8, embedded), mnist or fashion-mnist (IDX files)")
+    data_dir: str = param("", "directory with the IDX files (empty: look in system locations)")
+    verify: bool = param(True, "check IDX files against published checksums")
+    validation: float = param(0.1, "fraction of the training set held out for validation")
+    train_size: int = param(0, "use at most this many training images (0: all)")
+    test_size: int = param(0, "use at most this many test images (0: all)")
+    seed: int = param(0, "seed of the splits")
+
+    def __post_init__(self) -> None:
+        check_choice("dataset", self.dataset, ("digits", "mnist", "fashion-mnist"))
+        if not isinstance(self.data_dir, str) or "\x00" in self.data_dir or len(self.data_dir) > 4096:
+            raise ConfigError("data_dir", "must be a path string")
+        if not isinstance(self.verify, bool):
+            raise ConfigError("verify", f"must be true or false, got {self.verify!r}")
+        check_finite("validation", self.validation, low=0.0, high=0.5)
+        check_int("train_size", self.train_size, low=0, high=10**7)
+        check_int("test_size", self.test_size, low=0, high=10**7)
+        check_int("seed", self.seed, low=0, high=2**32 - 1)
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole run: network, neuron cell, device, analyses and sample."""
 
@@ -161,12 +224,16 @@ class Config:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    pulse: PulseScheme = field(default_factory=PulseScheme)
     #: where the config came from (for messages); not part of the TOML.
     source: str = field(default="<defaults>", compare=False)
 
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "neuron": Neuron, "device": DeviceConfig,
-                             "sim": SimConfig, "sample": SampleConfig}
+                             "sim": SimConfig, "sample": SampleConfig, "train": TrainConfig, "data": DataConfig,
+                             "pulse": PulseScheme}
 
 
 def _as_float(field_name: str, value: int, source: str) -> float:
@@ -218,10 +285,22 @@ def parse(data: dict[str, Any], source: str = "<config>") -> Config:
     parts = {name: _section(name, cls, data.get(name, {}), source) for name, cls in SECTIONS.items()}
     cfg = Config(**parts, source=source)
     try:
-        build_network(cfg)
+        network = build_network(cfg)
+        cfg.pulse.resolved(network.device)
     except ConfigError as err:
         raise ConfigError(err.field, err.reason, source) from None
     return cfg
+
+
+def check_trainable(cfg: Config, network: Network) -> None:
+    """The data fits the network: pixels = inputs, classes = outputs."""
+    pixels = 64 if cfg.data.dataset == "digits" else 784
+    if network.n_inputs != pixels:
+        raise ConfigError("data.dataset", f"{cfg.data.dataset} images have {pixels} pixels but the network has "
+                                          f"{network.n_inputs} inputs", cfg.source)
+    if network.group(network.output_group).size != 10:
+        raise ConfigError("network", f"{cfg.data.dataset} has 10 classes: the network needs 10 outputs",
+                          cfg.source)
 
 
 def load(path: str | Path | None) -> Config:

@@ -389,6 +389,8 @@ def test_r_off_must_exceed_r_on(tmp_path, model, r_on, r_off):
     ("yakopcic", "x_p", 1.0, "must be <= 0.999"),
     ("yakopcic", "eta", 0.5, "must be +1 or -1, got 0.5"),
     ("yakopcic", "eta", "up", "must be +1 or -1, got 'up'"),
+    ("yakopcic", "eta", True, "must be a number, got bool True"),  # True == 1.0, but a bool never reaches a deck
+    ("yakopcic", "eta", False, "must be a number, got bool False"),
     ("hp-joglekar", "window", "hann", "must be one of joglekar, biolek; got 'hann'"),
     ("hp-joglekar", "window", 2.0, "must be one of joglekar, biolek; got 2.0"),
 ])

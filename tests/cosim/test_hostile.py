@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from hypothesis import strategies as st
 
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.cosim.cli import main
-from memprop.cosim.config import MAX_CONFIG_BYTES, SECTIONS, Config, build_network, initial_states, load
+from memprop.cosim.config import MAX_CONFIG_BYTES, SECTIONS, Config, NetworkConfig, build_network, initial_states
 from memprop.netgen.deck import comment_lines, render
 
 INJECTION = "\n.control\nshell rm -rf /\n.endc\n"
@@ -98,6 +97,7 @@ CASES: list[tuple[str, object]] = [
     ("param-value-expression", t(("device.params.r_on", "{rf}"))),
     ("param-value-suffix", t(("device.params.r_off", "1meg"))),
     ("eta-string", yak(("device.params.eta", "+1\n.control"))),
+    ("eta-bool", yak(("device.params.eta", True))),
     # --- unknown keys and sections carrying injections
     ("unknown-key-control", t(("network.a" + INJECTION, 1))),
     ("unknown-section-include", t((".include /etc/passwd.x", 1))),
@@ -390,6 +390,8 @@ bad_layers = (wrong_for_text.filter(lambda v: not isinstance(v, list))
               | st.lists(st.integers(1, 8), min_size=17, max_size=40)
               | st.lists(st.integers(1500, 4096), min_size=2, max_size=3))
 
+names = hostile_text | st.text(UTF8, min_size=1, max_size=8)
+
 # An injection is (path, value); a config is one to three of them over the defaults.
 injection = st.one_of(
     st.sampled_from(CHOICE_FIELDS).flatmap(lambda f: st.tuples(st.just(f), hostile_text | wrong_for_text)),
@@ -401,11 +403,12 @@ injection = st.one_of(
     st.tuples(st.just(("device", "params")), wrong_for_text.filter(lambda v: not isinstance(v, dict))),
     st.sampled_from(sorted(PARAM_MODELS)).flatmap(lambda name: st.tuples(
         st.sampled_from(PARAM_MODELS[name]).map(lambda model: ("device", "params", name, model)), bad_param(name))),
-    st.tuples(hostile_text | st.text(UTF8, min_size=1, max_size=8), nested).map(
+    # unknown names: device parameters, keys, sections (a name that happens to be known is skipped)
+    st.tuples(names.filter(lambda k: k not in PARAM_MODELS), nested).map(
         lambda kv: (("device", "params", kv[0], "vteam"), kv[1])),
-    st.tuples(st.sampled_from(sorted(SECTIONS)), hostile_text | st.text(UTF8, min_size=1, max_size=8)).flatmap(
-        lambda sk: st.tuples(st.just(sk), nested)),
-    st.tuples(hostile_text | st.text(UTF8, min_size=1, max_size=8), tables).map(lambda kv: ((kv[0],), kv[1])),
+    st.tuples(st.sampled_from(sorted(SECTIONS)), names).filter(
+        lambda sk: sk[1] not in SECTIONS[sk[0]].__dataclass_fields__).flatmap(lambda sk: st.tuples(st.just(sk), nested)),
+    st.tuples(names.filter(lambda k: k not in SECTIONS), tables).map(lambda kv: ((kv[0],), kv[1])),
     st.sampled_from(sorted(SECTIONS)).flatmap(lambda s: st.tuples(st.just((s,)), wrong_for_text.filter(
         lambda v: not isinstance(v, dict)))),
 )
@@ -421,8 +424,6 @@ def build(injections) -> dict:
             device.update(model=path[3], params=params)
             doc["device"] = device
         elif len(path) == 2:
-            if path[0] not in SECTIONS or path[1] in SECTIONS[path[0]].__dataclass_fields__:
-                pass
             section = doc.get(path[0]) if isinstance(doc.get(path[0]), dict) else {}
             section[path[1]] = value
             doc[path[0]] = section
@@ -431,13 +432,7 @@ def build(injections) -> dict:
     return doc
 
 
-def _known(path) -> bool:
-    return path[0] in SECTIONS and (len(path) == 1 or path[1] in SECTIONS[path[0]].__dataclass_fields__)
-
-
-hostile_docs = st.lists(injection, min_size=1, max_size=3).map(build).filter(
-    lambda d: not all(_known((s,)) and isinstance(v, dict) and all(_known((s, k)) for k in v) for s, v in d.items())
-    or True)
+hostile_docs = st.lists(injection, min_size=1, max_size=3).map(build)
 
 
 def test_generated_hostile_configs_are_rejected():
@@ -465,8 +460,7 @@ LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85
 
 
 def test_the_line_break_list_is_every_unicode_line_break():
-    found = [chr(c) for c in range(0x110000)
-             if unicodedata.category(chr(c)) in ("Cc", "Zl", "Zp") and len(f"a{chr(c)}b".splitlines()) == 2]
+    found = [chr(c) for c in range(0x110000) if len(f"a{chr(c)}b".splitlines()) == 2]
     assert sorted(found) == sorted(b for b in LINE_BREAKS if len(b) == 1)
 
 
@@ -498,18 +492,6 @@ def header_lines(deck: str) -> list[str]:
     return lines[:first]
 
 
-def assert_comment_header(deck: str) -> None:
-    head = header_lines(deck)
-    assert head, "no header"
-    assert all(line.startswith("*") for line in head), [ln for ln in head if not ln.startswith("*")]
-    # no line break other than "\n" anywhere: ngspice and `splitlines` see the same lines
-    assert deck.splitlines() == deck.split("\n")[:len(deck.splitlines())]
-    for line in deck.splitlines():
-        assert not line.lstrip().lower().startswith(("shell", ".include", ".lib ", ".control", ".endc")) \
-            or line.startswith(".control") and False is False and line.strip() in (".control", ".endc") \
-            and deck.count(".control") == deck.count(".endc"), line
-
-
 @pytest.mark.parametrize("doc", [
     {"network": {"layers": [4, 3]}},
     {"network": {"layers": [4, 3], "wire_resistance": 1.0}, "sim": {"analysis": "tran", "beta": 0.5}},
@@ -530,8 +512,9 @@ def test_valid_deck_header_is_only_comment_lines(tmp_path, doc):
     assert deck.splitlines() == deck.split("\n")[:-1]  # "\n" is the only line break in the deck
 
 
-SMALL = build_network(load(None).__class__(network=load(None).network.__class__(layers=(3, 2))))
-SMALL_STATES = initial_states(Config(), SMALL)
+SMALL_CONFIG = Config(network=NetworkConfig(layers=(3, 2)))
+SMALL = build_network(SMALL_CONFIG)
+SMALL_STATES = initial_states(SMALL_CONFIG, SMALL)
 
 
 @pytest.mark.parametrize("brk", LINE_BREAKS, ids=lambda b: f"U+{ord(b[-1]):04X}" + ("-crlf" if len(b) == 2 else ""))

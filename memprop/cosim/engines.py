@@ -1,0 +1,159 @@
+"""Engines that settle the phases of a batch: the numpy twin, or ngspice with the deck loaded once.
+
+Both take the same Network and device states and return the same Phases, so one trainer drives
+either. The ngspice engine renders and loads its deck once, then changes only values (inputs,
+targets, nudging gains, device resistances) with `alter` between `.op` analyses.
+
+Which equilibrium: a network with strong symmetric feedback can have several. The circuit itself
+settles into the one its dynamics reach from where it was (rest for the free phase, the free
+equilibrium for a nudged one); `.op`'s Newton iteration may land on another one, or fail to
+converge. The ngspice engine therefore checks every `.op` against the twin's relaxation of the
+same phase and, when they differ (or `.op` fails), solves again with `.nodeset` initial guesses
+at the relaxed point. Such restarts are counted in `stats`; the result is always a converged
+ngspice solution of the full circuit.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from memprop.circuits.network import Network, SynapseStates
+from memprop.cosim.behavioral import BehavioralNetwork
+from memprop.cosim.rules import Phase
+from memprop.netgen import names
+from memprop.netgen.deck import render
+from memprop.netgen.updates import device_assignments, input_assignments
+
+
+class BehavioralEngine:
+    """Settles whole batches at once with the numpy twin."""
+
+    name = "behavioral"
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.twin: BehavioralNetwork | None = None
+        self.stats: dict[str, Any] = {}
+
+    def program(self, states: SynapseStates) -> None:
+        self.twin = BehavioralNetwork(self.network, states)
+
+    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+        twin = self.twin
+        newton = self.network.n_neurons <= 200
+        free = twin.equilibrium(x, newton=newton, tol=1e-10 if newton else 1e-8)
+        out = [Phase(0.0, free.v, twin.signals(free.v, x))]
+        for beta in betas[1:]:
+            eq = twin.equilibrium(x, y, beta, u0=free.u, newton=newton, tol=1e-10 if newton else 1e-8)
+            out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+class NgspiceEngine:
+    """Settles each sample's phases with ngspice `.op` analyses on one loaded deck."""
+
+    name = "ngspice"
+
+    def __init__(self, network: Network, *, tolerance: float = 5e-4) -> None:
+        from memprop.cosim.session import NgSpiceSession
+
+        self.network = network
+        self.session = NgSpiceSession.instance()
+        self.tolerance = tolerance
+        self.states: SynapseStates | None = None
+        self.node_map: dict[str, Any] | None = None
+        self.twin = BehavioralEngine(network)
+        groups = network.neuron_groups
+        self.lines = [names.line(g, k) for g in groups for k in range(g.size)]
+        out = network.group(network.output_group)
+        self.outputs = [names.line(out, k) for k in range(out.size)]
+        self.stats = {"analyses": 0, "restarts": 0, "op_failures": 0, "max_twin_diff_mv": 0.0,
+                      "analysis_seconds": 0.0}
+
+    def _load(self, x: np.ndarray, y: np.ndarray | None, beta: float,
+              nodeset: dict[str, float] | None = None) -> None:
+        deck = render(self.network.with_beta(beta), self.states, inputs=x, targets=y, nudge=True,
+                      analysis="none", nodeset=nodeset)
+        self.session.load(deck.text)
+        self.node_map = deck.node_map
+
+    def program(self, states: SynapseStates) -> None:
+        previous = self.states
+        self.states = states
+        self.twin.program(states)
+        if self.node_map is None:
+            self._load(np.zeros(self.network.n_inputs), np.zeros(len(self.outputs)), 0.0)
+            return
+        changed = None if previous is None else {k for k, v in states.items()
+                                                 if not np.array_equal(v, previous[k])}
+        self.session.set_values(device_assignments(self.network, states, self.node_map, only=changed))
+
+    def _nudge(self, y: np.ndarray | None, beta: float) -> list[tuple[str, float]]:
+        gain = beta * self.network.neuron.g_ref
+        out = [(f"{names.nudge_source(o)} gain", gain) for o in self.outputs]
+        if y is not None:
+            out += [(f"{names.target_source(o)} dc", float(v)) for o, v in zip(self.outputs, y)]
+        return out
+
+    def _op(self) -> tuple[np.ndarray, np.ndarray]:
+        t0 = time.perf_counter()
+        plot = self.session.op()
+        self.stats["analysis_seconds"] += time.perf_counter() - t0
+        self.stats["analyses"] += 1
+        v = np.array([self.session.vector(plot, f"{ln}_v")[0] for ln in self.lines])
+        u = -np.array([self.session.vector(plot, f"{ln}_s")[0] for ln in self.lines])
+        return v, u
+
+    def _settle(self, x: np.ndarray, y: np.ndarray | None, beta: float, ref_v: np.ndarray,
+                ref_u: np.ndarray) -> np.ndarray:
+        from memprop.cosim.session import SimulationError
+
+        try:
+            v, _ = self._op()
+            ok = np.max(np.abs(v - ref_v)) <= self.tolerance
+        except SimulationError:
+            self.stats["op_failures"] += 1
+            ok = False
+        if not ok:
+            self.stats["restarts"] += 1
+            guess = {}
+            for k, ln in enumerate(self.lines):
+                guess[f"{ln}_s"] = -ref_u[k]
+                guess[f"{ln}_v"] = ref_v[k]
+                guess[f"{ln}_vm"] = -ref_v[k]
+            self._load(x, y, beta, nodeset=guess)
+            v, _ = self._op()
+        diff = float(np.max(np.abs(v - ref_v))) * 1e3
+        self.stats["max_twin_diff_mv"] = max(self.stats["max_twin_diff_mv"], diff)
+        return v
+
+    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+        twin = self.twin.twin
+        newton = self.network.n_neurons <= 200
+        ref_free = twin.equilibrium(x, newton=newton)
+        refs = [ref_free] + [twin.equilibrium(x, y, b, u0=ref_free.u, newton=newton) for b in betas[1:]]
+        vs = [np.zeros_like(ref_free.v) for _ in betas]
+        for i in range(x.shape[0]):
+            yi = None if y is None else y[i]
+            self.session.set_values(input_assignments(self.network, x[i], self.node_map) + self._nudge(yi, 0.0))
+            for p, beta in enumerate(betas):
+                if p:
+                    self.session.set_values(self._nudge(None, beta))
+                vs[p][i] = self._settle(x[i], yi, beta, refs[p].v[i], refs[p].u[i])
+        return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
+
+    def close(self) -> None:
+        self.session.clear()
+        self.node_map = None
+
+
+def make_engine(backend: str, network: Network):
+    if backend == "ngspice":
+        return NgspiceEngine(network)
+    return BehavioralEngine(network)

@@ -1,0 +1,67 @@
+"""Applying weight changes to device states: ideally, or as pulses through the device physics.
+
+A weight change dW of a differential pair is split as dG+ = +dW / (2 R_f), dG- = -dW / (2 R_f),
+which keeps G+ + G- constant. `ideal` sets the new conductances (clipped to the device range);
+`pulse` asks the device for them with programming pulses, so what it gets is state-dependent and
+bounded, as on hardware. Either way the fidelity (wanted vs achieved dG) is measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from memprop.circuits.network import Network, SynapseStates
+from memprop.circuits.programming import ResolvedPulses, program_by_pulses
+
+
+FIDELITY_FIELDS = ("n", "sw", "sa", "sww", "saa", "swa", "see", "pulses")
+
+
+@dataclass
+class Fidelity:
+    """Wanted vs achieved conductance changes, as running sums (so a checkpoint can carry them)."""
+
+    sums: np.ndarray = field(default_factory=lambda: np.zeros(len(FIDELITY_FIELDS)))
+
+    def add(self, wanted: np.ndarray, achieved: np.ndarray) -> None:
+        w, a = wanted.ravel(), achieved.ravel()
+        self.sums[:7] += [w.size, w.sum(), a.sum(), w @ w, a @ a, w @ a, (a - w) @ (a - w)]
+
+    def add_pulses(self, count: int) -> None:
+        self.sums[7] += count
+
+    def summary(self) -> dict[str, float]:
+        n, sw, sa, sww, saa, swa, see, pulses = self.sums
+        if n == 0:
+            return {"update_correlation": float("nan"), "update_rms_error": float("nan"),
+                    "update_rms_wanted": float("nan"), "pulses": 0}
+        cov = swa / n - (sw / n) * (sa / n)
+        var_w, var_a = sww / n - (sw / n) ** 2, saa / n - (sa / n) ** 2
+        corr = float(cov / np.sqrt(var_w * var_a)) if var_w > 0 and var_a > 0 else float("nan")
+        return {"update_correlation": corr, "update_rms_error": float(np.sqrt(see / n)),
+                "update_rms_wanted": float(np.sqrt(sww / n)), "pulses": int(pulses)}
+
+
+def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarray], mode: str,
+                 pulses: ResolvedPulses | None, fidelity: Fidelity) -> SynapseStates:
+    """New device states after the weight changes dw (tied crossbars included in dw)."""
+    dev = network.device
+    out = states.copy()
+    scale = 1.0 / (2.0 * network.neuron.r_f)
+    for name, delta in dw.items():
+        bar = network.crossbar(name)
+        x = states[name]
+        g = dev.conductance(x)
+        wanted = np.stack([delta * scale, -delta * scale]) * bar.mask()
+        if mode == "ideal":
+            new_x = dev.state_for(np.clip(g + wanted, dev.g_min, dev.g_max))
+        else:
+            new_x, counts = program_by_pulses(dev, x, wanted, pulses)
+            fidelity.add_pulses(int(counts.sum()))
+        keep = bar.mask().astype(bool)
+        new_x = np.where(keep[None], new_x, x)
+        out.states[name] = new_x
+        fidelity.add(wanted[:, keep], (dev.conductance(new_x) - g)[:, keep])
+    return out

@@ -1,0 +1,74 @@
+"""Learning rules as gradient estimators: from settled phases to a weight change per crossbar.
+
+EP (Scellier & Bengio 2017) for this circuit's energy
+    E(V) = sum_i Phi(V_i) - 1/2 sum_{i!=j} W_ij V_i V_j - sum_{i,k} W_ik V_i x_k,   dE/dW_ij = -V_i s_j
+gives, for a crossbar feeding target neurons t from source lines s (neurons, inputs or bias),
+
+    one-sided:  dW = (eta / beta)  * < V_t^beta  s^beta^T  - V_t^0     s^0^T     >
+    symmetric:  dW = (eta / 2beta) * < V_t^+beta s^+beta^T - V_t^-beta s^-beta^T >   (Laborieux 2021)
+
+averaged over the batch. A tied crossbar (the feedback devices of a symmetric pair) receives the
+transpose of its primary's change, so the pair stays programmed alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from memprop.circuits.network import Network
+
+NUDGINGS = ("one-sided", "symmetric", "random-sign")
+
+
+@dataclass
+class Phase:
+    """One settled phase of a batch: activations V (B, N) and the full signal vector (B, S)."""
+
+    beta: float
+    v: np.ndarray
+    sigma: np.ndarray
+
+
+def layer_rates(network: Network, lr: tuple[float, ...]) -> dict[str, float]:
+    """Learning rate of each neuron group (layer k uses lr[k-1], the last value repeats)."""
+    out = {}
+    for k, g in enumerate(network.neuron_groups):
+        out[g.name] = float(lr[min(k, len(lr) - 1)])
+    return out
+
+
+def contrast(network: Network, high: Phase, low: Phase, scale: float,
+             rates: dict[str, float]) -> dict[str, np.ndarray]:
+    """dW per primary crossbar: scale * rate_target * <V_t s^T>_high - <V_t s^T>_low."""
+    offsets = network.offsets()
+    out = {}
+    batch = high.v.shape[0]
+    for bar in network.crossbars:
+        if bar.tied_to is not None:
+            continue
+        t0, s0 = offsets[bar.target], offsets[bar.source]
+        vt_h, vt_l = high.sigma[:, t0:t0 + bar.rows], low.sigma[:, t0:t0 + bar.rows]
+        ss_h, ss_l = high.sigma[:, s0:s0 + bar.cols], low.sigma[:, s0:s0 + bar.cols]
+        corr = (vt_h.T @ ss_h - vt_l.T @ ss_l) / batch
+        out[bar.name] = scale * rates[bar.target] * corr * bar.mask()
+    return out
+
+
+def ep_update(network: Network, phases: list[Phase], rates: dict[str, float]) -> dict[str, np.ndarray]:
+    """EP weight change from [free, nudged] (one-sided) or [free, +beta, -beta] (symmetric)."""
+    if len(phases) == 2:
+        free, nudged = phases
+        return contrast(network, nudged, free, 1.0 / nudged.beta, rates)
+    _, plus, minus = phases
+    return contrast(network, plus, minus, 1.0 / (plus.beta - minus.beta), rates)
+
+
+def with_ties(network: Network, dw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Add each tied crossbar's change: its primary's, transposed."""
+    out = dict(dw)
+    for bar in network.crossbars:
+        if bar.tied_to is not None:
+            out[bar.name] = dw[bar.tied_to].T.copy()
+    return out

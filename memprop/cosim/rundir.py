@@ -1,0 +1,101 @@
+"""The run directory: files that survive crashes.
+
+Every file is written to a temporary name, flushed, fsync'ed and renamed over the old one, so a
+kill at any instant leaves either the old or the new version. The checkpoint carries a SHA-256 of
+its own contents and is verified on load: a corrupted checkpoint is a clear error, never a
+silently wrong resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memprop.circuits.validation import ConfigError
+
+CONFIG = "config.toml"
+METRICS = "metrics.jsonl"
+CHECKPOINT = "checkpoint.npz"
+DECK = "network.cir"
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _digest(arrays: dict[str, np.ndarray], meta: str) -> str:
+    h = hashlib.sha256(meta.encode("utf-8"))
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(key.encode("utf-8"))
+        h.update(str(a.dtype).encode("utf-8"))
+        h.update(str(a.shape).encode("utf-8"))
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    meta_text = json.dumps(meta, sort_keys=True)
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.array(meta_text), __sha256__=np.array(_digest(arrays, meta_text)), **arrays)
+    atomic_write(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("checkpoint", "no checkpoint to resume from", str(path))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files if not k.startswith("__")}
+            meta_text = str(data["__meta__"])
+            stored = str(data["__sha256__"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        raise ConfigError("checkpoint", f"unreadable or corrupted ({type(err).__name__}: {err})", str(path)) from None
+    if _digest(arrays, meta_text) != stored:
+        raise ConfigError("checkpoint", "checksum mismatch: the file is corrupted", str(path))
+    return arrays, json.loads(meta_text)
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for k, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise ConfigError("metrics", f"line {k} is not JSON", str(path)) from None
+    return rows
+
+
+def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
+    atomic_write(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))

@@ -1,0 +1,189 @@
+"""The training loop: settle phases, estimate the gradient, program the devices, checkpoint.
+
+Everything random is derived from (seed, epoch, batch), so a run resumed from a checkpoint
+replays exactly what the uninterrupted run would have done (bit-identical with the behavioural
+backend). Checkpoints are written every `checkpoint_every` batches and at every epoch end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from memprop.circuits.network import Network, SynapseStates
+from memprop.circuits.validation import ConfigError
+from memprop.cosim import rundir
+from memprop.cosim.config import Config, build_network, check_trainable, dumps, initial_states, load
+from memprop.cosim.datasets import Dataset, Splits, load_splits
+from memprop.cosim.engines import make_engine
+from memprop.cosim.programming import Fidelity, apply_update
+from memprop.cosim.rules import ep_update, layer_rates, with_ties
+
+
+@dataclass
+class Progress:
+    """Where a run stands: the next batch to do, and the partial epoch's accumulators."""
+
+    epoch: int = 0
+    batch: int = 0
+    loss_sum: float = 0.0
+    loss_count: int = 0
+    seconds: float = 0.0
+    fidelity: Fidelity | None = None
+
+
+def one_hot(labels: np.ndarray, n: int, low: float, high: float) -> np.ndarray:
+    out = np.full((len(labels), n), low)
+    out[np.arange(len(labels)), labels] = high
+    return out
+
+
+def nudging_betas(kind: str, beta: float, rng: np.random.Generator) -> list[float]:
+    if kind == "one-sided":
+        return [0.0, beta]
+    if kind == "symmetric":
+        return [0.0, beta, -beta]
+    return [0.0, beta if rng.random() < 0.5 else -beta]
+
+
+def evaluate(engine: Any, network: Network, data: Dataset, batch: int = 256) -> dict[str, float]:
+    """Accuracy (argmax of the free-phase outputs) and mean squared-error cost."""
+    if len(data.y) == 0:
+        return {"accuracy": float("nan"), "loss": float("nan")}
+    lo, hi = network.neuron.v_low, network.neuron.v_high
+    correct, cost = 0, 0.0
+    out = network.output_slice()
+    for start in range(0, len(data.y), batch):
+        x = lo + (hi - lo) * data.x[start:start + batch]
+        y = one_hot(data.y[start:start + batch], network.group(network.output_group).size, lo, hi)
+        v = engine.phases(x, None, [0.0])[0].v[:, out]
+        correct += int(np.sum(np.argmax(v, axis=1) == data.y[start:start + batch]))
+        cost += float(0.5 * np.sum((v - y) ** 2))
+    return {"accuracy": correct / len(data.y), "loss": cost / len(data.y)}
+
+
+def states_to_arrays(states: SynapseStates) -> dict[str, np.ndarray]:
+    return {f"state__{k}": v for k, v in states.items()}
+
+
+def arrays_to_states(arrays: dict[str, np.ndarray]) -> SynapseStates:
+    return SynapseStates({k[len("state__"):]: v.copy() for k, v in arrays.items() if k.startswith("state__")})
+
+
+class Trainer:
+    """One training run in a run directory."""
+
+    def __init__(self, cfg: Config, run_dir: Path, *, progress: Callable[[str, int], Any] | None = None) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
+        check_trainable(cfg, self.network)
+        self.splits: Splits = load_splits(cfg.data.dataset, seed=cfg.data.seed, validation=cfg.data.validation,
+                                          train_size=cfg.data.train_size, test_size=cfg.data.test_size,
+                                          data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
+        self.pulses = cfg.pulse.resolved(self.network.device) if cfg.train.update == "pulse" else None
+        self.rates = layer_rates(self.network, cfg.train.lr)
+        self.progress = progress
+        self.engine = None
+
+    # ---- checkpoints ----
+    def _save(self, states: SynapseStates, prog: Progress) -> None:
+        meta = {"epoch": prog.epoch, "batch": prog.batch, "loss_sum": prog.loss_sum, "loss_count": prog.loss_count,
+                "seconds": prog.seconds, "config": dumps(self.cfg)}
+        arrays = states_to_arrays(states)
+        arrays["fidelity"] = prog.fidelity.sums
+        rundir.save_checkpoint(self.run_dir / rundir.CHECKPOINT, arrays, meta)
+
+    def _restore(self) -> tuple[SynapseStates, Progress]:
+        arrays, meta = rundir.load_checkpoint(self.run_dir / rundir.CHECKPOINT)
+        states = arrays_to_states(arrays)
+        for bar in self.network.crossbars:
+            if bar.name not in states.states or states[bar.name].shape != (2, bar.rows, bar.cols):
+                raise ConfigError("checkpoint", f"does not match the network in config.toml (crossbar {bar.name})",
+                                  str(self.run_dir / rundir.CHECKPOINT))
+        prog = Progress(meta["epoch"], meta["batch"], meta["loss_sum"], meta["loss_count"], meta["seconds"],
+                        Fidelity(arrays["fidelity"].astype(float)))
+        return states, prog
+
+    # ---- the loop ----
+    def run(self, *, resume: bool = False) -> list[dict[str, Any]]:
+        cfg = self.cfg
+        tcfg = cfg.train
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        metrics_path = self.run_dir / rundir.METRICS
+        if resume:
+            states, prog = self._restore()
+            rows = [r for r in rundir.read_metrics(metrics_path) if r.get("epoch", 0) < prog.epoch]
+            rundir.write_metrics(metrics_path, rows)
+        else:
+            rundir.atomic_write(self.run_dir / rundir.CONFIG, dumps(cfg))
+            states, prog = initial_states(cfg, self.network), Progress(fidelity=Fidelity())
+            rows = []
+            rundir.write_metrics(metrics_path, rows)
+            self._save(states, prog)
+        network = self.network
+        lo, hi = network.neuron.v_low, network.neuron.v_high
+        n_out = network.group(network.output_group).size
+        train = self.splits.train
+        n_batches = math.ceil(len(train.y) / tcfg.batch_size)
+        self.engine = engine = make_engine(tcfg.backend, network)
+        engine.program(states)
+        out = network.output_slice()
+        try:
+            while prog.epoch < tcfg.epochs:
+                t_start = time.perf_counter() - prog.seconds
+                order = np.random.default_rng([tcfg.seed, prog.epoch]).permutation(len(train.y))
+                if self.progress:
+                    self.progress(f"epoch {prog.epoch + 1}/{tcfg.epochs}", n_batches - prog.batch)
+                while prog.batch < n_batches:
+                    idx = order[prog.batch * tcfg.batch_size:(prog.batch + 1) * tcfg.batch_size]
+                    rng = np.random.default_rng([tcfg.seed, prog.epoch, prog.batch])
+                    x = lo + (hi - lo) * train.x[idx]
+                    y = one_hot(train.y[idx], n_out, lo, hi)
+                    phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
+                    prog.loss_sum += float(0.5 * np.sum((phases[0].v[:, out] - y) ** 2))
+                    prog.loss_count += len(idx)
+                    dw = with_ties(network, ep_update(network, phases, self.rates))
+                    states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity)
+                    engine.program(states)
+                    prog.batch += 1
+                    if self.progress:
+                        self.progress("", 1)
+                    if prog.batch % tcfg.checkpoint_every == 0 and prog.batch < n_batches:
+                        prog.seconds = time.perf_counter() - t_start
+                        self._save(states, prog)
+                test = self.splits.test
+                if tcfg.eval_size:
+                    test = test.subset(np.arange(min(tcfg.eval_size, len(test.y))))
+                test_eval = evaluate(engine, network, test)
+                val_eval = evaluate(engine, network, self.splits.validation)
+                row = {"epoch": prog.epoch + 1, "train_loss": prog.loss_sum / max(prog.loss_count, 1),
+                       "test_accuracy": test_eval["accuracy"], "test_loss": test_eval["loss"],
+                       "validation_accuracy": val_eval["accuracy"],
+                       "seconds": time.perf_counter() - t_start, "backend": engine.name,
+                       "update": tcfg.update, **prog.fidelity.summary()}
+                row.update({f"ngspice_{k}": v for k, v in engine.stats.items()})
+                rows.append(row)
+                rundir.write_metrics(metrics_path, rows)
+                prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())
+                self._save(states, prog)
+        finally:
+            if engine is not None:
+                engine.close()
+        self.states = states
+        return rows
+
+
+def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:
+    """A run directory's config, latest device states and checkpoint metadata."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError("run", "no such run directory", str(run_dir))
+    cfg = load(run_dir / rundir.CONFIG)
+    arrays, meta = rundir.load_checkpoint(run_dir / rundir.CHECKPOINT)
+    return cfg, arrays_to_states(arrays), meta
