@@ -161,5 +161,118 @@ def settle(config: Path | None, backend: str, as_json: bool) -> None:
                    f"({results[0].analysis})")
 
 
+class _EpochBars:
+    """A click progress bar with ETA per epoch, fed by the trainer's progress callback."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, label: str, n: int) -> None:
+        if not self.enabled:
+            return
+        if label:
+            self.close()
+            self.bar = click.progressbar(length=n, label=label, show_eta=True, show_pos=True, file=sys.stderr)
+            self.bar.__enter__()
+        elif self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@main.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="run directory")
+@click.option("--backend", type=click.Choice(["ngspice", "behavioral"]), default=None, help="overrides [train].backend")
+@click.option("--analysis", type=click.Choice(["op", "tran"]), default=None, help="overrides [train].analysis")
+@click.option("--epochs", type=click.IntRange(0, 100000), default=None, help="overrides [train].epochs")
+@click.option("--update", type=click.Choice(["ideal", "pulse"]), default=None, help="overrides [train].update")
+@click.option("--resume", is_flag=True, help="continue the run in --out from its last checkpoint")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+@click.option("--no-plots", is_flag=True, help="skip the PNG plots and trained deck at the end")
+@guarded
+def train(config: Path | None, out: Path, backend: str | None, analysis: str | None, epochs: int | None,
+          update: str | None, resume: bool, quiet: bool, no_plots: bool) -> None:
+    """Train a network on the circuit (EP), co-simulated in ngspice or with the numpy twin."""
+    from dataclasses import replace
+
+    from memprop.cosim import rundir
+    from memprop.cosim.config import load
+    from memprop.cosim.trainer import Trainer, write_artifacts
+
+    if resume:
+        if config is not None:
+            raise ConfigError("CONFIG", "with --resume the config is the run's own config.toml; give only --out")
+        cfg = load(out / rundir.CONFIG)
+    else:
+        if (out / rundir.CHECKPOINT).exists():
+            raise ConfigError("--out", "already holds a run; use --resume to continue it or choose another "
+                                       "directory (nothing was overwritten)", str(out))
+        cfg = load(config)
+    changes = {k: v for k, v in (("backend", backend), ("analysis", analysis), ("epochs", epochs),
+                                 ("update", update)) if v is not None}
+    if changes:
+        cfg = replace(cfg, train=replace(cfg.train, **changes))
+    if resume and changes:
+        from memprop.cosim.config import dumps
+
+        rundir.atomic_write(out / rundir.CONFIG, dumps(cfg))
+    bars = _EpochBars(not quiet)
+    trainer = Trainer(cfg, out, progress=bars)
+    try:
+        rows = trainer.run(resume=resume)
+    finally:
+        bars.close()
+    for row in rows:
+        click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
+                   f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
+    if not no_plots:
+        written = write_artifacts(cfg, out, trainer.network, trainer.states, rows, trainer.splits,
+                                  waveform=True)
+        click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@main.command("eval")
+@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--backend", type=click.Choice(["ngspice", "behavioral"]), default=None,
+              help="default: the run's own backend")
+@click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
+@guarded
+def evaluate_run(run: Path, backend: str | None, as_json: bool) -> None:
+    """Evaluate a run's latest devices on its test and validation sets."""
+    from dataclasses import replace
+
+    from memprop.cosim.config import build_network
+    from memprop.cosim.datasets import load_splits
+    from memprop.cosim.engines import make_engine
+    from memprop.cosim.trainer import evaluate, load_run
+
+    cfg, states, meta = load_run(run)
+    network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
+    splits = load_splits(cfg.data.dataset, seed=cfg.data.seed, validation=cfg.data.validation,
+                         train_size=cfg.data.train_size, test_size=cfg.data.test_size,
+                         data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
+    engine = make_engine(backend or cfg.train.backend, network)
+    engine.program(states)
+    try:
+        test = evaluate(engine, network, splits.test)
+        val = evaluate(engine, network, splits.validation)
+    finally:
+        engine.close()
+    result = {"run": str(run), "backend": engine.name, "epochs_done": meta["epoch"],
+              "test_accuracy": test["accuracy"], "test_loss": test["loss"], "test_size": len(splits.test.y),
+              "validation_accuracy": val["accuracy"], "validation_size": len(splits.validation.y)}
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        click.echo(f"{run}: {meta['epoch']} epochs; {engine.name}: test accuracy "
+                   f"{100 * test['accuracy']:.2f} % on {len(splits.test.y)} images, validation "
+                   f"{100 * val['accuracy']:.2f} %")
+
+
 if __name__ == "__main__":
     main()

@@ -25,7 +25,8 @@ from memprop.cosim.behavioral import BehavioralNetwork
 from memprop.cosim.rules import Phase
 from memprop.netgen import names
 from memprop.netgen.deck import render
-from memprop.netgen.updates import device_assignments, input_assignments
+from memprop.netgen.updates import (device_assignments, device_ic_assignments, device_state_vectors,
+                                    input_assignments)
 
 
 class BehavioralEngine:
@@ -39,7 +40,11 @@ class BehavioralEngine:
         self.stats: dict[str, Any] = {}
 
     def program(self, states: SynapseStates) -> None:
+        self.states = states
         self.twin = BehavioralNetwork(self.network, states)
+
+    def current_states(self) -> SynapseStates:
+        return self.states
 
     def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
         twin = self.twin
@@ -60,10 +65,14 @@ class NgspiceEngine:
 
     name = "ngspice"
 
-    def __init__(self, network: Network, *, tolerance: float = 5e-4) -> None:
+    def __init__(self, network: Network, *, tolerance: float = 5e-4, analysis: str = "op",
+                 settle_time: float = 20.0) -> None:
         from memprop.cosim.session import NgSpiceSession
 
         self.network = network
+        self.analysis = analysis
+        self.form = "read" if analysis == "op" else "dynamic"
+        self.phase_time = settle_time * network.neuron.tau
         self.session = NgSpiceSession.instance()
         self.tolerance = tolerance
         self.states: SynapseStates | None = None
@@ -79,7 +88,7 @@ class NgspiceEngine:
     def _load(self, x: np.ndarray, y: np.ndarray | None, beta: float,
               nodeset: dict[str, float] | None = None) -> None:
         deck = render(self.network.with_beta(beta), self.states, inputs=x, targets=y, nudge=True,
-                      analysis="none", nodeset=nodeset)
+                      analysis="none", nodeset=nodeset, form=self.form)
         self.session.load(deck.text)
         self.node_map = deck.node_map
 
@@ -90,9 +99,16 @@ class NgspiceEngine:
         if self.node_map is None:
             self._load(np.zeros(self.network.n_inputs), np.zeros(len(self.outputs)), 0.0)
             return
+        if self.form == "dynamic":
+            self.session.set_values(device_ic_assignments(self.network, states, self.node_map))
+            return
         changed = None if previous is None else {k for k, v in states.items()
                                                  if not np.array_equal(v, previous[k])}
         self.session.set_values(device_assignments(self.network, states, self.node_map, only=changed))
+
+    def current_states(self) -> SynapseStates:
+        """Python's authoritative states (in tran mode including what the reads did to them)."""
+        return self.states
 
     def _nudge(self, y: np.ndarray | None, beta: float) -> list[tuple[str, float]]:
         gain = beta * self.network.neuron.g_ref
@@ -133,6 +149,26 @@ class NgspiceEngine:
         self.stats["max_twin_diff_mv"] = max(self.stats["max_twin_diff_mv"], diff)
         return v
 
+    def _tran_phase(self, ref_v: np.ndarray) -> np.ndarray:
+        """One phase as a transient continuing from the previous one; device states read back."""
+        from memprop.cosim.waveforms import neuron_ic_assignments
+
+        step = self.phase_time / 100
+        t0 = time.perf_counter()
+        plot = self.session.tran(step, self.phase_time, uic=True, max_step=step)
+        self.stats["analysis_seconds"] += time.perf_counter() - t0
+        self.stats["analyses"] += 1
+        v = np.array([self.session.vector(plot, f"{ln}_v")[-1] for ln in self.lines])
+        moved = self.states.copy()
+        for bar, k, i, j, vec in device_state_vectors(self.network, self.node_map):
+            moved.states[bar][k, i, j] = self.session.vector(plot, vec)[-1]
+        self.states = moved
+        self.session.set_values(neuron_ic_assignments(self.network, self.session, plot, self.lines)
+                                + device_ic_assignments(self.network, moved, self.node_map))
+        diff = float(np.max(np.abs(v - ref_v))) * 1e3
+        self.stats["max_twin_diff_mv"] = max(self.stats["max_twin_diff_mv"], diff)
+        return v
+
     def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
         twin = self.twin.twin
         newton = self.network.n_neurons <= 200
@@ -145,7 +181,12 @@ class NgspiceEngine:
             for p, beta in enumerate(betas):
                 if p:
                     self.session.set_values(self._nudge(None, beta))
-                vs[p][i] = self._settle(x[i], yi, beta, refs[p].v[i], refs[p].u[i])
+                if self.form == "dynamic":
+                    vs[p][i] = self._tran_phase(refs[p].v[i])
+                else:
+                    vs[p][i] = self._settle(x[i], yi, beta, refs[p].v[i], refs[p].u[i])
+        if self.form == "dynamic":
+            self.twin.program(self.states)
         return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
 
     def close(self) -> None:
@@ -153,7 +194,7 @@ class NgspiceEngine:
         self.node_map = None
 
 
-def make_engine(backend: str, network: Network):
+def make_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0):
     if backend == "ngspice":
-        return NgspiceEngine(network)
+        return NgspiceEngine(network, analysis=analysis, settle_time=settle_time)
     return BehavioralEngine(network)

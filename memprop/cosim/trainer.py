@@ -131,7 +131,7 @@ class Trainer:
         n_out = network.group(network.output_group).size
         train = self.splits.train
         n_batches = math.ceil(len(train.y) / tcfg.batch_size)
-        self.engine = engine = make_engine(tcfg.backend, network)
+        self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time)
         engine.program(states)
         out = network.output_slice()
         try:
@@ -146,6 +146,7 @@ class Trainer:
                     x = lo + (hi - lo) * train.x[idx]
                     y = one_hot(train.y[idx], n_out, lo, hi)
                     phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
+                    states = engine.current_states()
                     prog.loss_sum += float(0.5 * np.sum((phases[0].v[:, out] - y) ** 2))
                     prog.loss_count += len(idx)
                     dw = with_ties(network, ep_update(network, phases, self.rates))
@@ -187,3 +188,35 @@ def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:
     cfg = load(run_dir / rundir.CONFIG)
     arrays, meta = rundir.load_checkpoint(run_dir / rundir.CHECKPOINT)
     return cfg, arrays_to_states(arrays), meta
+
+
+def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: SynapseStates,
+                    rows: list[dict[str, Any]], splits: Splits, waveform: bool = True) -> list[Path]:
+    """The trained deck and the plots of a finished run."""
+    from memprop.cosim import plots
+    from memprop.netgen.deck import render
+
+    run_dir = Path(run_dir)
+    lo, hi = network.neuron.v_low, network.neuron.v_high
+    sample = splits.test.x[0] if len(splits.test.y) else splits.train.x[0]
+    deck = render(network, states, inputs=lo + (hi - lo) * sample, analysis="op",
+                  header=["trained network; resolved config:"] + dumps(cfg).splitlines(),
+                  title=f"memprop trained {network.topology} network ({cfg.train.rule}, {len(rows)} epochs)")
+    rundir.atomic_write(run_dir / rundir.DECK, deck.text)
+    written = [run_dir / rundir.DECK]
+    if rows:
+        written.append(plots.learning_curves(rows, run_dir / "learning_curves.png",
+                                             f"{cfg.train.rule.upper()} on {cfg.data.dataset}, "
+                                             f"{rows[-1]['backend']}, {cfg.train.update} updates"))
+    written += list(plots.conductances(network, states, run_dir / "conductance_hist.png",
+                                       run_dir / "conductance_maps.png"))
+    if waveform:
+        from memprop.cosim.waveforms import transient_phases
+
+        label = int(splits.test.y[0]) if len(splits.test.y) else int(splits.train.y[0])
+        n_out = network.group(network.output_group).size
+        y = one_hot(np.array([label]), n_out, lo, hi)[0]
+        wave = transient_phases(network, states, lo + (hi - lo) * sample, y,
+                                [0.0, cfg.train.beta, -cfg.train.beta], 10 * network.neuron.tau)
+        written.append(plots.waveforms(wave, network, run_dir / "waveforms.png", label))
+    return written

@@ -38,3 +38,26 @@ def input_assignments(network: Network, inputs: np.ndarray, node_map: dict[str, 
     """(source dc, value) for every input line."""
     entries = sorted(node_map["inputs"].values(), key=lambda e: e["signal"])
     return [(f"{e['source']} dc", float(v)) for e, v in zip(entries, np.asarray(inputs, dtype=float))]
+
+
+def device_ic_assignments(network: Network, states: SynapseStates, node_map: dict[str, Any]) -> list[tuple[str, float]]:
+    """(capacitor ic, state) for every device of a dynamic-form deck: where the next `tran uic` starts."""
+    out: list[tuple[str, float]] = []
+    for bar in network.crossbars:
+        x = states[bar.name]
+        rows, cols = np.nonzero(bar.mask())
+        for inst, i, j in zip(node_map["crossbars"][bar.name]["instances"], rows, cols):
+            out.append((f"c.{inst}.xp.cx ic", float(x[0, i, j])))
+            out.append((f"c.{inst}.xm.cx ic", float(x[1, i, j])))
+    return out
+
+
+def device_state_vectors(network: Network, node_map: dict[str, Any]) -> list[tuple[str, int, int, int, str]]:
+    """(crossbar, polarity index, row, col, vector name) of every device's state node in a dynamic deck."""
+    out = []
+    for bar in network.crossbars:
+        rows, cols = np.nonzero(bar.mask())
+        for inst, i, j in zip(node_map["crossbars"][bar.name]["instances"], rows, cols):
+            out.append((bar.name, 0, int(i), int(j), f"{inst}.xp.xs"))
+            out.append((bar.name, 1, int(i), int(j), f"{inst}.xm.xs"))
+    return out
