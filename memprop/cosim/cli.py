@@ -161,6 +161,45 @@ def settle(config: Path | None, backend: str, as_json: bool) -> None:
                    f"({results[0].analysis})")
 
 
+@main.group("data")
+def data_group() -> None:
+    """Datasets: where they are, and fetching the IDX files."""
+
+
+@data_group.command("download")
+@click.argument("name", type=click.Choice(["mnist", "fashion-mnist"]))
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@guarded
+def data_download(name: str, directory: Path) -> None:
+    """Download NAME's four IDX files into DIRECTORY (needs network; checksums verified)."""
+    import urllib.error
+
+    from memprop.cosim.datasets import download
+
+    try:
+        for path in download(name, directory):
+            click.echo(f"wrote {path}")
+    except (urllib.error.URLError, TimeoutError) as err:
+        raise ConfigError("download", f"could not reach the {name} mirror ({err}); copy the four IDX files "
+                                      f"into {directory} and set data.data_dir") from None
+
+
+@data_group.command("info")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@guarded
+def data_info(config: Path | None) -> None:
+    """Load a config's dataset (verifying checksums) and print the split sizes."""
+    from memprop.cosim.config import load
+    from memprop.cosim.datasets import load_splits
+
+    cfg = load(config)
+    s = load_splits(cfg.data.dataset, seed=cfg.data.seed, validation=cfg.data.validation,
+                    train_size=cfg.data.train_size, test_size=cfg.data.test_size,
+                    data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
+    click.echo(f"{cfg.data.dataset}: {len(s.train.y)} train, {len(s.validation.y)} validation, "
+               f"{len(s.test.y)} test images of {s.train.x.shape[1]} pixels")
+
+
 class _EpochBars:
     """A click progress bar with ETA per epoch, fed by the trainer's progress callback."""
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +98,7 @@ def _read_idx(name: str, stem: str, directory: Path, verify: bool) -> np.ndarray
         raise ConfigError("data.data_dir", f"{directory}: no {stem}[.gz] (IDX files expected)")
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: damaged deflate data in a .gz
         raise ConfigError("data.data_dir", f"{path}: cannot be read ({err})") from None
     if verify and not _digest_ok(name, stem, path, raw):
         raise ConfigError("data.data_dir", f"{path}: checksum does not match the published {name} file "
@@ -106,9 +108,11 @@ def _read_idx(name: str, stem: str, directory: Path, verify: bool) -> np.ndarray
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype != 0x08 or not 1 <= ndim <= 3:
         raise ConfigError("data.data_dir", f"{path}: not an unsigned-byte IDX file")
+    if len(raw) < 4 + 4 * ndim:
+        raise ConfigError("data.data_dir", f"{path}: IDX header cut short ({ndim} dimensions, {len(raw)} bytes)")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
+    if body.size != math.prod(dims):  # exact: np.prod wraps around in int64 (2^31 * 2^31 * 4 == 0)
         raise ConfigError("data.data_dir", f"{path}: header says {dims} but holds {body.size} bytes")
     return body.reshape(dims)
 
@@ -189,11 +193,13 @@ def binary_patterns(kind: str, count: int, seed: int, size: int = 64) -> np.ndar
     if kind != "digits" or size != 64:
         raise ConfigError("patterns", "pattern sets: random (any size) or digits (64)")
     d = digits()
-    order = np.concatenate([np.nonzero(d.y == c)[0] for c in range(10)])
     per_class = [np.nonzero(d.y == c)[0] for c in range(10)]
-    picks = [per_class[k % 10][k // 10] for k in range(count)] if count <= len(order) else None
-    if picks is None:
-        raise ConfigError("patterns", f"at most {len(order)} digit patterns")
+    # round-robin over the classes: pick k is class k % 10's (k // 10)-th image, so the first class
+    # to run out (10 * its size + its label) bounds the count
+    limit = min(10 * len(p) + c for c, p in enumerate(per_class))
+    if count > limit:
+        raise ConfigError("patterns", f"at most {limit} digit patterns")
+    picks = [per_class[k % 10][k // 10] for k in range(count)]
     return (d.x[picks] >= 0.5).astype(float)
 
 

@@ -76,7 +76,9 @@ def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             arrays = {k: data[k] for k in data.files if not k.startswith("__")}
             meta_text = str(data["__meta__"])
             stored = str(data["__sha256__"])
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+    # zipfile raises NotImplementedError (a flipped version/flag/method byte) and RuntimeError (a flipped
+    # encryption bit) for damaged headers, too
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as err:
         raise ConfigError("checkpoint", f"unreadable or corrupted ({type(err).__name__}: {err})", str(path)) from None
     if _digest(arrays, meta_text) != stored:
         raise ConfigError("checkpoint", "checksum mismatch: the file is corrupted", str(path))

@@ -118,7 +118,8 @@ class Trainer:
         metrics_path = self.run_dir / rundir.METRICS
         if resume:
             states, prog = self._restore()
-            rows = [r for r in rundir.read_metrics(metrics_path) if r.get("epoch", 0) < prog.epoch]
+            # rows are numbered from 1: row k is epoch index k - 1, done when k <= prog.epoch
+            rows = [r for r in rundir.read_metrics(metrics_path) if r.get("epoch", 0) <= prog.epoch]
             rundir.write_metrics(metrics_path, rows)
         else:
             rundir.atomic_write(self.run_dir / rundir.CONFIG, dumps(cfg))
