@@ -174,6 +174,27 @@ class BehavioralNetwork:
         v = self.neuron.rho(u)
         return Equilibrium(u=u, v=v, n=self.summing_node(u), iterations=it, residual=res)
 
+    def adjoint(self, eq: Equilibrium, targets: np.ndarray, side_gain: float = 1.0) -> np.ndarray:
+        """RBP adjoint lambda (B, N): lambda = D (W^T lambda + e), D = diag(rho'(u*)), e = g (V - y) at outputs.
+
+        This is what the side network relaxes to; dL/dW_ts = lambda_t s_s / side_gain.
+        """
+        targets = np.atleast_2d(np.asarray(targets, dtype=float))
+        d = self.neuron.rho_prime(eq.u)
+        w = self.neuron.r_f * self.A[:, :self.n]
+        e = np.zeros_like(eq.v)
+        e[:, self.out] = side_gain * (eq.v[:, self.out] - targets)
+        if self.n <= 600:
+            m = np.eye(self.n)[None] - d[:, :, None] * w.T[None]
+            return np.linalg.solve(m, (d * e)[..., None])[..., 0]
+        lam = d * e
+        for _ in range(5000):
+            new = d * (lam @ w + e)
+            if np.max(np.abs(new - lam)) < 1e-12:
+                return new
+            lam = new
+        return lam
+
     def _block_solvable(self, beta: float) -> bool:
         return (self.network.topology == "layered" and self.ideal and self.linear and beta > -0.9)
 

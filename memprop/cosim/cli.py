@@ -36,6 +36,16 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(err), 3)
         except OSError as err:
             _fail(f"{getattr(err, 'filename', '') or ''}: {err.strerror or err}", 4)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # a bug of ours: one line, not a traceback; MEMPROP_DEBUG=1 shows it
+            import os
+            import traceback
+
+            if os.environ.get("MEMPROP_DEBUG"):
+                traceback.print_exc()
+            _fail(f"internal error ({type(err).__name__}: {err}); please report it "
+                  "(MEMPROP_DEBUG=1 shows the traceback)", 70)
     return wrapper
 
 
@@ -159,6 +169,35 @@ def settle(config: Path | None, backend: str, as_json: bool) -> None:
         worst = max(abs(results[0].voltages[n] - results[1].voltages[n]) for n in nodes)
         click.echo(f"max |ngspice - behavioral| = {worst * 1e3:.6f} mV over {len(nodes)} neurons "
                    f"({results[0].analysis})")
+
+
+@main.command("gradcheck")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch", type=click.IntRange(1, 10000), default=8, help="samples in the batch")
+@click.option("--beta", "betas", type=float, multiple=True, help="EP nudging strengths (repeatable)")
+@click.option("--no-spice", is_flag=True, help="skip the SPICE side network")
+@click.option("--max-fd", type=click.IntRange(1, 10**6), default=300, help="finite-difference weights (sampled)")
+@click.option("--json", "as_json", is_flag=True, help="print the pairwise figures as JSON")
+@guarded
+def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_spice: bool, max_fd: int,
+                  as_json: bool) -> None:
+    """Compare EP, RBP (twin and SPICE side network) and finite-difference gradients on one batch."""
+    from memprop.cosim.config import load
+    from memprop.cosim.gradcheck import gradcheck
+
+    for b in betas:
+        if not (0 < abs(b) <= 10):
+            raise ConfigError("--beta", f"must be non-zero and at most 10 in size, got {b}")
+    result = gradcheck(load(config), batch=batch, betas=tuple(betas) or (0.001, 0.01, 0.1),
+                       spice=not no_spice, max_fd=max_fd)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    click.echo(f"{result['network']} network, {result['neurons']} neurons, {result['weights_checked']} of "
+               f"{result['weights']} weights, batch {result['batch']}")
+    click.echo(f"{'pair':<72}{'cosine':>10}{'rel. err':>11}")
+    for name, fig in result["pairs"].items():
+        click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
 
 
 @main.group("data")

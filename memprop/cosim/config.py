@@ -157,7 +157,8 @@ class SampleConfig:
 class TrainConfig:
     """The learning run: rule, phases, schedule, how updates are written."""
 
-    rule: str = param("ep", "learning rule: ep (equilibrium propagation)")
+    rule: str = param("ep", "learning rule: ep (equilibrium propagation) or rbp (recurrent backpropagation "
+                            "with the analog side network)")
     backend: str = param("ngspice", "ngspice (co-simulated) or behavioral (numpy twin)")
     analysis: str = param("op", "how phases settle in ngspice: op (equilibria) or tran (transients)")
     epochs: int = param(5, "passes over the training set")
@@ -173,7 +174,9 @@ class TrainConfig:
     settle_time: float = param(20.0, "tran: each phase lasts this many tau")
 
     def __post_init__(self) -> None:
-        check_choice("rule", self.rule, ("ep",))
+        check_choice("rule", self.rule, ("ep", "rbp"))
+        if self.rule == "rbp" and self.analysis != "op":
+            raise ConfigError("analysis", "rbp's side network settles with .op: use analysis = \"op\"")
         check_choice("backend", self.backend, ("ngspice", "behavioral"))
         check_choice("analysis", self.analysis, ("op", "tran"))
         check_int("epochs", self.epochs, low=0, high=100000)

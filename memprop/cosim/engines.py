@@ -56,6 +56,13 @@ class BehavioralEngine:
             out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
         return out
 
+    def adjoint_phase(self, x: np.ndarray, y: np.ndarray) -> tuple[Phase, np.ndarray]:
+        """The free phase and the RBP adjoint lambda (what the side network settles to)."""
+        twin = self.twin
+        newton = self.network.n_neurons <= 200
+        free = twin.equilibrium(x, newton=newton, tol=1e-10 if newton else 1e-8)
+        return Phase(0.0, free.v, twin.signals(free.v, x)), twin.adjoint(free, y)
+
     def close(self) -> None:
         pass
 
@@ -66,12 +73,17 @@ class NgspiceEngine:
     name = "ngspice"
 
     def __init__(self, network: Network, *, tolerance: float = 5e-4, analysis: str = "op",
-                 settle_time: float = 20.0) -> None:
+                 settle_time: float = 20.0, side: bool = False) -> None:
         from memprop.cosim.session import NgSpiceSession
 
         self.network = network
         self.analysis = analysis
         self.form = "read" if analysis == "op" else "dynamic"
+        self.side = side
+        if side and analysis != "op":
+            from memprop.circuits.validation import ConfigError
+
+            raise ConfigError("train.analysis", "RBP's side network settles with .op; use analysis = op")
         self.phase_time = settle_time * network.neuron.tau
         self.session = NgSpiceSession.instance()
         self.tolerance = tolerance
@@ -88,7 +100,7 @@ class NgspiceEngine:
     def _load(self, x: np.ndarray, y: np.ndarray | None, beta: float,
               nodeset: dict[str, float] | None = None) -> None:
         deck = render(self.network.with_beta(beta), self.states, inputs=x, targets=y, nudge=True,
-                      analysis="none", nodeset=nodeset, form=self.form)
+                      analysis="none", nodeset=nodeset, form=self.form, side=self.side)
         self.session.load(deck.text)
         self.node_map = deck.node_map
 
@@ -122,9 +134,13 @@ class NgspiceEngine:
         plot = self.session.op()
         self.stats["analysis_seconds"] += time.perf_counter() - t0
         self.stats["analyses"] += 1
+        self._plot = plot
         v = np.array([self.session.vector(plot, f"{ln}_v")[0] for ln in self.lines])
         u = -np.array([self.session.vector(plot, f"{ln}_s")[0] for ln in self.lines])
         return v, u
+
+    def _lambda(self) -> np.ndarray:
+        return np.array([self.session.vector(self._plot, f"{ln}_l")[0] for ln in self.lines])
 
     def _settle(self, x: np.ndarray, y: np.ndarray | None, beta: float, ref_v: np.ndarray,
                 ref_u: np.ndarray) -> np.ndarray:
@@ -189,12 +205,31 @@ class NgspiceEngine:
             self.twin.program(self.states)
         return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
 
+    def adjoint_phase(self, x: np.ndarray, y: np.ndarray) -> tuple[Phase, np.ndarray]:
+        """Per sample one `.op` of forward network plus side network: V* and the adjoint lambda."""
+        if not self.side:
+            raise RuntimeError("this engine was built without the side network")
+        twin = self.twin.twin
+        newton = self.network.n_neurons <= 200
+        ref = twin.equilibrium(x, newton=newton)
+        ref_lam = twin.adjoint(ref, y)
+        v = np.zeros_like(ref.v)
+        lam = np.zeros_like(ref.v)
+        for i in range(x.shape[0]):
+            self.session.set_values(input_assignments(self.network, x[i], self.node_map) + self._nudge(y[i], 0.0))
+            v[i] = self._settle(x[i], y[i], 0.0, ref.v[i], ref.u[i])
+            lam[i] = self._lambda()
+            diff = float(np.max(np.abs(lam[i] - ref_lam[i]))) * 1e3
+            self.stats["max_lambda_diff_mv"] = max(self.stats.get("max_lambda_diff_mv", 0.0), diff)
+        return Phase(0.0, v, twin.signals(v, x)), lam
+
     def close(self) -> None:
         self.session.clear()
         self.node_map = None
 
 
-def make_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0):
+def make_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
+                rule: str = "ep"):
     if backend == "ngspice":
-        return NgspiceEngine(network, analysis=analysis, settle_time=settle_time)
+        return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
     return BehavioralEngine(network)

@@ -20,6 +20,7 @@ import numpy as np
 from memprop.circuits.network import Network
 
 NUDGINGS = ("one-sided", "symmetric", "random-sign")
+RULES = ("ep", "rbp")
 
 
 @dataclass
@@ -71,4 +72,31 @@ def with_ties(network: Network, dw: dict[str, np.ndarray]) -> dict[str, np.ndarr
     for bar in network.crossbars:
         if bar.tied_to is not None:
             out[bar.name] = dw[bar.tied_to].T.copy()
+    return out
+
+
+def rbp_update(network: Network, free: Phase, lam: np.ndarray, rates: dict[str, float],
+               side_gain: float = 1.0) -> dict[str, np.ndarray]:
+    """RBP weight change per primary crossbar: -eta dL/dW with dL/dW_ts = <lambda_t s_s> / side_gain.
+
+    A symmetric pair is one parameter seen from both crossbars, so its gradient is the sum of the
+    two positions' products (the tied crossbar's, transposed); within a self-crossbar, G + G^T.
+    """
+    offsets = network.offsets()
+    batch = free.v.shape[0]
+    grads = {}
+    for bar in network.crossbars:
+        t0, s0 = offsets[bar.target], offsets[bar.source]
+        grads[bar.name] = (lam[:, t0:t0 + bar.rows].T @ free.sigma[:, s0:s0 + bar.cols]) / (batch * side_gain)
+    out = {}
+    for bar in network.crossbars:
+        if bar.tied_to is not None:
+            continue
+        g = grads[bar.name]
+        for other in network.crossbars:
+            if other.tied_to == bar.name:
+                g = g + grads[other.name].T
+        if bar.no_self:
+            g = g + g.T
+        out[bar.name] = -rates[bar.target] * g * bar.mask()
     return out

@@ -22,7 +22,7 @@ from memprop.cosim.config import Config, build_network, check_trainable, dumps, 
 from memprop.cosim.datasets import Dataset, Splits, load_splits
 from memprop.cosim.engines import make_engine
 from memprop.cosim.programming import Fidelity, apply_update
-from memprop.cosim.rules import ep_update, layer_rates, with_ties
+from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
 
 
 @dataclass
@@ -132,7 +132,7 @@ class Trainer:
         n_out = network.group(network.output_group).size
         train = self.splits.train
         n_batches = math.ceil(len(train.y) / tcfg.batch_size)
-        self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time)
+        self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time, tcfg.rule)
         engine.program(states)
         out = network.output_slice()
         try:
@@ -146,11 +146,16 @@ class Trainer:
                     rng = np.random.default_rng([tcfg.seed, prog.epoch, prog.batch])
                     x = lo + (hi - lo) * train.x[idx]
                     y = one_hot(train.y[idx], n_out, lo, hi)
-                    phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
+                    if tcfg.rule == "rbp":
+                        free, lam = engine.adjoint_phase(x, y)
+                        dw = with_ties(network, rbp_update(network, free, lam, self.rates))
+                    else:
+                        phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
+                        free = phases[0]
+                        dw = with_ties(network, ep_update(network, phases, self.rates))
                     states = engine.current_states()
-                    prog.loss_sum += float(0.5 * np.sum((phases[0].v[:, out] - y) ** 2))
+                    prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
                     prog.loss_count += len(idx)
-                    dw = with_ties(network, ep_update(network, phases, self.rates))
                     states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity)
                     engine.program(states)
                     prog.batch += 1

@@ -84,13 +84,14 @@ def _device_text(env: jinja2.Environment, network: Network) -> str:
     return device_text(env, network.device)
 
 
-def _neuron_text(env: jinja2.Environment, network: Network) -> str:
+def _neuron_text(env: jinja2.Environment, network: Network, side: bool = False) -> str:
     n = network.neuron
     span = n.v_high - n.v_low
     ctx = {"rf": number(n.r_f), "cf": number(n.c_f), "activation": n.activation,
-           "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span),
+           "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span), "half_span": number(0.5 * span),
            "mid": number(0.5 * (n.v_high + n.v_low)), "a0": number(n.a0), "pole_hz": number(n.pole_hz),
-           "c_pole": number(n.pole_capacitance), "v_rail": number(n.v_rail), "v_offset": number(n.v_offset)}
+           "c_pole": number(n.pole_capacitance), "v_rail": number(n.v_rail), "v_offset": number(n.v_offset),
+           "side": side}
     return env.get_template(f"neurons/{n.level}.j2").render(**ctx)
 
 
@@ -111,14 +112,16 @@ def _check_states(network: Network, states: SynapseStates) -> None:
 def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None = None,
            targets: np.ndarray | None = None, analysis: str = "op", form: str | None = None,
            tran: TranSpec = TranSpec(), header: Sequence[str] = (), title: str = "memprop network",
-           nudge: bool | None = None, nodeset: dict[str, float] | None = None,
-           dialect: str = "ngspice") -> Deck:
+           nudge: bool | None = None, nodeset: dict[str, float] | None = None, side: bool = False,
+           side_gain: float = 1.0, dialect: str = "ngspice") -> Deck:
     """The deck for `network` with `states` programmed in.
 
     form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
     `dynamic` (each device with its live state equation, the default for .tran).
     nudge: include the nudging sources; default only when the network's beta is non-zero.
     nodeset: initial guesses {node: volts} for the operating point (nodes of this deck only).
+    side: add the RBP side network (adjoint neurons on the transposed crossbars, gated by rho'),
+    with the error side_gain * G_ref * (V - y) injected at the outputs' side neurons.
     """
     if analysis not in ANALYSES:
         raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
@@ -190,6 +193,38 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
                                            "element": names.device_element("<instance>", "<p|m>",
                                                                            network.device.linear_read)}
 
+    side_neurons, side_pairs, side_errors = [], [], []
+    if side:
+        if not network.device.linear_read or any(b.wire_resistance > 0 for b in network.crossbars):
+            raise ConfigError("train.rule", "the RBP side network needs linear-read devices and ideal wires")
+        if form != "read":
+            raise ConfigError("train.rule", "the RBP side network is solved with .op (read form)")
+        nudge = True
+        node_map["side"] = {"neurons": {}, "crossbars": {}}
+        for g in network.neuron_groups:
+            for nm in lines_of[g.name]:
+                side_neurons.append({"name": f"{nm}_adj", "n": f"{nm}_ln", "s": f"{nm}_ls", "sf": f"{nm}_s",
+                                     "l": f"{nm}_l", "lm": f"{nm}_lm"})
+                node_map["side"]["neurons"][nm] = {"sum": f"{nm}_ln", "int": f"{nm}_ls", "lambda": f"{nm}_l",
+                                                   "lambdam": f"{nm}_lm", "gate": f"x{nm}_adj.g"}
+        for bar in network.crossbars:
+            if network.group(bar.source).kind != "neuron":
+                continue
+            values = read_value(network, states[bar.name])
+            mask = bar.mask()
+            src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
+            instances = []
+            for i in range(bar.rows):
+                for j in range(bar.cols):
+                    if mask[i, j]:
+                        inst = names.transposed_synapse(bar, i, j)
+                        instances.append(inst)
+                        side_pairs.append(f"{inst} {tgt_lines[i]}_l {tgt_lines[i]}_lm {src_lines[j]}_ln diffpair "
+                                          f"kp={number(values[0, i, j])} km={number(values[1, i, j])}")
+            node_map["side"]["crossbars"][bar.name] = {"instances": instances}
+        for nm in lines_of[network.output_group]:
+            side_errors.append(f"ge_{nm} 0 {nm}_ln {nm}_v y_{nm} {number(side_gain * network.neuron.g_ref)}")
+
     include_nudge = (network.beta != 0.0) if nudge is None else nudge
     nudges = []
     if include_nudge:
@@ -213,7 +248,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         neuron={"rf": number(network.neuron.r_f), "cf": number(network.neuron.c_f),
                 "v_low": number(network.neuron.v_low), "v_high": number(network.neuron.v_high)},
         gref=number(network.neuron.g_ref), beta=number(network.beta),
-        device_text=device_text(env, network.device), neuron_text=_neuron_text(env, network),
+        device_text=device_text(env, network.device), neuron_text=_neuron_text(env, network, side),
+        side_neurons=side_neurons, side_pairs=side_pairs, side_errors=side_errors,
         form=form, read_param="r" if network.device.linear_read else "x",
         sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
         tran={"step": number(tran.step), "stop": number(tran.stop)},

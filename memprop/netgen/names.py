@@ -6,7 +6,10 @@ Lines (neuron outputs, inputs, bias) are called `<group>_<index>` with the index
     l1_007_n   summing node (virtual ground)          l1_007_s   integrator output (= -u)
     l1_007_v   activation V = rho(u)                  l1_007_vm  inverted activation -V
 
-Inputs and bias have `_v` and `_vm` lines only. The differential pair at row i, column j of the
+Inputs and bias have `_v` and `_vm` lines only. With the RBP side network, neuron `l1_007` also
+has an adjoint neuron `xl1_007_adj` with nodes `l1_007_ln` (sum), `l1_007_ls` (integrator),
+`l1_007_l` (lambda) and `l1_007_lm` (-lambda), and each neuron-to-neuron pair has a transposed
+copy `xt_<crossbar>_<i>_<j>`. The differential pair at row i, column j of the
 crossbar `l2_l1` is the instance `xs_l2_l1_<i>_<j>` with devices `xp` (G+) and `xm` (G-) inside.
 ngspice lower-cases everything; these names are lower-case already.
 """
@@ -26,6 +29,11 @@ def line(group: Group, index: int) -> str:
 
 def synapse(bar: Crossbar, i: int, j: int) -> str:
     return f"xs_{bar.name}_{i:0{width(bar.rows)}d}_{j:0{width(bar.cols)}d}"
+
+
+def transposed_synapse(bar: Crossbar, i: int, j: int) -> str:
+    """The RBP side network's copy of pair (i, j) of `bar`, read in the transposed direction."""
+    return f"xt_{bar.name}_{i:0{width(bar.rows)}d}_{j:0{width(bar.cols)}d}"
 
 
 def wire_node(bar: Crossbar, kind: str, i: int, j: int) -> str:

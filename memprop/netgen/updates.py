@@ -28,9 +28,13 @@ def device_assignments(network: Network, states: SynapseStates, node_map: dict[s
         mask = bar.mask()
         rows, cols = np.nonzero(mask)
         instances = node_map["crossbars"][bar.name]["instances"]
-        for inst, i, j in zip(instances, rows, cols):
-            out.append((f"{names.device_element(inst, 'p', linear)} {param}", float(values[0, i, j])))
-            out.append((f"{names.device_element(inst, 'm', linear)} {param}", float(values[1, i, j])))
+        copies = [instances]
+        if "side" in node_map and bar.name in node_map["side"]["crossbars"]:
+            copies.append(node_map["side"]["crossbars"][bar.name]["instances"])
+        for insts in copies:
+            for inst, i, j in zip(insts, rows, cols):
+                out.append((f"{names.device_element(inst, 'p', linear)} {param}", float(values[0, i, j])))
+                out.append((f"{names.device_element(inst, 'm', linear)} {param}", float(values[1, i, j])))
     return out
 
 

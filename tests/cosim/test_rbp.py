@@ -1,0 +1,110 @@
+"""RBP with the analog side network: gradients agree with EP and finite differences; it trains."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tomllib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from memprop.circuits.devices import DEVICE_MODELS
+from memprop.circuits.network import glorot_states, layered_network, recurrent_network
+from memprop.circuits.neuron import Neuron
+from memprop.cosim.cli import main
+from memprop.cosim.config import parse
+from memprop.cosim.gradcheck import gradcheck
+from memprop.cosim.trainer import Trainer
+from memprop.netgen.deck import render
+
+NETWORKS = {
+    "layered-hard": '[network]\nlayers = [12, 8, 4]\ninit_gain = 0.6\n',
+    "layered-smooth": '[network]\nlayers = [12, 8, 4]\ninit_gain = 0.6\n[neuron]\nactivation = "smooth"\n',
+    "recurrent-hard": '[network]\ntopology = "recurrent"\nneurons = 16\ninputs = 8\noutputs = 4\ninit_gain = 0.5\n',
+    "recurrent-smooth": '[network]\ntopology = "recurrent"\nneurons = 16\ninputs = 8\noutputs = 4\n'
+                        'init_gain = 0.5\n[neuron]\nactivation = "smooth"\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_ep_rbp_and_finite_differences_agree(ngspice, name):
+    cfg = parse(tomllib.loads(NETWORKS[name]))
+    result = gradcheck(cfg, batch=6, betas=(0.001,), max_fd=400)
+    pairs = result["pairs"]
+    for pair in ("ep_symmetric_b0.001 vs rbp_behavioral", "ep_symmetric_b0.001 vs finite_differences",
+                 "rbp_behavioral vs finite_differences"):
+        assert pairs[pair]["cosine"] >= 0.99, (pair, pairs[pair])
+    assert pairs["rbp_behavioral vs rbp_spice_side_network"]["cosine"] >= 0.98
+    assert result["norms"]["finite_differences"] > 1e-6  # a real, non-zero gradient
+
+
+def test_side_network_deck_runs_in_ngspice_batch(tmp_path):
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (6, 4, 3))
+    deck = render(net, glorot_states(net, 0), inputs=np.linspace(0, 1, 6), targets=np.array([1.0, 0, 0]),
+                  side=True, analysis="op")
+    path = tmp_path / "side.cir"
+    path.write_text(deck.text)
+    proc = subprocess.run(["ngspice", "-b", str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
+    assert "side_neuron" in deck.text and "xt_l2_l1_000_000" in deck.text
+    assert sorted(deck.node_map["side"]["neurons"]) == sorted(deck.node_map["neurons"])
+
+
+def test_side_network_is_gated_by_rho_prime(ngspice):
+    """Saturated forward neurons block the adjoint: their lambda is exactly zero."""
+    from memprop.cosim.engines import NgspiceEngine
+
+    net = recurrent_network(Neuron(), DEVICE_MODELS["vteam"], 10, 6, 3)
+    states = glorot_states(net, 1, gain=2.0)
+    x = np.random.default_rng(1).uniform(0, 1, (3, 6))
+    y = np.eye(3)
+    engine = NgspiceEngine(net, side=True)
+    engine.program(states)
+    free, lam = engine.adjoint_phase(x, y)
+    engine.close()
+    saturated = (free.v <= 1e-9) | (free.v >= 1 - 1e-9)
+    assert saturated.any() and (~saturated).any()
+    assert np.all(lam[saturated] == 0.0)
+    assert np.any(np.abs(lam[~saturated]) > 1e-6)
+
+
+def test_gradcheck_cli_json():
+    result = CliRunner().invoke(main, ["gradcheck", "--no-spice", "--batch", "4", "--max-fd", "60", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["pairs"]["rbp_behavioral vs finite_differences"]["cosine"] > 0.99
+    assert data["weights_checked"] == 60
+
+
+RBP_RUN = """
+[network]
+layers = [64, 16, 10]
+[data]
+train_size = 120
+test_size = 60
+validation = 0.0
+[train]
+rule = "{rule}"
+backend = "{backend}"
+epochs = 2
+batch_size = 10
+checkpoint_every = 1000
+"""
+
+
+def test_rbp_trains_in_ngspice_like_its_twin_and_like_ep(tmp_path, ngspice):
+    rows = {}
+    for rule, backend in (("rbp", "ngspice"), ("rbp", "behavioral"), ("ep", "behavioral")):
+        cfg = parse(tomllib.loads(RBP_RUN.format(rule=rule, backend=backend)))
+        rows[(rule, backend)] = Trainer(cfg, tmp_path / f"{rule}-{backend}").run()
+    spice, twin = rows[("rbp", "ngspice")], rows[("rbp", "behavioral")]
+    for a, b in zip(spice, twin):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert abs(a["test_accuracy"] - b["test_accuracy"]) <= 1 / 60
+    assert spice[-1]["ngspice_max_lambda_diff_mv"] < 1.0
+    assert spice[-1]["train_loss"] < spice[0]["train_loss"]
+    assert spice[-1]["test_accuracy"] > 0.25  # above chance (0.1) after only 240 samples
+    ep = rows[("ep", "behavioral")]
+    assert abs(ep[-1]["test_accuracy"] - twin[-1]["test_accuracy"]) < 0.15
