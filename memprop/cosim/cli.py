@@ -269,12 +269,16 @@ class _EpochBars:
 @click.option("--analysis", type=click.Choice(["op", "tran"]), default=None, help="overrides [train].analysis")
 @click.option("--epochs", type=click.IntRange(0, 100000), default=None, help="overrides [train].epochs")
 @click.option("--update", type=click.Choice(["ideal", "pulse"]), default=None, help="overrides [train].update")
+@click.option("--workers", type=click.IntRange(1, 512), default=None, help="parallel worker processes "
+              "(one ngspice each); overrides [train].workers")
+@click.option("--scheduler", default=None, help="Dask scheduler address, or 'local' for a LocalCluster")
 @click.option("--resume", is_flag=True, help="continue the run in --out from its last checkpoint")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @click.option("--no-plots", is_flag=True, help="skip the PNG plots and trained deck at the end")
 @guarded
 def train(config: Path | None, out: Path, backend: str | None, analysis: str | None, epochs: int | None,
-          update: str | None, resume: bool, quiet: bool, no_plots: bool) -> None:
+          update: str | None, workers: int | None, scheduler: str | None, resume: bool, quiet: bool,
+          no_plots: bool) -> None:
     """Train a network on the circuit (EP), co-simulated in ngspice or with the numpy twin."""
     from dataclasses import replace
 
@@ -292,9 +296,13 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
                                        "directory (nothing was overwritten)", str(out))
         cfg = load(config)
     changes = {k: v for k, v in (("backend", backend), ("analysis", analysis), ("epochs", epochs),
-                                 ("update", update)) if v is not None}
+                                 ("update", update), ("workers", workers), ("scheduler", scheduler))
+               if v is not None}
     if changes:
-        cfg = replace(cfg, train=replace(cfg.train, **changes))
+        try:
+            cfg = replace(cfg, train=replace(cfg.train, **changes))
+        except ConfigError as err:
+            raise ConfigError(f"--{err.field}", err.reason) from None
     if resume and changes:
         from memprop.cosim.config import dumps
 

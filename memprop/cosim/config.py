@@ -172,6 +172,9 @@ class TrainConfig:
     checkpoint_every: int = param(10, "write a checkpoint every this many batches (and at each epoch end)")
     eval_size: int = param(0, "evaluate on at most this many test images per epoch (0: all)")
     settle_time: float = param(20.0, "tran: each phase lasts this many tau")
+    workers: int = param(1, "worker processes settling the samples of a batch in parallel (one ngspice each)")
+    scheduler: str = param("", "Dask scheduler address (tcp://host:port), or local for a LocalCluster; "
+                               "empty: a local process pool when workers > 1")
 
     def __post_init__(self) -> None:
         check_choice("rule", self.rule, ("ep", "rbp"))
@@ -192,6 +195,12 @@ class TrainConfig:
         check_int("checkpoint_every", self.checkpoint_every, low=1, high=10**9)
         check_int("eval_size", self.eval_size, low=0, high=10**7)
         check_finite("settle_time", self.settle_time, low=1.0, high=1e4)
+        check_int("workers", self.workers, low=1, high=512)
+        if not isinstance(self.scheduler, str) or len(self.scheduler) > 256 or any(
+                not ch.isprintable() or ch.isspace() for ch in self.scheduler):
+            raise ConfigError("scheduler", "must be an address like tcp://host:8786, local, or empty")
+        if (self.workers > 1 or self.scheduler) and self.analysis != "op":
+            raise ConfigError("workers", "parallel workers settle with .op; use analysis = \"op\" or workers = 1")
 
 
 @dataclass(frozen=True)

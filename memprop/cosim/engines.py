@@ -25,8 +25,7 @@ from memprop.cosim.behavioral import BehavioralNetwork
 from memprop.cosim.rules import Phase
 from memprop.netgen import names
 from memprop.netgen.deck import render
-from memprop.netgen.updates import (device_assignments, device_ic_assignments, device_state_vectors,
-                                    input_assignments)
+from memprop.netgen.updates import DeviceWriter, SourceWriter, device_ic_assignments, device_state_vectors
 
 
 class BehavioralEngine:
@@ -102,6 +101,9 @@ class NgspiceEngine:
         deck = render(self.network.with_beta(beta), self.states, inputs=x, targets=y, nudge=True,
                       analysis="none", nodeset=nodeset, form=self.form, side=self.side)
         self.session.load(deck.text)
+        if self.node_map is None or self.form == "dynamic":
+            self.writer = DeviceWriter(self.network, deck.node_map) if self.form == "read" else None
+            self.sources = SourceWriter(self.network, deck.node_map)
         self.node_map = deck.node_map
 
     def program(self, states: SynapseStates) -> None:
@@ -116,38 +118,28 @@ class NgspiceEngine:
             return
         changed = None if previous is None else {k for k, v in states.items()
                                                  if not np.array_equal(v, previous[k])}
-        self.session.set_values(device_assignments(self.network, states, self.node_map, only=changed))
+        self.session.commands(self.writer.commands(states, only=changed))
 
     def current_states(self) -> SynapseStates:
         """Python's authoritative states (in tran mode including what the reads did to them)."""
         return self.states
 
-    def _nudge(self, y: np.ndarray | None, beta: float) -> list[tuple[str, float]]:
-        gain = beta * self.network.neuron.g_ref
-        out = [(f"{names.nudge_source(o)} gain", gain) for o in self.outputs]
-        if y is not None:
-            out += [(f"{names.target_source(o)} dc", float(v)) for o, v in zip(self.outputs, y)]
-        return out
-
-    def _op(self) -> tuple[np.ndarray, np.ndarray]:
+    def _op(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """One .op: the activations, and the side network's lambda when it is in the deck."""
         t0 = time.perf_counter()
         plot = self.session.op()
         self.stats["analysis_seconds"] += time.perf_counter() - t0
         self.stats["analyses"] += 1
-        self._plot = plot
         v = np.array([self.session.vector(plot, f"{ln}_v")[0] for ln in self.lines])
-        u = -np.array([self.session.vector(plot, f"{ln}_s")[0] for ln in self.lines])
-        return v, u
-
-    def _lambda(self) -> np.ndarray:
-        return np.array([self.session.vector(self._plot, f"{ln}_l")[0] for ln in self.lines])
+        lam = np.array([self.session.vector(plot, f"{ln}_l")[0] for ln in self.lines]) if self.side else None
+        return v, lam
 
     def _settle(self, x: np.ndarray, y: np.ndarray | None, beta: float, ref_v: np.ndarray,
-                ref_u: np.ndarray) -> np.ndarray:
+                ref_u: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         from memprop.cosim.session import SimulationError
 
         try:
-            v, _ = self._op()
+            v, lam = self._op()
             ok = np.max(np.abs(v - ref_v)) <= self.tolerance
         except SimulationError:
             self.stats["op_failures"] += 1
@@ -160,10 +152,13 @@ class NgspiceEngine:
                 guess[f"{ln}_v"] = ref_v[k]
                 guess[f"{ln}_vm"] = -ref_v[k]
             self._load(x, y, beta, nodeset=guess)
-            v, _ = self._op()
+            v, lam = self._op()
+            # back to the plain deck, so no later sample starts from this sample's guesses: every
+            # sample's result is then independent of what ran before it (serial == parallel)
+            self._load(x, y, beta)
         diff = float(np.max(np.abs(v - ref_v))) * 1e3
         self.stats["max_twin_diff_mv"] = max(self.stats["max_twin_diff_mv"], diff)
-        return v
+        return v, lam
 
     def _tran_phase(self, ref_v: np.ndarray) -> np.ndarray:
         """One phase as a transient continuing from the previous one; device states read back."""
@@ -193,14 +188,14 @@ class NgspiceEngine:
         vs = [np.zeros_like(ref_free.v) for _ in betas]
         for i in range(x.shape[0]):
             yi = None if y is None else y[i]
-            self.session.set_values(input_assignments(self.network, x[i], self.node_map) + self._nudge(yi, 0.0))
+            self.session.commands(self.sources.sample(x[i], yi) + self.sources.beta(0.0))
             for p, beta in enumerate(betas):
                 if p:
-                    self.session.set_values(self._nudge(None, beta))
+                    self.session.commands(self.sources.beta(beta))
                 if self.form == "dynamic":
                     vs[p][i] = self._tran_phase(refs[p].v[i])
                 else:
-                    vs[p][i] = self._settle(x[i], yi, beta, refs[p].v[i], refs[p].u[i])
+                    vs[p][i] = self._settle(x[i], yi, beta, refs[p].v[i], refs[p].u[i])[0]
         if self.form == "dynamic":
             self.twin.program(self.states)
         return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
@@ -216,9 +211,8 @@ class NgspiceEngine:
         v = np.zeros_like(ref.v)
         lam = np.zeros_like(ref.v)
         for i in range(x.shape[0]):
-            self.session.set_values(input_assignments(self.network, x[i], self.node_map) + self._nudge(y[i], 0.0))
-            v[i] = self._settle(x[i], y[i], 0.0, ref.v[i], ref.u[i])
-            lam[i] = self._lambda()
+            self.session.commands(self.sources.sample(x[i], y[i]) + self.sources.beta(0.0))
+            v[i], lam[i] = self._settle(x[i], y[i], 0.0, ref.v[i], ref.u[i])
             diff = float(np.max(np.abs(lam[i] - ref_lam[i]))) * 1e3
             self.stats["max_lambda_diff_mv"] = max(self.stats.get("max_lambda_diff_mv", 0.0), diff)
         return Phase(0.0, v, twin.signals(v, x)), lam
@@ -229,7 +223,15 @@ class NgspiceEngine:
 
 
 def make_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
-                rule: str = "ep"):
+                rule: str = "ep", workers: int = 1, scheduler: str | None = None):
+    if workers > 1 or scheduler:
+        from memprop.cosim.executors import ParallelEngine
+
+        if analysis != "op":
+            from memprop.circuits.validation import ConfigError
+
+            raise ConfigError("train.workers", "parallel workers settle with .op; transient mode runs serially")
+        return ParallelEngine(network, workers=workers, backend=backend, rule=rule, scheduler=scheduler)
     if backend == "ngspice":
         return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
     return BehavioralEngine(network)

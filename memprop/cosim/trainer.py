@@ -132,7 +132,8 @@ class Trainer:
         n_out = network.group(network.output_group).size
         train = self.splits.train
         n_batches = math.ceil(len(train.y) / tcfg.batch_size)
-        self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time, tcfg.rule)
+        self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time, tcfg.rule,
+                                           tcfg.workers, tcfg.scheduler or None)
         engine.program(states)
         out = network.output_slice()
         try:

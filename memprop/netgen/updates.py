@@ -65,3 +65,60 @@ def device_state_vectors(network: Network, node_map: dict[str, Any]) -> list[tup
             out.append((bar.name, 0, int(i), int(j), f"{inst}.xp.xs"))
             out.append((bar.name, 1, int(i), int(j), f"{inst}.xm.xs"))
     return out
+
+
+class DeviceWriter:
+    """Precomputed `alter` commands for every device of a loaded read-form deck.
+
+    The element names never change while a deck is loaded, so only the numbers are formatted per
+    update: this keeps re-programming thousands of devices a small share of a training step.
+    """
+
+    def __init__(self, network: Network, node_map: dict[str, Any]) -> None:
+        self.network = network
+        linear = network.device.linear_read
+        param = "resistance" if linear else "dc"
+        self._bars = []
+        for bar in network.crossbars:
+            rows, cols = np.nonzero(bar.mask())
+            copies = [node_map["crossbars"][bar.name]["instances"]]
+            if "side" in node_map and bar.name in node_map["side"]["crossbars"]:
+                copies.append(node_map["side"]["crossbars"][bar.name]["instances"])
+            prefixes = []
+            for insts in copies:
+                for pol in ("p", "m"):
+                    prefixes.append([f"alter @{names.device_element(i, pol, linear)}[{param}] = " for i in insts])
+            self._bars.append((bar.name, rows, cols, prefixes))
+
+    def commands(self, states: SynapseStates, only: set[str] | None = None) -> list[str]:
+        out: list[str] = []
+        for name, rows, cols, prefixes in self._bars:
+            if only is not None and name not in only:
+                continue
+            values = read_value(self.network, states[name])
+            vp, vm = values[0][rows, cols].tolist(), values[1][rows, cols].tolist()
+            for k, pre in enumerate(prefixes):
+                vals = vp if k % 2 == 0 else vm
+                out.extend([p + "%.12g" % v for p, v in zip(pre, vals)])
+        return out
+
+
+class SourceWriter:
+    """Precomputed `alter` commands for the input sources, targets and nudging gains."""
+
+    def __init__(self, network: Network, node_map: dict[str, Any]) -> None:
+        entries = sorted(node_map["inputs"].values(), key=lambda e: e["signal"])
+        self.inputs = [f"alter @{e['source']}[dc] = " for e in entries]
+        outs = sorted(node_map["nudge"])
+        self.targets = [f"alter @{node_map['nudge'][o]['target_source']}[dc] = " for o in outs]
+        self.gains = [f"alter @{node_map['nudge'][o]['source']}[gain] = " for o in outs]
+        self.g_ref = network.neuron.g_ref
+
+    def sample(self, x: np.ndarray, y: np.ndarray | None) -> list[str]:
+        cmds = [p + "%.12g" % v for p, v in zip(self.inputs, np.asarray(x, dtype=float).tolist())]
+        if y is not None:
+            cmds += [p + "%.12g" % v for p, v in zip(self.targets, np.asarray(y, dtype=float).tolist())]
+        return cmds
+
+    def beta(self, beta: float) -> list[str]:
+        return [p + "%.12g" % (beta * self.g_ref) for p in self.gains]

@@ -118,3 +118,14 @@ def test_states_written_into_the_deck_are_the_programmed_ones():
     m = re.search(r"^xs_l1_x_001_002 x_002_v x_002_vm l1_001_n diffpair kp=(\S+) km=(\S+)$", text, re.MULTILINE)
     assert m and float(m.group(1)) == pytest.approx(1 / g[0, 1, 2], rel=1e-11)
     assert float(m.group(2)) == pytest.approx(1 / g[1, 1, 2], rel=1e-11)
+
+
+@pytest.mark.parametrize("level", NEURON_LEVELS)
+@pytest.mark.parametrize("analysis", ["op", "tran"])
+def test_smooth_activation_decks_run_in_ngspice_batch(tmp_path, level, analysis):
+    body = SMALL["layered"] + f'[neuron]\nlevel = "{level}"\nactivation = "smooth"\n' \
+                              '[sim]\ntran_step = 2e-8\ntran_stop = 2e-6\n'
+    out = _netgen(tmp_path, body, "--analysis", analysis)
+    rc, log = _ngspice_b(out)
+    assert rc == 0, log[-2000:]
+    assert "tanh(2*(-V(s)-0.5)/1)" in out.read_text()
