@@ -200,6 +200,23 @@ def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_
         click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
 
 
+@main.group("bench")
+def bench_group() -> None:
+    """Measurements that print their figures (long: not part of the tests)."""
+
+
+@bench_group.command("speed")
+@click.option("--quick", is_flag=True, help="fewer sizes and batches")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def bench_speed(quick: bool, as_json: bool) -> None:
+    """Samples/s vs network size for both backends, cost growth, 1 vs 2 workers, peak RSS."""
+    from memprop.cosim.benchmarks import format_speed, speed
+
+    result = speed(quick=quick)
+    click.echo(json.dumps(result, indent=1) if as_json else format_speed(result))
+
+
 @main.group("data")
 def data_group() -> None:
     """Datasets: where they are, and fetching the IDX files."""

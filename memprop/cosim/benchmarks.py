@@ -1,0 +1,112 @@
+"""Speed measurements behind `memprop bench speed`: throughput vs size, parallel scaling, memory.
+
+Steady state only: every measurement first runs one warm-up batch (deck loaded, workers started),
+then times whole EP steps (free + nudged phases, the rule, programming the devices).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from typing import Any
+
+import numpy as np
+
+from memprop.circuits.devices import DEVICE_MODELS
+from memprop.circuits.network import glorot_states, layered_network
+from memprop.circuits.neuron import Neuron
+from memprop.cosim.engines import make_engine
+from memprop.cosim.programming import Fidelity, apply_update
+from memprop.cosim.rules import ep_update, layer_rates, with_ties
+
+
+def _ep_steps(network, engine, batches: int, batch: int, seed: int = 0) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    states = glorot_states(network, seed, gain=0.5)
+    rates = layer_rates(network, (0.1, 0.05))
+    n_out = network.group(network.output_group).size
+    engine.program(states)
+
+    def step() -> None:
+        nonlocal states
+        x = rng.uniform(0, 1, (batch, network.n_inputs))
+        y = np.eye(n_out)[rng.integers(0, n_out, batch)]
+        phases = engine.phases(x, y, [0.0, 0.3, -0.3])
+        dw = with_ties(network, ep_update(network, phases, rates))
+        states = apply_update(network, states, dw, "ideal", None, Fidelity())
+        engine.program(states)
+
+    step()  # warm-up
+    before = dict(getattr(engine, "stats", {}))
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        step()
+    wall = time.perf_counter() - t0
+    after = getattr(engine, "stats", {})
+    out = {"seconds": wall, "samples": batches * batch, "samples_per_s": batches * batch / wall}
+    if "analysis_seconds" in after:
+        analysis = after["analysis_seconds"] - before.get("analysis_seconds", 0.0)
+        out["outside_share"] = max(0.0, 1.0 - analysis / wall)
+        out["analyses"] = after["analyses"] - before.get("analyses", 0)
+    return out
+
+
+def _exponent(devices: list[int], per_sample: list[float]) -> float:
+    if len(devices) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(devices), np.log(per_sample), 1)[0])
+
+
+def speed(quick: bool = False) -> dict[str, Any]:
+    neuron, device = Neuron(), DEVICE_MODELS["vteam"]
+    result: dict[str, Any] = {"behavioral": [], "ngspice": []}
+    beh_sizes = [(64, 32, 10), (196, 100, 10), (784, 128, 10), (784, 500, 10)]
+    spice_sizes = [(64, 16, 10), (64, 32, 10), (64, 64, 10), (64, 128, 10)]
+    if quick:
+        beh_sizes, spice_sizes = beh_sizes[:3], spice_sizes[:2]
+    for layers in beh_sizes:
+        net = layered_network(neuron, device, layers)
+        engine = make_engine("behavioral", net)
+        r = _ep_steps(net, engine, batches=2 if quick else 4, batch=100)
+        result["behavioral"].append({"layers": list(layers), "memristors": net.n_devices, **r})
+    for layers in spice_sizes:
+        net = layered_network(neuron, device, layers)
+        engine = make_engine("ngspice", net)
+        try:
+            r = _ep_steps(net, engine, batches=2 if quick else 4, batch=10)
+        finally:
+            engine.close()
+        result["ngspice"].append({"layers": list(layers), "memristors": net.n_devices, **r})
+    for key in ("behavioral", "ngspice"):
+        rows = result[key]
+        result[f"{key}_exponent"] = _exponent([r["memristors"] for r in rows], [1 / r["samples_per_s"] for r in rows])
+    net = layered_network(neuron, device, (64, 32, 10))
+    scaling = {}
+    for workers in (1, 2):
+        engine = make_engine("ngspice", net, workers=workers)
+        try:
+            scaling[workers] = _ep_steps(net, engine, batches=2 if quick else 6, batch=20)
+        finally:
+            engine.close()
+    result["workers"] = {str(k): v for k, v in scaling.items()}
+    result["speedup_2_workers"] = scaling[2]["samples_per_s"] / scaling[1]["samples_per_s"]
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result["peak_rss_mb"] = {"main": usage, "largest_worker": children}
+    return result
+
+
+def format_speed(r: dict[str, Any]) -> str:
+    lines = ["backend     layers           memristors  samples/s  outside-ngspice"]
+    for key in ("behavioral", "ngspice"):
+        for row in r[key]:
+            share = f"{100 * row['outside_share']:.1f} %" if "outside_share" in row else "-"
+            lines.append(f"{key:<11} {str(row['layers']):<16} {row['memristors']:>10} {row['samples_per_s']:>10.1f}"
+                         f"  {share:>14}")
+    lines.append(f"cost growth (time per sample ~ memristors^k): behavioral k = {r['behavioral_exponent']:.2f}, "
+                 f"ngspice k = {r['ngspice_exponent']:.2f}")
+    w1, w2 = r["workers"]["1"], r["workers"]["2"]
+    lines.append(f"ngspice 64-32-10, batch 20: 1 worker {w1['samples_per_s']:.1f} samples/s, 2 workers "
+                 f"{w2['samples_per_s']:.1f} samples/s (x{r['speedup_2_workers']:.2f})")
+    lines.append(f"peak RSS: main {r['peak_rss_mb']['main']:.0f} MB, largest worker {r['peak_rss_mb']['largest_worker']:.0f} MB")
+    return "\n".join(lines)
