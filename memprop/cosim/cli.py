@@ -200,6 +200,57 @@ def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_
         click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
 
 
+@main.command("export")
+@click.argument("run", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="export an untrained network from a config instead of a run")
+@click.option("--dialect", default="ngspice", help="target simulator (see --list)")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="directory for the netlist, model files and testbench")
+@click.option("--list", "list_only", is_flag=True, help="list the dialects")
+@guarded
+def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path | None, list_only: bool) -> None:
+    """Write a self-contained netlist (+ model files) of a trained network and a testbench."""
+    from dataclasses import replace
+
+    from memprop.cosim.backends import sample_inputs
+    from memprop.cosim.config import build_network, initial_states, load
+    from memprop.netgen.dialects import DIALECTS
+    from memprop.netgen.export import build
+
+    if list_only:
+        for name, cls in DIALECTS.items():
+            click.echo(f"{name:<9} {cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ''}")
+        return
+    if dialect not in DIALECTS:
+        raise ConfigError("--dialect", f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
+    if output is None:
+        raise ConfigError("-o", "give an output directory")
+    if (run is None) == (config is None):
+        raise ConfigError("RUN", "give either a run directory or --config CONFIG")
+    if run is not None:
+        from memprop.cosim.trainer import load_run
+
+        cfg, states, meta = load_run(run)
+        what = f"trained run {run} ({meta['epoch']} epochs)"
+    else:
+        cfg = load(config)
+        states = None
+        what = f"untrained network from {config}"
+    network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
+    if states is None:
+        states = initial_states(cfg, network)
+    netlist = build(network, states, sample_inputs(cfg, network),
+                    title=f"memprop export ({dialect}): {what}",
+                    comments=[f"{network.topology} network, {network.n_neurons} neurons, {network.n_devices} "
+                              f"{network.device.kind} devices written as their programmed resistances"])
+    files = DIALECTS[dialect]().files(netlist)
+    output.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        _write_text(output / name, text)
+    click.echo(f"wrote {', '.join(str(output / n) for n in files)}")
+
+
 @main.group("bench")
 def bench_group() -> None:
     """Measurements that print their figures (long: not part of the tests)."""

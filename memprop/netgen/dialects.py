@@ -1,0 +1,321 @@
+"""Export dialects: one netlister, small per-simulator hooks (after vlsirtools' netlisters).
+
+Differences respected here (see each class): comment characters; Xyce's `PARAMS:` on `.subckt` and
+`X` lines and `**`/`IF()` in expressions (Xyce reads `^` as XOR); LTspice's `if()`; HSPICE's
+quoted `VOL='...'` behavioural E-elements; Spectre's `subckt`/`parameters`/`ends` and
+`bsource`; VACASK's Spectre-like syntax with behavioural elements compiled from Verilog-A. Every
+subcircuit parameter is passed explicitly on every instance, and no parameter is named `vt`
+(reserved in ngspice's PSPICE mode).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Callable
+
+from memprop.circuits.validation import ConfigError
+from memprop.netgen import ir
+
+
+def num(x: float) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        raise ConfigError("value", f"non-finite number {x!r} cannot go into a netlist")
+    return f"{x:.12g}"
+
+
+class Dialect:
+    """SPICE-family defaults; subclasses override the hooks that differ."""
+
+    name = "base"
+    extension = ".cir"
+    comment_prefix = "* "
+    behavioral_sources = True
+    ternary = "?:"        # or "if"
+    power = "pow"
+
+    # ---- expressions ----
+    def expr(self, e: ir.Expr) -> str:
+        if isinstance(e, ir.Num):
+            return num(e.value) if e.value >= 0 else f"({num(e.value)})"
+        if isinstance(e, ir.Volt):
+            return f"V({e.node})" if e.ref is None else f"V({e.node},{e.ref})"
+        if isinstance(e, ir.Neg):
+            return f"(-{self.expr(e.a)})"
+        if isinstance(e, ir.Op):
+            return f"({self.expr(e.a)}{e.op}{self.expr(e.b)})"
+        if isinstance(e, ir.Call):
+            if e.fn == "pow" and self.power == "**":
+                return f"({self.expr(e.args[0])}**{self.expr(e.args[1])})"
+            return f"{e.fn}({','.join(self.expr(a) for a in e.args)})"
+        if isinstance(e, ir.Cmp):
+            return f"({self.expr(e.a)}{e.op}{self.expr(e.b)})"
+        if isinstance(e, ir.Cond):
+            if self.ternary == "if":
+                return f"if({self.expr(e.cond)},{self.expr(e.a)},{self.expr(e.b)})"
+            return f"({self.expr(e.cond)}?{self.expr(e.a)}:{self.expr(e.b)})"
+        raise TypeError(e)
+
+    # ---- elements ----
+    def value(self, v: float | str) -> str:
+        return num(v) if not isinstance(v, str) else "{" + v + "}"
+
+    def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
+        if isinstance(el, ir.Resistor):
+            return f"{self._prefixed('r', el.name)} {el.p} {el.n} {self.value(el.value)}"
+        if isinstance(el, ir.Capacitor):
+            ic = f" ic={num(el.ic)}" if el.ic is not None else ""
+            return f"{self._prefixed('c', el.name)} {el.p} {el.n} {num(el.value)}{ic}"
+        if isinstance(el, ir.VSource):
+            return f"{self._prefixed('v', el.name)} {el.p} {el.n} dc {num(el.dc)}"
+        if isinstance(el, ir.VCVS):
+            return f"{self._prefixed('e', el.name)} {el.p} {el.n} {el.cp} {el.cn} {num(el.gain)}"
+        if isinstance(el, ir.VCCS):
+            return f"{self._prefixed('g', el.name)} {el.p} {el.n} {el.cp} {el.cn} {num(el.gain)}"
+        if isinstance(el, ir.CCCS):
+            return f"{self._prefixed('f', el.name)} {el.p} {el.n} {self._prefixed('v', el.sense)} {num(el.gain)}"
+        if isinstance(el, ir.BehavioralV):
+            return self.behavioral(el)
+        if isinstance(el, ir.Instance):
+            return self.instance(el, params[el.subckt])
+        raise TypeError(el)
+
+    def _prefixed(self, letter: str, name: str) -> str:
+        return name if name.lower().startswith(letter) else f"{letter}{name}"
+
+    def behavioral(self, el: ir.BehavioralV) -> str:
+        return f"{self._prefixed('b', el.name)} {el.p} {el.n} V = {self.expr(el.expr)}"
+
+    def all_params(self, inst: ir.Instance, defaults: dict[str, float]) -> list[tuple[str, float]]:
+        given = dict(inst.params)
+        return [(k, given.get(k, v)) for k, v in defaults.items()]
+
+    def instance(self, inst: ir.Instance, defaults: dict[str, float]) -> str:
+        ps = " ".join(f"{k}={num(v)}" for k, v in self.all_params(inst, defaults))
+        return f"{self._prefixed('x', inst.name)} {' '.join(inst.nodes)} {inst.subckt}" + (f" {ps}" if ps else "")
+
+    def subckt_begin(self, sc: ir.Subckt) -> str:
+        ps = " ".join(f"{k}={num(v)}" for k, v in sc.params)
+        return f".subckt {sc.name} {' '.join(sc.ports)}" + (f" params: {ps}" if ps else "")
+
+    def subckt_end(self, sc: ir.Subckt) -> str:
+        return f".ends {sc.name}"
+
+    # ---- files ----
+    def network_text(self, net: ir.Netlist) -> str:
+        out = [self.comment_prefix + line for line in [net.title] + net.comments]
+        out += self.preamble()
+        params = {sc.name: dict(sc.params) for sc in net.subckts}
+        for sc in net.subckts:
+            out.append("")
+            if sc.comment:
+                out.append(self.comment_prefix + sc.comment)
+            out.append(self.subckt_begin(sc))
+            out += [self.element(el, params) for el in sc.elements]
+            out.append(self.subckt_end(sc))
+        starts = {index: text for text, index in net.sections}
+        for k, el in enumerate(net.elements):
+            if k in starts:
+                out += ["", self.comment_prefix + starts[k]]
+            out.append(self.element(el, params))
+        return "\n".join(out) + "\n"
+
+    def preamble(self) -> list[str]:
+        return []
+
+    def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
+        nodes = " ".join(f"v({n})" for n in net.prints)
+        return "\n".join([f"* testbench: operating point of {network_file}", f".include {network_file}", ".op",
+                          f".print dc {nodes}" if nodes else "", ".end", ""])
+
+    def violations(self, text: str) -> list[str]:
+        """Constructs this dialect must never contain, and syntax it requires (empty: all good)."""
+        out = []
+        for k, line in enumerate(text.splitlines(), start=1):
+            low = line.strip().lower()
+            if low.startswith((".control", ".endc", "shell", "control")):
+                out.append(f"line {k}: control block or shell command")
+            if re.search(r"(^|[\s(])vt\s*=", low):
+                out.append(f"line {k}: a parameter named vt")
+            if not line.startswith(self.comment_prefix.strip()):
+                out += [f"line {k}: {msg}" for msg in self.line_rules(line)]
+        return out
+
+    def line_rules(self, line: str) -> list[str]:
+        out = []
+        if line.lower().startswith(".subckt") and "=" in line and " params: " not in line.lower():
+            out.append("subckt parameters without params:")
+        return out
+
+    def files(self, net: ir.Netlist) -> dict[str, str]:
+        network_file = f"network{self.extension}"
+        return {network_file: self.network_text(net), f"testbench{self.extension}": self.testbench_text(net, network_file)}
+
+
+class Ngspice(Dialect):
+    """ngspice (validated here: the export runs in ngspice -b)."""
+
+    name = "ngspice"
+
+    def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
+        lines = [f"* testbench: operating point of {network_file} (run: ngspice -b testbench.cir)",
+                 f".include {network_file}", ".control", "op"]
+        for k in range(0, len(net.prints), 8):
+            lines.append("print " + " ".join(f"v({n})" for n in net.prints[k:k + 8]))
+        lines += ["quit 0", ".endc", ".end", ""]
+        return "\n".join(lines)
+
+
+class Xyce(Dialect):
+    """Xyce: PARAMS: on .SUBCKT and X lines, IF() and ** in expressions (^ is XOR there)."""
+
+    name = "xyce"
+    ternary = "if"
+    power = "**"
+
+    def value(self, v: float | str) -> str:
+        return num(v) if not isinstance(v, str) else "{" + v + "}"
+
+    def behavioral(self, el: ir.BehavioralV) -> str:
+        return f"{self._prefixed('b', el.name)} {el.p} {el.n} V={{{self.expr(el.expr)}}}"
+
+    def instance(self, inst: ir.Instance, defaults: dict[str, float]) -> str:
+        ps = " ".join(f"{k}={num(v)}" for k, v in self.all_params(inst, defaults))
+        return f"{self._prefixed('x', inst.name)} {' '.join(inst.nodes)} {inst.subckt}" + (f" PARAMS: {ps}" if ps else "")
+
+    def subckt_begin(self, sc: ir.Subckt) -> str:
+        ps = " ".join(f"{k}={num(v)}" for k, v in sc.params)
+        return f".SUBCKT {sc.name} {' '.join(sc.ports)}" + (f" PARAMS: {ps}" if ps else "")
+
+    def subckt_end(self, sc: ir.Subckt) -> str:
+        return f".ENDS {sc.name}"
+
+    def line_rules(self, line: str) -> list[str]:
+        out = []
+        low = line.lower()
+        if "^" in line:
+            out.append("^ is XOR in Xyce expressions: use ** or pow")
+        if "?" in line:
+            out.append("ternary ?: is not Xyce syntax: use IF()")
+        if (low.startswith(".subckt") or low.startswith("x")) and "=" in line and "PARAMS:" not in line:
+            out.append("parameters without PARAMS:")
+        if low.startswith("b") and "{" not in line:
+            out.append("B-source expression not in braces")
+        return out
+
+    def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
+        nodes = " ".join(f"V({n})" for n in net.prints)
+        return "\n".join([f"* testbench: operating point of {network_file} (run: Xyce testbench.cir)",
+                          f".INCLUDE {network_file}", ".OP", f".PRINT DC {nodes}", ".END", ""])
+
+
+class LTspice(Dialect):
+    """LTspice: B-sources with if(); .net netlist."""
+
+    name = "ltspice"
+    extension = ".net"
+    ternary = "if"
+
+    def line_rules(self, line: str) -> list[str]:
+        return super().line_rules(line) + (["ternary ?: is not LTspice syntax: use if()"] if "?" in line else [])
+
+    def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
+        return "\n".join([f"* testbench: operating point of {network_file} (LTspice: open and run)",
+                          f".include {network_file}", ".op", ".end", ""])
+
+
+class Hspice(Dialect):
+    """HSPICE: behavioural E-elements with VOL='...', parameters quoted, no params: keyword."""
+
+    name = "hspice"
+    extension = ".sp"
+
+    def value(self, v: float | str) -> str:
+        return num(v) if not isinstance(v, str) else f"'{v}'"
+
+    def behavioral(self, el: ir.BehavioralV) -> str:
+        return f"{self._prefixed('e', el.name)} {el.p} {el.n} VOL='{self.expr(el.expr)}'"
+
+    def subckt_begin(self, sc: ir.Subckt) -> str:
+        ps = " ".join(f"{k}={num(v)}" for k, v in sc.params)
+        return f".subckt {sc.name} {' '.join(sc.ports)}" + (f" {ps}" if ps else "")
+
+    def line_rules(self, line: str) -> list[str]:
+        out = []
+        low = line.lower()
+        if low.startswith("b"):
+            out.append("HSPICE has no B-elements: behavioural sources are E-elements with VOL=")
+        if "params:" in low:
+            out.append("HSPICE subcircuit parameters take no params: keyword")
+        if low.startswith("e") and "vol=" in low and not re.search(r"vol='[^']*'$", low):
+            out.append("VOL= expression must be quoted")
+        return out
+
+    def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
+        nodes = " ".join(f"v({n})" for n in net.prints)
+        return "\n".join([f"* testbench: operating point of {network_file} (run: hspice testbench.sp)",
+                          f".include '{network_file}'", ".option post", ".op", f".print dc {nodes}", ".end", ""])
+
+
+class Spectre(Dialect):
+    """Spectre: simulator lang=spectre, subckt/parameters/ends, bsource, vsource/vcvs/vccs/cccs."""
+
+    name = "spectre"
+    extension = ".scs"
+    comment_prefix = "// "
+
+    def value(self, v: float | str) -> str:
+        return num(v) if not isinstance(v, str) else v
+
+    def preamble(self) -> list[str]:
+        return ["simulator lang=spectre", "global 0"]
+
+    def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
+        if isinstance(el, ir.Resistor):
+            return f"{el.name} ({el.p} {el.n}) resistor r={self.value(el.value)}"
+        if isinstance(el, ir.Capacitor):
+            ic = f" ic={num(el.ic)}" if el.ic is not None else ""
+            return f"{el.name} ({el.p} {el.n}) capacitor c={num(el.value)}{ic}"
+        if isinstance(el, ir.VSource):
+            return f"{el.name} ({el.p} {el.n}) vsource type=dc dc={num(el.dc)}"
+        if isinstance(el, ir.VCVS):
+            return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vcvs gain={num(el.gain)}"
+        if isinstance(el, ir.VCCS):
+            return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vccs gm={num(el.gain)}"
+        if isinstance(el, ir.CCCS):
+            return f"{el.name} ({el.p} {el.n}) cccs probe={el.sense} gain={num(el.gain)}"
+        if isinstance(el, ir.BehavioralV):
+            return f"{el.name} ({el.p} {el.n}) bsource v={self.expr(el.expr)}"
+        if isinstance(el, ir.Instance):
+            ps = " ".join(f"{k}={num(v)}" for k, v in self.all_params(el, params[el.subckt]))
+            return f"{el.name} ({' '.join(el.nodes)}) {el.subckt}" + (f" {ps}" if ps else "")
+        raise TypeError(el)
+
+    def subckt_begin(self, sc: ir.Subckt) -> str:
+        head = f"subckt {sc.name} ({' '.join(sc.ports)})"
+        if sc.params:
+            head += "\nparameters " + " ".join(f"{k}={num(v)}" for k, v in sc.params)
+        return head
+
+    def subckt_end(self, sc: ir.Subckt) -> str:
+        return f"ends {sc.name}"
+
+    def line_rules(self, line: str) -> list[str]:
+        out = []
+        if line.startswith("."):
+            out.append("SPICE dot-command in a Spectre netlist")
+        if line.strip() and not line.startswith(("simulator", "global", "subckt", "ends", "parameters", "include",
+                                                 "save", "dcOp")) and "(" not in line:
+            out.append("instance without a parenthesised terminal list")
+        return out
+
+    def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
+        return "\n".join([f"// testbench: operating point of {network_file} (run: spectre testbench.scs)",
+                          "simulator lang=spectre", f'include "{network_file}"', 'dcOp dc write="op.dc"',
+                          "save " + " ".join(net.prints), ""])
+
+
+DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "ngspice": Ngspice, "xyce": Xyce, "ltspice": LTspice, "hspice": Hspice, "spectre": Spectre,
+}

@@ -1,0 +1,175 @@
+"""A small netlist intermediate representation that every export dialect formats.
+
+The exporter builds one `Netlist` (subcircuits, elements, sources, analyses) from a network and its
+device states; each dialect in dialects.py only decides how to spell it. Behavioural expressions
+are a tiny tree (numbers, node voltages, + - * /, min/max/tanh, comparisons, ternary), so a
+dialect can write `cond ? a : b` or `if(cond, a, b)`, `pow` or `**`, as its simulator wants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+# ---- expressions ----
+@dataclass(frozen=True)
+class Num:
+    value: float
+
+
+@dataclass(frozen=True)
+class Volt:
+    """V(node) or V(node1, node2)."""
+
+    node: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Op:
+    op: str  # + - * /
+    a: "Expr"
+    b: "Expr"
+
+
+@dataclass(frozen=True)
+class Neg:
+    a: "Expr"
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str  # min, max, tanh, exp, cosh, pow
+    args: tuple["Expr", ...]
+
+
+@dataclass(frozen=True)
+class Cmp:
+    op: str  # > < >= <=
+    a: "Expr"
+    b: "Expr"
+
+
+@dataclass(frozen=True)
+class Cond:
+    cond: Cmp
+    a: "Expr"
+    b: "Expr"
+
+
+Expr = Union[Num, Volt, Op, Neg, Call, Cmp, Cond]
+
+
+def clip(x: Expr, lo: float, hi: float) -> Expr:
+    return Call("min", (Call("max", (x, Num(lo))), Num(hi)))
+
+
+# ---- elements ----
+@dataclass(frozen=True)
+class Resistor:
+    name: str
+    p: str
+    n: str
+    value: float | str  # a number, or the name of a subcircuit parameter
+
+
+@dataclass(frozen=True)
+class Capacitor:
+    name: str
+    p: str
+    n: str
+    value: float
+    ic: float | None = None
+
+
+@dataclass(frozen=True)
+class VSource:
+    name: str
+    p: str
+    n: str
+    dc: float
+
+
+@dataclass(frozen=True)
+class VCVS:
+    name: str
+    p: str
+    n: str
+    cp: str
+    cn: str
+    gain: float
+
+
+@dataclass(frozen=True)
+class VCCS:
+    """Current gain * (V(cp) - V(cn)) flowing from p through the source to n."""
+
+    name: str
+    p: str
+    n: str
+    cp: str
+    cn: str
+    gain: float
+
+
+@dataclass(frozen=True)
+class CCCS:
+    """Current gain * I(sense) flowing from p through the source to n; sense is a VSource name."""
+
+    name: str
+    p: str
+    n: str
+    sense: str
+    gain: float
+
+
+@dataclass(frozen=True)
+class BehavioralV:
+    name: str
+    p: str
+    n: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    subckt: str
+    nodes: tuple[str, ...]
+    params: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class VaInstance:
+    """An instance of a Verilog-A module (dialects that load compiled models)."""
+
+    name: str
+    module: str
+    nodes: tuple[str, ...]
+    params: tuple[tuple[str, float], ...] = ()
+
+
+Element = Union[Resistor, Capacitor, VSource, VCVS, VCCS, CCCS, BehavioralV, Instance, VaInstance]
+
+
+@dataclass
+class Subckt:
+    name: str
+    ports: tuple[str, ...]
+    params: tuple[tuple[str, float], ...] = ()
+    elements: list[Element] = field(default_factory=list)
+    comment: str = ""
+
+
+@dataclass
+class Netlist:
+    title: str
+    comments: list[str] = field(default_factory=list)
+    subckts: list[Subckt] = field(default_factory=list)
+    elements: list[Element] = field(default_factory=list)
+    sections: list[tuple[str, int]] = field(default_factory=list)  # (comment, index of the first element)
+    op: bool = True
+    tran: tuple[float, float] | None = None
+    prints: list[str] = field(default_factory=list)  # nodes whose voltages the testbench reports
+    va_modules: dict[str, str] = field(default_factory=dict)  # module name -> Verilog-A file name
