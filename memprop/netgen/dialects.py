@@ -319,3 +319,117 @@ class Spectre(Dialect):
 DIALECTS: dict[str, Callable[[], Dialect]] = {
     "ngspice": Ngspice, "xyce": Xyce, "ltspice": LTspice, "hspice": Hspice, "spectre": Spectre,
 }
+
+
+class Vacask(Spectre):
+    """VACASK: Spectre-like netlist; R and C from its OSDI library, behavioural elements as generated
+    Verilog-A modules (compiled by openvaf-r when loaded), built-in vsource/vcvs/vccs/cccs."""
+
+    name = "vacask"
+    extension = ".sim"
+    behavioral_sources = False
+
+    def __init__(self) -> None:
+        self.modules: dict[str, str] = {}
+
+    def preamble(self) -> list[str]:
+        return ["ground 0"]
+
+    def va_module(self, subckt: str, el: ir.BehavioralV) -> tuple[str, list[str]]:
+        """A Verilog-A module for a behavioural voltage source: V(p, n) <+ expr."""
+        nodes: list[str] = []
+
+        def walk(e: ir.Expr) -> None:
+            if isinstance(e, ir.Volt):
+                for nd in (e.node, e.ref):
+                    if nd is not None and nd not in nodes:
+                        nodes.append(nd)
+            for child in getattr(e, "args", ()) or ():
+                walk(child)
+            for attr in ("a", "b", "cond"):
+                if hasattr(e, attr):
+                    walk(getattr(e, attr))
+
+        walk(el.expr)
+        ports = ["out_p", "out_n"] + [f"in_{nd}" for nd in nodes]
+        name = f"memprop_{subckt}_{el.name}"
+        expr = self.expr(el.expr)
+        for nd in nodes:
+            expr = re.sub(rf"V\({re.escape(nd)}\)", f"V(in_{nd})", expr)
+        text = "\n".join([
+            f"// memprop: behavioural element {el.name} of subcircuit {subckt}, V(p, n) = expression",
+            '`include "disciplines.vams"',
+            f"module {name}({', '.join(ports)});",
+            f"    inout {', '.join(ports)};",
+            f"    electrical {', '.join(ports)};",
+            "    analog begin",
+            f"        V(out_p, out_n) <+ {expr};",
+            "    end",
+            "endmodule", ""])
+        self.modules[f"{name}.va"] = text
+        return name, [el.p, el.n] + nodes
+
+    def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
+        if isinstance(el, ir.VSource):
+            return f"{el.name} ({el.p} {el.n}) vsource dc={num(el.dc)}"
+        if isinstance(el, ir.VCCS):
+            return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vccs gain={num(el.gain)}"
+        if isinstance(el, ir.CCCS):
+            return f'{el.name} ({el.p} {el.n}) cccs ctlinst="{el.sense}" gain={num(el.gain)}'
+        if isinstance(el, ir.BehavioralV):
+            module, nodes = self.va_module(self._current, el)
+            return f"{el.name} ({' '.join(nodes)}) {module}"
+        return super().element(el, params)
+
+    def network_text(self, net: ir.Netlist) -> str:
+        self.modules = {}
+        body = []
+        params = {sc.name: dict(sc.params) for sc in net.subckts}
+        for sc in net.subckts:
+            self._current = sc.name
+            body.append("")
+            if sc.comment:
+                body.append(self.comment_prefix + sc.comment)
+            body.append(self.subckt_begin(sc))
+            body += ["  " + self.element(el, params) for el in sc.elements]
+            body.append(self.subckt_end(sc))
+        self._current = "top"
+        starts = {index: text for text, index in net.sections}
+        for k, el in enumerate(net.elements):
+            if k in starts:
+                body += ["", self.comment_prefix + starts[k]]
+            body.append(self.element(el, params))
+        # an included file has no title line (the testbench's first line is the title)
+        head = [self.comment_prefix + line for line in [net.title] + net.comments]
+        head += ["ground 0", 'load "resistor.osdi"', 'load "capacitor.osdi"']
+        head += [f'load "{name}"' for name in sorted(self.modules)]
+        head += ["model resistor resistor", "model capacitor capacitor", "model vsource vsource",
+                 "model vcvs vcvs", "model vccs vccs", "model cccs cccs"]
+        head += [f"model {name[:-3]} {name[:-3]}" for name in sorted(self.modules)]
+        return "\n".join(head + body) + "\n"
+
+    def subckt_end(self, sc: ir.Subckt) -> str:
+        return "ends"
+
+    def line_rules(self, line: str) -> list[str]:
+        out = []
+        if line.startswith("."):
+            out.append("SPICE dot-command in a VACASK netlist")
+        if re.search(r"\bbsource\b", line):
+            out.append("VACASK has no bsource: behavioural elements must be Verilog-A modules")
+        return out
+
+    def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
+        return "\n".join([f"memprop testbench: operating point of {network_file} (run: vacask -qp testbench.sim)",
+                          f'include "{network_file}"', "control", "  abort always", '  options rawfile="ascii"',
+                          "  analysis op1 op", "endc", ""])
+
+    def files(self, net: ir.Netlist) -> dict[str, str]:
+        network_file = f"network{self.extension}"
+        out = {network_file: self.network_text(net)}
+        out.update(self.modules)
+        out[f"testbench{self.extension}"] = self.testbench_text(net, network_file)
+        return out
+
+
+DIALECTS["vacask"] = Vacask

@@ -1,0 +1,41 @@
+"""Reading SPICE raw files (ASCII), as written by VACASK with options rawfile="ascii"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from memprop.circuits.validation import ConfigError
+
+
+def read_ascii_raw(path: str | Path) -> dict[str, np.ndarray]:
+    """Variable name -> values over the points, for a real-valued ASCII raw file."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise ConfigError("raw file", f"cannot be read: {err.strerror}", str(path)) from None
+    names: list[str] = []
+    n_vars = n_points = 0
+    k = 0
+    while k < len(lines):
+        line = lines[k]
+        if line.startswith("No. Variables:"):
+            n_vars = int(line.split(":")[1])
+        elif line.startswith("No. Points:"):
+            n_points = int(line.split(":")[1])
+        elif line.startswith("Variables:"):
+            for j in range(n_vars):
+                names.append(lines[k + 1 + j].split()[1])
+            k += n_vars
+        elif line.startswith("Values:"):
+            k += 1
+            break
+        k += 1
+    values = [float(tok) for line in lines[k:] for tok in line.split()]
+    width = n_vars + 1  # every point starts with its index
+    if not names or len(values) != width * n_points:
+        raise ConfigError("raw file", f"expected {n_points} points of {n_vars} values", str(path))
+    table = np.array(values).reshape(n_points, width)[:, 1:]
+    return {name: table[:, j] for j, name in enumerate(names)}
