@@ -173,6 +173,9 @@ class TrainConfig:
     eval_size: int = param(0, "evaluate on at most this many test images per epoch (0: all)")
     settle_time: float = param(20.0, "tran: each phase lasts this many tau")
     workers: int = param(1, "worker processes settling the samples of a batch in parallel (one ngspice each)")
+    isolate: bool = param(False, "run ngspice in a worker process even with one worker: a crash or hang "
+                                 "restarts the worker and retries the batch instead of ending the run")
+    worker_timeout: float = param(600.0, "seconds a worker may take for one batch before it counts as hung", "s")
     scheduler: str = param("", "Dask scheduler address (tcp://host:port), or local for a LocalCluster; "
                                "empty: a local process pool when workers > 1")
 
@@ -196,10 +199,13 @@ class TrainConfig:
         check_int("eval_size", self.eval_size, low=0, high=10**7)
         check_finite("settle_time", self.settle_time, low=1.0, high=1e4)
         check_int("workers", self.workers, low=1, high=512)
+        if not isinstance(self.isolate, bool):
+            raise ConfigError("isolate", f"must be true or false, got {self.isolate!r}")
+        check_finite("worker_timeout", self.worker_timeout, low=1.0, high=1e6)
         if not isinstance(self.scheduler, str) or len(self.scheduler) > 256 or any(
                 not ch.isprintable() or ch.isspace() for ch in self.scheduler):
             raise ConfigError("scheduler", "must be an address like tcp://host:8786, local, or empty")
-        if (self.workers > 1 or self.scheduler) and self.analysis != "op":
+        if (self.workers > 1 or self.scheduler or self.isolate) and self.analysis != "op":
             raise ConfigError("workers", "parallel workers settle with .op; use analysis = \"op\" or workers = 1")
 
 

@@ -15,6 +15,7 @@ ngspice solution of the full circuit.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -26,6 +27,16 @@ from memprop.cosim.rules import Phase
 from memprop.netgen import names
 from memprop.netgen.deck import render
 from memprop.netgen.updates import DeviceWriter, SourceWriter, device_ic_assignments, device_state_vectors
+
+
+LOG = logging.getLogger("memprop.engine")
+#: Extra ngspice options per retry (the first rung: the .nodeset restart alone).
+RETRY_LADDER: tuple[tuple[str, ...], ...] = (
+    (),
+    ("gminsteps=100",),
+    ("srcsteps=100",),
+    ("reltol=0.01", "itl1=1000", "gminsteps=100", "srcsteps=100"),
+)
 
 
 class BehavioralEngine:
@@ -135,27 +146,51 @@ class NgspiceEngine:
         return v, lam
 
     def _settle(self, x: np.ndarray, y: np.ndarray | None, beta: float, ref_v: np.ndarray,
-                ref_u: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+                ref_u: np.ndarray, where: str = "") -> tuple[np.ndarray, np.ndarray | None]:
+        """One .op, with the retry ladder when ngspice fails or lands on another equilibrium.
+
+        Ladder: plain .op; .nodeset at the relaxed point; then the same with more gmin steps,
+        more source steps, and relaxed tolerances (reltol 1e-2, itl1 1000). Each rung is logged
+        with the sample and phase; if all fail, SimulationError names them.
+        """
         from memprop.cosim.session import SimulationError
 
         try:
             v, lam = self._op()
-            ok = np.max(np.abs(v - ref_v)) <= self.tolerance
-        except SimulationError:
+            if np.max(np.abs(v - ref_v)) <= self.tolerance:
+                return self._done(v, lam, ref_v)
+        except SimulationError as err:
             self.stats["op_failures"] += 1
-            ok = False
-        if not ok:
-            self.stats["restarts"] += 1
-            guess = {}
-            for k, ln in enumerate(self.lines):
-                guess[f"{ln}_s"] = -ref_u[k]
-                guess[f"{ln}_v"] = ref_v[k]
-                guess[f"{ln}_vm"] = -ref_v[k]
-            self._load(x, y, beta, nodeset=guess)
-            v, lam = self._op()
-            # back to the plain deck, so no later sample starts from this sample's guesses: every
-            # sample's result is then independent of what ran before it (serial == parallel)
+            LOG.warning("%s: .op failed (%s); retrying from the relaxed point", where, err.lines[-1:] or err.what)
+        guess = {}
+        for k, ln in enumerate(self.lines):
+            guess[f"{ln}_s"] = -ref_u[k]
+            guess[f"{ln}_v"] = ref_v[k]
+            guess[f"{ln}_vm"] = -ref_v[k]
+        self.stats["restarts"] += 1
+        self._load(x, y, beta, nodeset=guess)
+        last: SimulationError | None = None
+        try:
+            for rung, options in enumerate(RETRY_LADDER):
+                if options:
+                    self.stats["ladder_retries"] = self.stats.get("ladder_retries", 0) + 1
+                    LOG.warning("%s: retry %d with %s", where, rung, " ".join(options))
+                    self.session.commands([f"option {o}" for o in options])
+                try:
+                    v, lam = self._op()
+                    break
+                except SimulationError as err:
+                    last = err
+            else:
+                raise SimulationError(f"ngspice found no operating point for {where} after "
+                                      f"{len(RETRY_LADDER)} attempts", last.lines if last else ())
+        finally:
+            # back to the plain deck (default options, no guesses), so no later sample starts from
+            # this sample's state: every sample's result is independent of what ran before it
             self._load(x, y, beta)
+        return self._done(v, lam, ref_v)
+
+    def _done(self, v: np.ndarray, lam: np.ndarray | None, ref_v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         diff = float(np.max(np.abs(v - ref_v))) * 1e3
         self.stats["max_twin_diff_mv"] = max(self.stats["max_twin_diff_mv"], diff)
         return v, lam
@@ -195,7 +230,8 @@ class NgspiceEngine:
                 if self.form == "dynamic":
                     vs[p][i] = self._tran_phase(refs[p].v[i])
                 else:
-                    vs[p][i] = self._settle(x[i], yi, beta, refs[p].v[i], refs[p].u[i])[0]
+                    where = f"sample {i} of the batch, {'free phase' if p == 0 else f'nudged phase beta={beta:+g}'}"
+                    vs[p][i] = self._settle(x[i], yi, beta, refs[p].v[i], refs[p].u[i], where)[0]
         if self.form == "dynamic":
             self.twin.program(self.states)
         return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
@@ -212,7 +248,7 @@ class NgspiceEngine:
         lam = np.zeros_like(ref.v)
         for i in range(x.shape[0]):
             self.session.commands(self.sources.sample(x[i], y[i]) + self.sources.beta(0.0))
-            v[i], lam[i] = self._settle(x[i], y[i], 0.0, ref.v[i], ref.u[i])
+            v[i], lam[i] = self._settle(x[i], y[i], 0.0, ref.v[i], ref.u[i], f"sample {i} of the batch, free phase")
             diff = float(np.max(np.abs(lam[i] - ref_lam[i]))) * 1e3
             self.stats["max_lambda_diff_mv"] = max(self.stats.get("max_lambda_diff_mv", 0.0), diff)
         return Phase(0.0, v, twin.signals(v, x)), lam
@@ -223,15 +259,19 @@ class NgspiceEngine:
 
 
 def make_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
-                rule: str = "ep", workers: int = 1, scheduler: str | None = None):
-    if workers > 1 or scheduler:
+                rule: str = "ep", workers: int = 1, scheduler: str | None = None, isolate: bool = False,
+                timeout: float = 600.0):
+    """The engine for a backend: serial in this process, or in worker processes (parallel, or
+    isolated so that a crashed or hung ngspice is restarted instead of ending the run)."""
+    if workers > 1 or scheduler or (isolate and backend == "ngspice"):
         from memprop.cosim.executors import ParallelEngine
 
         if analysis != "op":
             from memprop.circuits.validation import ConfigError
 
             raise ConfigError("train.workers", "parallel workers settle with .op; transient mode runs serially")
-        return ParallelEngine(network, workers=workers, backend=backend, rule=rule, scheduler=scheduler)
+        return ParallelEngine(network, workers=workers, backend=backend, rule=rule, scheduler=scheduler,
+                              timeout=timeout)
     if backend == "ngspice":
         return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
     return BehavioralEngine(network)

@@ -62,7 +62,7 @@ class ParallelEngine:
     """Same interface as the serial engines; the batch is split over worker processes."""
 
     def __init__(self, network: Network, *, workers: int, backend: str = "ngspice", rule: str = "ep",
-                 scheduler: str | None = None) -> None:
+                 scheduler: str | None = None, timeout: float = 600.0, retries: int = 3) -> None:
         if workers < 1:
             raise ConfigError("workers", f"must be >= 1, got {workers}")
         self.network = network
@@ -71,6 +71,9 @@ class ParallelEngine:
         self.rule = rule
         self.name = backend
         self.key = f"{os.getpid()}-{id(self)}"
+        self.timeout = timeout
+        self.retries = retries
+        self.worker_pids: set[int] = set()
         self.states: SynapseStates | None = None
         self.stats: dict[str, float] = {}
         self._client = self._cluster = self._pool = None
@@ -89,7 +92,7 @@ class ParallelEngine:
                 except (OSError, TimeoutError) as err:
                     raise ConfigError("scheduler", f"cannot reach Dask scheduler {scheduler!r}: {err}") from None
         else:
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+            self._pool = self._new_pool()
         from memprop.cosim.engines import BehavioralEngine
 
         self._twin = BehavioralEngine(network)
@@ -110,13 +113,53 @@ class ParallelEngine:
             futures = [self._client.submit(run_chunk, *a, pure=False) for a in args]
             results = self._client.gather(futures)
         else:
-            results = [f.result() for f in [self._pool.submit(run_chunk, *a) for a in args]]
+            results = self._pool_map(args)
+        self.worker_pids.update(r["pid"] for r in results)
         for r in results:
             for k, v in r["stats"].items():
                 self.stats[k] = self.stats.get(k, 0) + v
             for k, v in r["stats_max"].items():
                 self.stats[k] = max(self.stats.get(k, 0.0), v)
         return results
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+
+    def _pool_map(self, args: list[tuple]) -> list[dict[str, Any]]:
+        """Run the chunks; a worker that dies or hangs is killed, replaced, and its chunk retried.
+
+        A replacement worker starts a fresh ngspice and gets the full device states with the chunk,
+        so the retried samples give exactly what they would have given the first time.
+        """
+        import logging
+        from concurrent.futures import TimeoutError as FutureTimeout
+        from concurrent.futures.process import BrokenProcessPool
+
+        log = logging.getLogger("memprop.executors")
+        for attempt in range(self.retries + 1):
+            futures = [self._pool.submit(run_chunk, *a) for a in args]
+            try:
+                return [f.result(timeout=self.timeout) for f in futures]
+            except (BrokenProcessPool, FutureTimeout) as err:
+                what = "hung (no answer in %.0f s)" % self.timeout if isinstance(err, FutureTimeout) else "died"
+                log.warning("an ngspice worker %s; restarting it and retrying the batch (attempt %d of %d)",
+                            what, attempt + 1, self.retries)
+                self.stats["worker_restarts"] = self.stats.get("worker_restarts", 0) + 1
+                self._kill_pool()
+                self._pool = self._new_pool()
+        from memprop.cosim.session import SimulationError
+
+        raise SimulationError(f"ngspice workers failed {self.retries + 1} times in a row on the same batch")
+
+    def _kill_pool(self) -> None:
+        import signal
+
+        for proc in list(getattr(self._pool, "_processes", {}).values()):
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
         results = self._map(x, y, betas)
@@ -139,3 +182,4 @@ class ParallelEngine:
             self._cluster.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

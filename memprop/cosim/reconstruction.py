@@ -26,9 +26,9 @@ from memprop.circuits.network import Network, SynapseStates, glorot_states, recu
 from memprop.circuits.neuron import Neuron
 from memprop.cosim import hopfield
 from memprop.cosim.datasets import binary_patterns, corrupt
-from memprop.cosim.engines import make_engine
+from memprop.cosim.engines import BehavioralEngine, make_engine
 from memprop.cosim.programming import Fidelity, apply_update
-from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
+from memprop.cosim.rules import Phase, ep_update, layer_rates, rbp_update, with_ties
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,19 @@ class ReconSettings:
     hidden: int = 64
     epochs: int = 60
     lr: float = 0.05
+    #: learning rate at the last epoch, as a fraction of lr (cosine schedule; 1 = constant)
+    lr_final: float = 1.0
     beta: float = 0.2
     batch_size: int = 8
+    #: corrupted cues drawn per pattern per epoch
+    copies: int = 1
+    #: each training cue flips a fraction drawn uniformly in [train_flip_min, train_flip] of the bits
     train_flip: float = 0.15
+    train_flip_min: float | None = None
     init_gain: float = 0.3
+    activation: str = "hard"
+    #: also start the visible neurons at the cue (behavioural backend only; ngspice .op has no ICs)
+    cue_init: bool = False
     seed: int = 0
 
 
@@ -83,32 +92,110 @@ def hopfield_scores(patterns01: np.ndarray, cues01: np.ndarray, targets01: np.nd
 
 
 def memristor_network(n: int, settings: ReconSettings, device: str = "vteam") -> Network:
-    return recurrent_network(Neuron(), DEVICE_MODELS[device], n + settings.hidden, n, n)
+    return recurrent_network(Neuron(activation=settings.activation), DEVICE_MODELS[device],
+                             n + settings.hidden, n, n)
+
+
+def training_cues(patterns01: np.ndarray, settings: ReconSettings, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's (cues, clean targets): `copies` corruptions of every pattern, shuffled.
+
+    Each cue flips exactly round(f * N) bits with f drawn uniformly in [train_flip_min, train_flip]
+    (train_flip_min defaults to train_flip: a fixed corruption level).
+    """
+    rng = np.random.default_rng([settings.seed, 7919, epoch])
+    targets = np.tile(patterns01, (settings.copies, 1))
+    lo = settings.train_flip if settings.train_flip_min is None else settings.train_flip_min
+    fractions = rng.uniform(lo, settings.train_flip, size=len(targets))
+    cues = targets.copy()
+    n = patterns01.shape[1]
+    for row, f in zip(cues, fractions):
+        idx = rng.choice(n, size=int(round(f * n)), replace=False)
+        row[idx] = 1.0 - row[idx]
+    order = rng.permutation(len(targets))
+    return cues[order], targets[order]
+
+
+class _CueInitEngine:
+    """The behavioural engine with the visible neurons starting at the cue (initial condition).
+
+    The free phase relaxes from u = (0 hidden, cue visible) instead of u = 0; the nudged phases
+    continue from the free equilibrium, as always.
+    """
+
+    name = "behavioral+cue-init"
+
+    def __init__(self, network: Network) -> None:
+        self.inner = BehavioralEngine(network)
+        self.network = network
+        self.stats = self.inner.stats
+
+    def program(self, states: SynapseStates) -> None:
+        self.inner.program(states)
+
+    def _u0(self, x: np.ndarray) -> np.ndarray:
+        u0 = np.zeros((x.shape[0], self.network.n_neurons))
+        u0[:, self.network.output_slice()] = x
+        return u0
+
+    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+        twin = self.inner.twin
+        free = twin.equilibrium(x, u0=self._u0(x))
+        out = [Phase(0.0, free.v, twin.signals(free.v, x))]
+        for beta in betas[1:]:
+            eq = twin.equilibrium(x, y, beta, u0=free.u)
+            out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
+        return out
+
+    def adjoint_phase(self, x: np.ndarray, y: np.ndarray) -> tuple[Phase, np.ndarray]:
+        twin = self.inner.twin
+        free = twin.equilibrium(x, u0=self._u0(x))
+        return Phase(0.0, free.v, twin.signals(free.v, x)), twin.adjoint(free, y)
+
+    def close(self) -> None:
+        pass
+
+
+def recon_engine(backend: str, network: Network, settings: ReconSettings, rule: str = "ep"):
+    if settings.cue_init:
+        if backend != "behavioral":
+            raise ValueError("cue as initial condition runs on the behavioural backend only "
+                             "(ngspice .op analyses take no initial conditions)")
+        return _CueInitEngine(network)
+    return make_engine(backend, network, rule=rule)
+
+
+def _lr_at(settings: ReconSettings, epoch: int) -> float:
+    if settings.epochs <= 1 or settings.lr_final == 1.0:
+        return settings.lr
+    frac = epoch / (settings.epochs - 1)
+    scale = settings.lr_final + (1.0 - settings.lr_final) * 0.5 * (1.0 + np.cos(np.pi * frac))
+    return settings.lr * scale
 
 
 def train_memristor(patterns01: np.ndarray, settings: ReconSettings, rule: str, backend: str = "behavioral",
-                    device: str = "vteam") -> tuple[Network, SynapseStates, list[float]]:
-    """Train a recurrent memristor network to map corrupted cues to their clean patterns."""
+                    device: str = "vteam", monitor=None) -> tuple[Network, SynapseStates, list[float]]:
+    """Train a recurrent memristor network to map corrupted cues to their clean patterns.
+
+    `monitor(epoch, network, states)` is called after every epoch when given.
+    """
     n = patterns01.shape[1]
     network = memristor_network(n, settings, device)
     states = glorot_states(network, settings.seed, gain=settings.init_gain)
-    engine = make_engine(backend, network, rule=rule)
+    engine = recon_engine(backend, network, settings, rule)
     engine.program(states)
-    rates = layer_rates(network, (settings.lr,))
     lo, hi = network.neuron.v_low, network.neuron.v_high
     losses = []
     fidelity = Fidelity()
     out = network.output_slice()
     try:
         for epoch in range(settings.epochs):
-            rng = np.random.default_rng([settings.seed, epoch])
-            order = rng.permutation(len(patterns01))
-            cues = corrupt(patterns01[order], settings.train_flip, seed=settings.seed * 100003 + epoch)
+            rates = layer_rates(network, (_lr_at(settings, epoch),))
+            cues, targets = training_cues(patterns01, settings, epoch)
             total = 0.0
-            for start in range(0, len(order), settings.batch_size):
+            for start in range(0, len(cues), settings.batch_size):
                 sl = slice(start, start + settings.batch_size)
                 x = lo + (hi - lo) * cues[sl]
-                y = lo + (hi - lo) * patterns01[order][sl]
+                y = lo + (hi - lo) * targets[sl]
                 if rule == "rbp":
                     free, lam = engine.adjoint_phase(x, y)
                     dw = rbp_update(network, free, lam, rates)
@@ -119,20 +206,27 @@ def train_memristor(patterns01: np.ndarray, settings: ReconSettings, rule: str, 
                 total += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
                 states = apply_update(network, states, with_ties(network, dw), "ideal", None, fidelity)
                 engine.program(states)
-            losses.append(total / len(order))
+            losses.append(total / len(cues))
+            if monitor is not None:
+                monitor(epoch, network, states)
     finally:
         engine.close()
     return network, states, losses
 
 
-def memristor_recall(network: Network, states: SynapseStates, cues01: np.ndarray, backend: str = "behavioral") -> np.ndarray:
-    engine = make_engine(backend, network)
-    engine.program(states)
+def memristor_recall(network: Network, states: SynapseStates, cues01: np.ndarray, backend: str = "behavioral",
+                     cue_init: bool = False, engine=None) -> np.ndarray:
+    """Settle from each cue (input current, and initial condition with cue_init); threshold at mid-rail."""
     lo, hi = network.neuron.v_low, network.neuron.v_high
+    own = engine is None
+    if own:
+        engine = recon_engine(backend, network, ReconSettings(cue_init=cue_init))
+        engine.program(states)
     try:
         v = engine.phases(lo + (hi - lo) * cues01, None, [0.0])[0].v[:, network.output_slice()]
     finally:
-        engine.close()
+        if own:
+            engine.close()
     return (v > 0.5 * (lo + hi)).astype(float)
 
 

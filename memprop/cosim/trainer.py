@@ -23,6 +23,7 @@ from memprop.cosim.datasets import Dataset, Splits, load_splits
 from memprop.cosim.engines import make_engine
 from memprop.cosim.programming import Fidelity, apply_update
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
+from memprop.cosim.session import SimulationError
 
 
 @dataclass
@@ -133,7 +134,7 @@ class Trainer:
         train = self.splits.train
         n_batches = math.ceil(len(train.y) / tcfg.batch_size)
         self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time, tcfg.rule,
-                                           tcfg.workers, tcfg.scheduler or None)
+                                           tcfg.workers, tcfg.scheduler or None, tcfg.isolate, tcfg.worker_timeout)
         engine.program(states)
         out = network.output_slice()
         try:
@@ -147,13 +148,20 @@ class Trainer:
                     rng = np.random.default_rng([tcfg.seed, prog.epoch, prog.batch])
                     x = lo + (hi - lo) * train.x[idx]
                     y = one_hot(train.y[idx], n_out, lo, hi)
-                    if tcfg.rule == "rbp":
-                        free, lam = engine.adjoint_phase(x, y)
-                        dw = with_ties(network, rbp_update(network, free, lam, self.rates))
-                    else:
-                        phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
-                        free = phases[0]
-                        dw = with_ties(network, ep_update(network, phases, self.rates))
+                    try:
+                        if tcfg.rule == "rbp":
+                            free, lam = engine.adjoint_phase(x, y)
+                            dw = with_ties(network, rbp_update(network, free, lam, self.rates))
+                        else:
+                            phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
+                            free = phases[0]
+                            dw = with_ties(network, ep_update(network, phases, self.rates))
+                    except SimulationError as err:
+                        # keep everything up to this batch: `--resume` restarts exactly here
+                        prog.seconds = time.perf_counter() - t_start
+                        self._save(states, prog)
+                        raise SimulationError(f"epoch {prog.epoch + 1}, batch {prog.batch + 1}: {err.what}; the run "
+                                              f"is saved up to this batch (resume with --resume)", err.lines) from None
                     states = engine.current_states()
                     prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
                     prog.loss_count += len(idx)
