@@ -18,6 +18,7 @@ import numpy as np
 
 from memprop.circuits.devices import MemristorModel, VTEAM
 from memprop.circuits.neuron import Neuron
+from memprop.circuits.nonideal import DeviceVariation, NonIdeal, make_variation
 from memprop.circuits.params import param
 from memprop.circuits.validation import ConfigError, check_finite, check_int
 
@@ -76,6 +77,8 @@ class Network:
     #: Neuron group whose units are the outputs (nudged in EP, read out for the loss).
     output_group: str
     beta: float = 0.0
+    #: Fixed read-side non-idealities (device-to-device variation, stuck devices), or None.
+    variation: DeviceVariation | None = None
 
     # ---- layout of the signal vector ----
     @property
@@ -130,6 +133,30 @@ class Network:
     def with_beta(self, beta: float) -> "Network":
         from dataclasses import replace
         return replace(self, beta=check_finite("beta", beta, low=-1e3, high=1e3))
+
+    def with_nonideal(self, nonideal: NonIdeal) -> "Network":
+        """The same network with the read-side non-idealities of `nonideal` drawn for its devices."""
+        from dataclasses import replace
+        shapes = {b.name: (b.rows, b.cols) for b in self.crossbars}
+        return replace(self, variation=make_variation(shapes, nonideal))
+
+    def effective_read(self, name: str, x: np.ndarray) -> np.ndarray:
+        """What crossbar `name`'s devices read as: conductance (linear read) or effective state.
+
+        Applies the device-to-device factors and stuck devices; every backend reads through here.
+        """
+        dev = self.device
+        if dev.linear_read:
+            out = dev.conductance(x)
+            hi, lo = dev.g_max, dev.g_min
+        else:
+            out = np.asarray(x, dtype=float)
+            hi, lo = dev.x_hi, dev.x_lo
+        if self.variation is None:
+            return out
+        out = out * self.variation.factors[name]
+        stuck = self.variation.stuck[name]
+        return np.where(stuck > 0, hi, np.where(stuck < 0, lo, out))
 
 
 @dataclass
@@ -274,5 +301,7 @@ def glorot_states(network: Network, seed: int, *, gain: float = 1.0) -> SynapseS
 
 
 def conductances(network: Network, states: SynapseStates) -> dict[str, np.ndarray]:
-    """Per crossbar, (2, rows, cols) read conductances, zero at empty crosspoints."""
-    return {bar.name: network.device.conductance(states[bar.name]) * bar.mask() for bar in network.crossbars}
+    """Per crossbar, (2, rows, cols) read conductances (non-idealities included), zero where empty."""
+    if not network.device.linear_read:
+        raise ValueError("conductances() needs a linear-read device; use Network.effective_read")
+    return {bar.name: network.effective_read(bar.name, states[bar.name]) * bar.mask() for bar in network.crossbars}

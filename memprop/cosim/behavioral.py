@@ -72,8 +72,9 @@ class BehavioralNetwork:
                 self.A[t0:t0 + bar.rows, s0:s0 + bar.cols] += a
                 self.B[t0:t0 + bar.rows, t0:t0 + bar.rows] += b
             else:
-                self._bars.append((bar, states[bar.name], t0, s0))
-                gg = network.device.conductance(states[bar.name]) * bar.mask()
+                x_eff = network.effective_read(bar.name, states[bar.name])
+                self._bars.append((bar, x_eff, t0, s0))
+                gg = network.device.conductance(x_eff) * bar.mask()
                 self.A[t0:t0 + bar.rows, s0:s0 + bar.cols] += gg[0] - gg[1]
                 self.B[t0:t0 + bar.rows, t0:t0 + bar.rows] += -np.diag(gg[0].sum(1) + gg[1].sum(1))
         self.linear = linear

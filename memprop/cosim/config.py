@@ -22,6 +22,7 @@ from memprop.circuits.devices import DEVICE_MODELS, HPLinearDrift, MemristorMode
 from memprop.circuits.network import (MAX_GROUP_SIZE, Network, SynapseStates, glorot_states, layered_network,
                                       random_states, recurrent_network)
 from memprop.circuits.neuron import Neuron
+from memprop.circuits.nonideal import NonIdeal
 from memprop.circuits.params import param
 from memprop.circuits.programming import PulseScheme
 from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int
@@ -245,13 +246,14 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
     pulse: PulseScheme = field(default_factory=PulseScheme)
+    nonideal: NonIdeal = field(default_factory=NonIdeal)
     #: where the config came from (for messages); not part of the TOML.
     source: str = field(default="<defaults>", compare=False)
 
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "neuron": Neuron, "device": DeviceConfig,
                              "sim": SimConfig, "sample": SampleConfig, "train": TrainConfig, "data": DataConfig,
-                             "pulse": PulseScheme}
+                             "pulse": PulseScheme, "nonideal": NonIdeal}
 
 
 def _as_float(field_name: str, value: int, source: str) -> float:
@@ -302,6 +304,9 @@ def parse(data: dict[str, Any], source: str = "<config>") -> Config:
             raise ConfigError(key, f"unknown section; known sections: {', '.join(SECTIONS)}", source)
     parts = {name: _section(name, cls, data.get(name, {}), source) for name, cls in SECTIONS.items()}
     cfg = Config(**parts, source=source)
+    if cfg.nonideal.read_side and cfg.train.analysis == "tran":
+        raise ConfigError("nonideal", "device variation and stuck devices are modelled in the read form only: "
+                                      "use train.analysis = \"op\"", source)
     try:
         network = build_network(cfg)
         cfg.pulse.resolved(network.device)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from memprop.circuits.network import Network, SynapseStates
+import dataclasses
+
+from memprop.circuits.nonideal import NonIdeal, write_noise
 from memprop.circuits.programming import ResolvedPulses, program_by_pulses
 
 
@@ -45,23 +48,40 @@ class Fidelity:
 
 
 def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarray], mode: str,
-                 pulses: ResolvedPulses | None, fidelity: Fidelity) -> SynapseStates:
-    """New device states after the weight changes dw (tied crossbars included in dw)."""
+                 pulses: ResolvedPulses | None, fidelity: Fidelity, nonideal: NonIdeal | None = None,
+                 rng: np.random.Generator | None = None) -> SynapseStates:
+    """New device states after the weight changes dw (tied crossbars included in dw).
+
+    Write-side non-idealities (finite levels, cycle-to-cycle noise) act on where each write lands;
+    the fidelity compares the wanted change with what the devices then read (read-side
+    non-idealities included), as a controller without read-verify would experience it.
+    """
     dev = network.device
     out = states.copy()
     scale = 1.0 / (2.0 * network.neuron.r_f)
+    noisy = nonideal is not None and nonideal.write_side
+    if noisy and rng is None:
+        raise ValueError("write noise needs a random generator")
     for name, delta in dw.items():
         bar = network.crossbar(name)
         x = states[name]
         g = dev.conductance(x)
         wanted = np.stack([delta * scale, -delta * scale]) * bar.mask()
         if mode == "ideal":
-            new_x = dev.state_for(np.clip(g + wanted, dev.g_min, dev.g_max))
+            target = np.clip(g + wanted, dev.g_min, dev.g_max)
+            if noisy:
+                target = write_noise(target, dev.g_min, dev.g_max, nonideal, rng)
+            new_x = dev.state_for(target)
         else:
             new_x, counts = program_by_pulses(dev, x, wanted, pulses)
             fidelity.add_pulses(int(counts.sum()))
+            if noisy and nonideal.c2c_sigma:
+                pulsed = dataclasses.replace(nonideal, levels=0)
+                new_x = dev.state_for(write_noise(dev.conductance(new_x), dev.g_min, dev.g_max, pulsed, rng))
         keep = bar.mask().astype(bool)
         new_x = np.where(keep[None], new_x, x)
         out.states[name] = new_x
-        fidelity.add(wanted[:, keep], (dev.conductance(new_x) - g)[:, keep])
+        before = network.effective_read(name, x) if dev.linear_read else g
+        after = network.effective_read(name, new_x) if dev.linear_read else dev.conductance(new_x)
+        fidelity.add(wanted[:, keep], (after - before)[:, keep])
     return out

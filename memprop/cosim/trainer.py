@@ -165,7 +165,9 @@ class Trainer:
                     states = engine.current_states()
                     prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
                     prog.loss_count += len(idx)
-                    states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity)
+                    write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
+                    states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
+                                          cfg.nonideal, write_rng)
                     engine.program(states)
                     prog.batch += 1
                     if self.progress:

@@ -62,11 +62,11 @@ def comment_lines(text: str | Sequence[str]) -> list[str]:
     return ["".join(ch if ch.isprintable() else "?" for ch in line) for line in lines]
 
 
-def read_value(network: Network, x: np.ndarray) -> np.ndarray:
-    """What the read-form device subckt takes: resistance for a linear read, the state otherwise."""
-    if network.device.linear_read:
-        return 1.0 / network.device.conductance(x)
-    return np.asarray(x, dtype=float)
+def read_value(network: Network, x: np.ndarray, name: str) -> np.ndarray:
+    """What crossbar `name`'s read-form device subckt takes: resistance for a linear read, the
+    (effective) state otherwise; non-idealities included."""
+    value = network.effective_read(name, x)
+    return 1.0 / value if network.device.linear_read else value
 
 
 def device_text(env: jinja2.Environment, device: MemristorModel) -> str:
@@ -129,6 +129,9 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     if form not in FORMS:
         raise ConfigError("form", f"must be one of {', '.join(FORMS)}; got {form!r}")
     _check_states(network, states)
+    if form == "dynamic" and network.variation is not None:
+        raise ConfigError("nonideal", "device variation and stuck devices are modelled in the read form only: "
+                                      "use .op / --form read")
     if network.device.linear_read is False and any(b.wire_resistance > 0 for b in network.crossbars):
         raise ConfigError("crossbar.wire_resistance", "wire resistance needs a device with a linear read")
     env = environment(dialect)
@@ -167,7 +170,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     bars = []
     for bar in network.crossbars:
         x = states[bar.name]
-        values = read_value(network, x) if form == "read" else x
+        values = read_value(network, x, bar.name) if form == "read" else x
         mask = bar.mask()
         src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
         wires, pairs, instances = [], [], []
@@ -210,7 +213,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         for bar in network.crossbars:
             if network.group(bar.source).kind != "neuron":
                 continue
-            values = read_value(network, states[bar.name])
+            values = read_value(network, states[bar.name], bar.name)
             mask = bar.mask()
             src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
             instances = []

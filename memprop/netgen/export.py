@@ -85,7 +85,7 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
         net.sections.append((f"crossbar {bar.name}: {bar.rows} x {bar.cols} pairs from {bar.source} into "
                              f"{bar.target}" + (f" (programmed as the transpose of {bar.tied_to})"
                                                 if bar.tied_to else ""), len(net.elements)))
-        values = read_value(network, states[bar.name])
+        values = read_value(network, states[bar.name], bar.name)
         mask = bar.mask()
         for i in range(bar.rows):
             for j in range(bar.cols):

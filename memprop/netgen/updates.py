@@ -24,7 +24,7 @@ def device_assignments(network: Network, states: SynapseStates, node_map: dict[s
     for bar in network.crossbars:
         if only is not None and bar.name not in only:
             continue
-        values = read_value(network, states[bar.name])
+        values = read_value(network, states[bar.name], bar.name)
         mask = bar.mask()
         rows, cols = np.nonzero(mask)
         instances = node_map["crossbars"][bar.name]["instances"]
@@ -95,7 +95,7 @@ class DeviceWriter:
         for name, rows, cols, prefixes in self._bars:
             if only is not None and name not in only:
                 continue
-            values = read_value(self.network, states[name])
+            values = read_value(self.network, states[name], name)
             vp, vm = values[0][rows, cols].tolist(), values[1][rows, cols].tolist()
             for k, pre in enumerate(prefixes):
                 vals = vp if k % 2 == 0 else vm
