@@ -302,6 +302,9 @@ def glorot_states(network: Network, seed: int, *, gain: float = 1.0) -> SynapseS
 
 def conductances(network: Network, states: SynapseStates) -> dict[str, np.ndarray]:
     """Per crossbar, (2, rows, cols) read conductances (non-idealities included), zero where empty."""
-    if not network.device.linear_read:
-        raise ValueError("conductances() needs a linear-read device; use Network.effective_read")
-    return {bar.name: network.effective_read(bar.name, states[bar.name]) * bar.mask() for bar in network.crossbars}
+    out = {}
+    for bar in network.crossbars:
+        read = network.effective_read(bar.name, states[bar.name])
+        g = read if network.device.linear_read else network.device.conductance(read)
+        out[bar.name] = g * bar.mask()
+    return out
