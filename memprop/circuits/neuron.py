@@ -5,8 +5,9 @@ s = -u with tau du/dt = -u + R_f * I, tau = R_f C_f. A saturating stage gives V 
 the rails and an inverter gives -V for the G- lines.
 
 Levels: `ideal` (controlled sources: exact virtual ground), `macromodel` (the integrator op-amp has
-finite DC gain, one pole, output rails and an input offset). `cmos` is reserved for the
-transistor-level neuron.
+finite DC gain, one pole, output rails and an input offset), `cmos` (three transistor-level OTAs:
+integrator, rail-clipping saturating stage, inverter; validation only: the numpy twin models the
+ideal and macromodel levels).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from memprop.circuits.params import param
 from memprop.circuits.validation import ConfigError, check_choice, check_finite
 
-NEURON_LEVELS = ("ideal", "macromodel")
+NEURON_LEVELS = ("ideal", "macromodel", "cmos")
 ACTIVATIONS = ("hard", "smooth")
 
 
@@ -37,11 +38,11 @@ class Neuron:
     gbw: float = param(10e6, "macromodel: gain-bandwidth product (one pole at gbw/a0)", "Hz")
     v_rail: float = param(5.0, "macromodel: integrator op-amp output swing (+/-)", "V")
     v_offset: float = param(0.0, "macromodel: input offset voltage", "V")
+    vdd: float = param(2.5, "cmos: supply voltage (+vdd and -vdd)", "V")
 
     def __post_init__(self) -> None:
-        if self.level == "cmos":
-            raise ConfigError("level", "the transistor-level 'cmos' neuron is not available yet; "
-                                       f"use one of {', '.join(NEURON_LEVELS)}")
+        if self.level == "cmos" and self.activation != "hard":
+            raise ConfigError("activation", "the cmos neuron clips at its rails: it realises the hard activation")
         check_choice("level", self.level, NEURON_LEVELS)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_finite("r_f", self.r_f, low=1.0, high=1e9)
@@ -54,6 +55,9 @@ class Neuron:
         check_finite("gbw", self.gbw, low=1e3, high=1e12)
         check_finite("v_rail", self.v_rail, low=self.v_high, high=100.0)
         check_finite("v_offset", self.v_offset, low=-0.1, high=0.1)
+        check_finite("vdd", self.vdd, low=1.5, high=5.0)
+        if self.level == "cmos" and (self.v_low != 0.0 or self.v_high > self.vdd - 0.5):
+            raise ConfigError("v_high", "the cmos neuron's activation runs from 0 V to at most vdd - 0.5 V")
 
     @property
     def tau(self) -> float:

@@ -251,6 +251,35 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
     click.echo(f"wrote {', '.join(str(output / n) for n in files)}")
 
 
+@main.command("validate")
+@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--neuron", "level", type=click.Choice(["cmos", "macromodel", "ideal"]), default="cmos")
+@click.option("--images", type=click.IntRange(1, 100000), default=100, help="test images for the accuracy change")
+@click.option("--transients", type=click.IntRange(0, 1000), default=3, help="samples for settling time and energy")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def validate_cmd(run: Path, level: str, images: int, transients: int, as_json: bool) -> None:
+    """Re-run a trained network's inference at another neuron level (e.g. transistor level) in ngspice."""
+    from memprop.cosim.trainer import load_run
+    from memprop.cosim.validate import validate
+
+    cfg, states, _ = load_run(run)
+    result = validate(cfg, states, level, images=images, transients=transients)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    ref, val = result["reference"], result["validated"]
+    click.echo(f"accuracy on {val['images']} test images: {cfg.neuron.level} {100 * ref['accuracy']:.1f} %, "
+               f"{level} {100 * val['accuracy']:.1f} % (change {result['accuracy_change_points']:+.1f} points; "
+               f"{val['seconds_per_image']:.2f} s per image at {level}, {val['failed']} failed)")
+    for s in result["transients"]:
+        click.echo(f"image {s['image']}: settling to 1 %: {1e6 * s['reference']['settling_time_s']:.2f} us -> "
+                   f"{1e6 * s['validated']['settling_time_s']:.2f} us; energy to settle "
+                   f"{1e9 * s['reference']['energy_to_settle_j']:.2f} nJ -> {1e9 * s['validated']['energy_to_settle_j']:.2f} nJ")
+    click.echo(f"mean settling {1e6 * result['validated_mean_settling_time_s']:.2f} us, mean energy per inference "
+               f"{1e9 * result['validated_mean_energy_j']:.2f} nJ at {level}")
+
+
 @main.group("bench")
 def bench_group() -> None:
     """Measurements that print their figures (long: not part of the tests)."""
@@ -266,6 +295,19 @@ def bench_speed(quick: bool, as_json: bool) -> None:
 
     result = speed(quick=quick)
     click.echo(json.dumps(result, indent=1) if as_json else format_speed(result))
+
+
+@bench_group.command("robustness")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("robustness"))
+@click.option("--quick", is_flag=True, help="fewer severities, epochs and training images")
+@guarded
+def bench_robustness(out: Path, quick: bool) -> None:
+    """Accuracy vs severity of each non-ideality, for EP and RBP (report.md, robustness.png, results.json)."""
+    from memprop.cosim.robustness import run
+
+    result = run(out, quick=quick)
+    click.echo(f"wrote {out / 'report.md'}, {out / 'robustness.png'}, {out / 'results.json'} "
+               f"({result['seconds']:.0f} s)")
 
 
 @main.group("data")

@@ -91,7 +91,7 @@ def _neuron_text(env: jinja2.Environment, network: Network, side: bool = False) 
            "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span), "half_span": number(0.5 * span),
            "mid": number(0.5 * (n.v_high + n.v_low)), "a0": number(n.a0), "pole_hz": number(n.pole_hz),
            "c_pole": number(n.pole_capacitance), "v_rail": number(n.v_rail), "v_offset": number(n.v_offset),
-           "side": side}
+           "side": side, "vdd": number(n.vdd)}
     return env.get_template(f"neurons/{n.level}.j2").render(**ctx)
 
 
@@ -113,13 +113,14 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
            targets: np.ndarray | None = None, analysis: str = "op", form: str | None = None,
            tran: TranSpec = TranSpec(), header: Sequence[str] = (), title: str = "memprop network",
            nudge: bool | None = None, nodeset: dict[str, float] | None = None, side: bool = False,
-           side_gain: float = 1.0, dialect: str = "ngspice") -> Deck:
+           side_gain: float = 1.0, input_step: float | None = None, dialect: str = "ngspice") -> Deck:
     """The deck for `network` with `states` programmed in.
 
     form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
     `dynamic` (each device with its live state equation, the default for .tran).
     nudge: include the nudging sources; default only when the network's beta is non-zero.
     nodeset: initial guesses {node: volts} for the operating point (nodes of this deck only).
+    input_step: for transients from rest: the input sources rise from 0 V within this time.
     side: add the RBP side network (adjoint neurons on the transposed crossbars, gated by rho'),
     with the error side_gain * G_ref * (V - y) injected at the outputs' side neurons.
     """
@@ -157,7 +158,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         for k, nm in enumerate(lines_of[g.name]):
             value = in_values[k] if g.kind == "input" else network.neuron.v_high
             src = names.input_source(nm)
-            sources.append({"source": src, "v": f"{nm}_v", "vm": f"{nm}_vm", "value": number(value)})
+            sources.append({"source": src, "v": f"{nm}_v", "vm": f"{nm}_vm", "value": number(value),
+                            "step": number(input_step) if input_step and g.kind == "input" else None})
             key = "inputs" if g.kind == "input" else "bias"
             node_map[key][nm] = {"signal": offsets[g.name] + k, "out": f"{nm}_v", "outm": f"{nm}_vm", "source": src}
     order = sorted(((entry["signal"], nm) for sect in ("neurons", "inputs", "bias")
@@ -253,6 +255,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         gref=number(network.neuron.g_ref), beta=number(network.beta),
         device_text=device_text(env, network.device), neuron_text=_neuron_text(env, network, side),
         side_neurons=side_neurons, side_pairs=side_pairs, side_errors=side_errors,
+        cmos={"vdd": number(network.neuron.vdd), "v_high": number(network.neuron.v_high)}
+        if network.neuron.level == "cmos" else None,
         form=form, read_param="r" if network.device.linear_read else "x",
         sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
         tran={"step": number(tran.step), "stop": number(tran.stop)},
