@@ -127,9 +127,7 @@ class NgspiceEngine:
         if self.form == "dynamic":
             self.session.set_values(device_ic_assignments(self.network, states, self.node_map))
             return
-        changed = None if previous is None else {k for k, v in states.items()
-                                                 if not np.array_equal(v, previous[k])}
-        self.session.commands(self.writer.commands(states, only=changed))
+        self.session.commands(self.writer.commands(states, previous))
 
     def current_states(self) -> SynapseStates:
         """Python's authoritative states (in tran mode including what the reads did to them)."""

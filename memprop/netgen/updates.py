@@ -90,16 +90,23 @@ class DeviceWriter:
                     prefixes.append([f"alter @{names.device_element(i, pol, linear)}[{param}] = " for i in insts])
             self._bars.append((bar.name, rows, cols, prefixes))
 
-    def commands(self, states: SynapseStates, only: set[str] | None = None) -> list[str]:
+    def commands(self, states: SynapseStates, previous: SynapseStates | None = None) -> list[str]:
+        """alter commands for every device, or only for those whose state differs from `previous`
+        (EP leaves devices fed by an input that was 0 V in every sample of a batch untouched)."""
         out: list[str] = []
         for name, rows, cols, prefixes in self._bars:
-            if only is not None and name not in only:
-                continue
-            values = read_value(self.network, states[name], name)
-            vp, vm = values[0][rows, cols].tolist(), values[1][rows, cols].tolist()
+            x = states[name]
+            values = read_value(self.network, x, name)
+            if previous is None:
+                keep = [np.ones(len(rows), dtype=bool)] * 2
+            else:
+                old = previous[name]
+                keep = [x[k][rows, cols] != old[k][rows, cols] for k in (0, 1)]
             for k, pre in enumerate(prefixes):
-                vals = vp if k % 2 == 0 else vm
-                out.extend([p + "%.12g" % v for p, v in zip(pre, vals)])
+                pol = k % 2
+                idx = np.nonzero(keep[pol])[0]
+                vals = values[pol][rows[idx], cols[idx]].tolist()
+                out.extend([pre[i] + "%.12g" % v for i, v in zip(idx.tolist(), vals)])
         return out
 
 
