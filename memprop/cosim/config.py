@@ -382,10 +382,12 @@ def build_network(cfg: Config) -> Network:
         raise ConfigError("network.wire_resistance", f"wire resistance needs a device with a linear read; "
                                                      f"{cfg.device.model!r} has a nonlinear read")
     if n.topology == "layered":
-        return layered_network(cfg.neuron, device, n.layers, bias=n.bias, wire_resistance=n.wire_resistance,
-                               beta=cfg.sim.beta)
-    return recurrent_network(cfg.neuron, device, n.neurons, n.inputs, n.outputs, bias=n.bias,
-                             wire_resistance=n.wire_resistance, beta=cfg.sim.beta)
+        net = layered_network(cfg.neuron, device, n.layers, bias=n.bias, wire_resistance=n.wire_resistance,
+                              beta=cfg.sim.beta)
+    else:
+        net = recurrent_network(cfg.neuron, device, n.neurons, n.inputs, n.outputs, bias=n.bias,
+                                wire_resistance=n.wire_resistance, beta=cfg.sim.beta)
+    return net.with_nonideal(cfg.nonideal) if cfg.nonideal.read_side else net
 
 
 def initial_states(cfg: Config, network: Network) -> SynapseStates:

@@ -104,3 +104,13 @@ def test_variation_needs_the_read_form():
     net = _net(d2d_sigma=0.1)
     with pytest.raises(ConfigError, match="read form"):
         render(net, glorot_states(net, 0), analysis="tran")
+
+
+def test_the_config_section_reaches_the_network():
+    from memprop.cosim.config import build_network
+
+    cfg = parse(tomllib.loads("[nonideal]\nd2d_sigma = 0.2\nstuck_off = 0.1\n"))
+    net = build_network(cfg)
+    assert net.variation is not None
+    assert np.mean(net.variation.stuck["l1_x"] == -1) == pytest.approx(0.1, abs=0.02)
+    assert build_network(parse({})).variation is None
