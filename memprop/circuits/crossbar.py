@@ -31,49 +31,43 @@ def linear_operator(bar: Crossbar, g: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _wired_operator(bar: Crossbar, gp: np.ndarray, gm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = bar.rows, bar.cols
     gw = 1.0 / bar.wire_resistance
-    n_int = 3 * rows * cols
-    n_bnd = 2 * cols + rows
+    rc = rows * cols
+    n_int = 3 * rc
+    idx = np.arange(rc).reshape(rows, cols)
+    cp, cm, rw = idx, rc + idx, 2 * rc + idx  # +V column line, -V column line, row line nodes
+    a_list, b_list, g_list = [], [], []  # internal-internal links (a, b, conductance)
 
-    def cp(i: int, j: int) -> int:
-        return i * cols + j
+    def links(a: np.ndarray, b: np.ndarray, g: np.ndarray | float) -> None:
+        g = np.broadcast_to(np.asarray(g, dtype=float), np.shape(a)).ravel()
+        a, b = np.ravel(a), np.ravel(b)
+        keep = g > 0
+        a_list.append(a[keep])
+        b_list.append(b[keep])
+        g_list.append(g[keep])
 
-    def cm(i: int, j: int) -> int:
-        return rows * cols + i * cols + j
-
-    def rw(i: int, j: int) -> int:
-        return 2 * rows * cols + i * cols + j
-
-    yii = sp.lil_matrix((n_int, n_int))
-    yib = sp.lil_matrix((n_int, n_bnd))
-
-    def link_int(a: int, b: int, g: float) -> None:
-        yii[a, a] += g
-        yii[b, b] += g
-        yii[a, b] -= g
-        yii[b, a] -= g
-
-    def link_bnd(a: int, boundary: int, g: float) -> None:
-        yii[a, a] += g
-        yib[a, boundary] -= g
-
-    for j in range(cols):
-        link_bnd(cp(0, j), j, gw)
-        link_bnd(cm(0, j), cols + j, gw)
-        for i in range(1, rows):
-            link_int(cp(i - 1, j), cp(i, j), gw)
-            link_int(cm(i - 1, j), cm(i, j), gw)
-    for i in range(rows):
-        for j in range(cols):
-            if gp[i, j] > 0:
-                link_int(cp(i, j), rw(i, j), gp[i, j])
-            if gm[i, j] > 0:
-                link_int(cm(i, j), rw(i, j), gm[i, j])
-            if j + 1 < cols:
-                link_int(rw(i, j), rw(i, j + 1), gw)
-        link_bnd(rw(i, cols - 1), 2 * cols + i, gw)
-    v_int = -spla.splu(yii.tocsc()).solve(yib.toarray())  # (n_int, n_bnd)
-    ends = [rw(i, cols - 1) for i in range(rows)]
-    m = gw * v_int[ends, :]
+    links(cp[:-1, :], cp[1:, :], gw)   # column segments between rows
+    links(cm[:-1, :], cm[1:, :], gw)
+    links(rw[:, :-1], rw[:, 1:], gw)   # row segments between columns
+    links(cp, rw, gp)                  # devices
+    links(cm, rw, gm)
+    a, b, g = np.concatenate(a_list), np.concatenate(b_list), np.concatenate(g_list)
+    diag = np.bincount(a, g, n_int) + np.bincount(b, g, n_int)
+    # boundary links: drivers at row 0 of each column line, the neuron after the last column
+    bnd_int = np.concatenate([cp[0, :], cm[0, :], rw[:, -1]])
+    bnd_idx = np.arange(2 * cols + rows)
+    diag += np.bincount(bnd_int, np.full(len(bnd_int), gw), n_int)
+    yii = sp.coo_matrix((np.concatenate([-g, -g, diag]),
+                         (np.concatenate([a, b, np.arange(n_int)]), np.concatenate([b, a, np.arange(n_int)]))),
+                        shape=(n_int, n_int)).tocsc()
+    yib = np.zeros((n_int, 2 * cols + rows))
+    yib[bnd_int, bnd_idx] = -gw
+    # only the row-line ends feed the neurons: with Y symmetric, their rows of Y^-1 are Y^-1 e_end,
+    # so solve for `rows` right-hand sides instead of one per boundary node
+    ends = rw[:, -1]
+    unit = np.zeros((n_int, rows))
+    unit[ends, np.arange(rows)] = 1.0
+    z = spla.splu(yii).solve(unit)  # (n_int, rows) = columns of Y^-1 at the ends
+    m = -gw * (z.T @ yib)  # = gw * v_int[ends, :]
     m[:, 2 * cols:] -= gw * np.eye(rows)
     return m[:, :cols] - m[:, cols:2 * cols], m[:, 2 * cols:]
 
