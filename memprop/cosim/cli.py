@@ -310,6 +310,30 @@ def bench_robustness(out: Path, quick: bool) -> None:
                f"({result['seconds']:.0f} s)")
 
 
+@bench_group.command("reconstruction")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("reconstruction"))
+@click.option("--quick", is_flag=True, help="a reduced sweep")
+@guarded
+def bench_reconstruction(out: Path, quick: bool) -> None:
+    """Pattern reconstruction: EP/RBP memristor networks vs Hopfield (report.md, PNGs, results.json)."""
+    from memprop.cosim.experiments import run_reconstruction
+
+    run_reconstruction(out, quick=quick)
+    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
+
+
+@bench_group.command("classification")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("classification"))
+@click.option("--quick", is_flag=True, help="fewer epochs and images")
+@guarded
+def bench_classification(out: Path, quick: bool) -> None:
+    """Digits and Fashion-MNIST with EP, trained behaviourally, evaluated in ngspice (report directory)."""
+    from memprop.cosim.experiments import run_classification
+
+    run_classification(out, quick=quick)
+    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
+
+
 @main.group("data")
 def data_group() -> None:
     """Datasets: where they are, and fetching the IDX files."""
