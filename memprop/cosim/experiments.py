@@ -136,7 +136,7 @@ class ReconPlan:
 
     kinds: tuple[str, ...] = ("random", "digits")
     counts: dict[str, tuple[int, ...]] = field(default_factory=lambda: {
-        "random": (4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 64),
+        "random": (4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128),
         "digits": (4, 8, 12, 16, 20, 24, 32, 40, 48)})
     #: flip fractions of the capacity curves (success vs P)
     flips: tuple[float, ...] = (0.1, 0.2)

@@ -126,7 +126,12 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     """
     if analysis not in ANALYSES:
         raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
-    form = form or ("dynamic" if analysis == "tran" else "read")
+    cmos = network.neuron.level == "cmos"
+    # transistor-level neurons start transients from their operating point (their bias circuits
+    # cannot start from all-zero node voltages), so their devices are written in the read form
+    form = form or ("dynamic" if analysis == "tran" and not cmos else "read")
+    if cmos and form == "dynamic":
+        raise ConfigError("form", "the cmos neuron's transients start from the operating point: use the read form")
     if form not in FORMS:
         raise ConfigError("form", f"must be one of {', '.join(FORMS)}; got {form!r}")
     _check_states(network, states)
@@ -259,7 +264,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         if network.neuron.level == "cmos" else None,
         form=form, read_param="r" if network.device.linear_read else "x",
         sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
-        tran={"step": number(tran.step), "stop": number(tran.stop)},
+        tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not cmos},
         prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)], nodesets=nodeset_lines)
     node_map["form"] = form
     node_map["device_model"] = network.device.kind

@@ -178,7 +178,7 @@ CASES: list[tuple[str, object]] = [
     ("file-missing", MISSING),
     # --- values valid alone, wrong together
     ("yakopcic-wires", yak(("network.wire_resistance", 1.0))),
-    ("cmos-neuron", t(("neuron.level", "cmos"))),
+    ("cmos-neuron", t(("neuron.level", "cmos"), ("neuron.activation", "smooth"))),
     ("digits-need-64-inputs", t(("network.layers", [10, 4]), ("sample.kind", "digits"))),
     ("v_high-below-v_low", t(("neuron.v_low", 2.0))),
 ]
