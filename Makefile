@@ -37,7 +37,7 @@ DEMO_DIR := runs/demo-$(shell date +%Y%m%d-%H%M%S)
 
 demo: venv
 	@echo "== one sample settled in ngspice and in the numpy twin (first rows) =="
-	@$(BIN)/memprop settle --backend both | (head -6; tail -1)
+	@$(BIN)/memprop settle --backend both | awk 'NR <= 6 {print} END {print}'
 	@echo "== EP training of a 64-32-10 memristor network on the 8x8 digits, co-simulated in ngspice =="
 	$(BIN)/memprop train --out $(DEMO_DIR) --epochs 3
 	@echo "plots: $(DEMO_DIR)/learning_curves.png $(DEMO_DIR)/waveforms.png $(DEMO_DIR)/conductance_maps.png"
