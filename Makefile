@@ -39,7 +39,7 @@ demo: venv
 	@echo "== one sample settled in ngspice and in the numpy twin (first rows) =="
 	@$(BIN)/memprop settle --backend both | awk 'NR <= 6 {print} END {print}'
 	@echo "== EP training of a 64-32-10 memristor network on the 8x8 digits, co-simulated in ngspice =="
-	$(BIN)/memprop train --out $(DEMO_DIR) --epochs 3
+	$(BIN)/memprop train --out $(DEMO_DIR) --epochs 4
 	@echo "plots: $(DEMO_DIR)/learning_curves.png $(DEMO_DIR)/waveforms.png $(DEMO_DIR)/conductance_maps.png"
 	@echo "trained deck (runs as-is): ngspice -b $(DEMO_DIR)/network.cir"
 
