@@ -227,9 +227,50 @@ def run_reconstruction(out_dir: str | Path, quick: bool = False, *, tiny: bool =
     return results
 
 
+def extend_reconstruction(out_dir: str | Path, kind: str, counts: tuple[int, ...], *,
+                           log: Log = print) -> dict[str, Any]:
+    """Add stored-pattern counts to a finished report (same recipe, seeds and cues) and rewrite it.
+
+    Every P is measured independently of the others (nested pattern sets, cues seeded per P and
+    level, a fresh network per P), so adding P values gives the same numbers a run with the
+    larger grid would have given. The corruption sweep and examples are kept as they were.
+    """
+    out = Path(out_dir)
+    results = json.loads((out / "results.json").read_text())
+    raw = results["plan"]
+    settings = rc.ReconSettings(**raw["settings"])
+    plan = ReconPlan(kinds=(kind,), counts={kind: tuple(counts)}, flips=tuple(raw["flips"]),
+                     sweep_count=-1, trials=raw["trials"], rules=tuple(raw["rules"]), cue_init=False,
+                     settings=settings, spice=None, seed=raw["seed"], label=raw["label"])
+    clock = _Clock(log)
+    with _single_thread():
+        added = _reconstruction_kind(kind, plan, results["methods"], clock, {})
+    data = results["kinds"][kind]
+    data["counts"] = sorted(set(int(c) for c in data["counts"]) | set(counts))
+    for m, series in added["curve"].items():
+        data["curve"].setdefault(m, {}).update(series)
+    for m, per in added["training"].items():
+        data["training"].setdefault(m, {}).update(per)
+    for m, sec in added["seconds"].items():
+        data["seconds"][m] = data["seconds"].get(m, 0.0) + sec
+    data["capacity"] = _capacities(data["curve"], data["counts"], plan.flips)
+    results["capacity"][kind] = data["capacity"]
+    results["plan"]["counts"][kind] = data["counts"]
+    for name, value in clock.stages.items():
+        results["seconds"][name] = results["seconds"].get(name, 0.0) + value
+    results["seconds"]["total"] = results["seconds"].get("total", 0.0) + clock.total
+    full_plan = replace(plan, kinds=tuple(results["kinds"]), spice=SpicePoint() if "spice_point" in results else None)
+    results["acceptance"] = _acceptance(results, full_plan)
+    results["figures"] = _reconstruction_plots(results, {}, full_plan, out)
+    atomic_write(out / "report.md", _reconstruction_report(results, full_plan, results["figures"]))
+    _write_json(out / "results.json", results)
+    log(f"added P = {', '.join(map(str, counts))} to {kind} in {_fmt_seconds(clock.total)}: {out / 'report.md'}")
+    return results
+
+
 def _reconstruction_kind(kind: str, plan: ReconPlan, methods: list[str], clock: _Clock,
                          examples: dict[str, Any]) -> dict[str, Any]:
-    counts = sorted(set(plan.counts[kind]) | {plan.sweep_count})
+    counts = sorted(set(plan.counts[kind]) | ({plan.sweep_count} if plan.sweep_count > 0 else set()))
     curve: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in methods + [REFERENCE]}
     sweep: dict[str, dict[str, Any]] = {}
     training: dict[str, dict[str, Any]] = {}
@@ -276,16 +317,21 @@ def _reconstruction_kind(kind: str, plan: ReconPlan, methods: list[str], clock: 
         line = ", ".join(f"{m} {_pct(curve[m].get(f'{count}:{plan.flips[0]}', {}).get('success'))} %"
                          for m in methods if f"{count}:{plan.flips[0]}" in curve[m])
         clock.log(f"    {kind} P={count} success at p={plan.flips[0]}: {line}")
-    cap = {}
-    for m in methods + [REFERENCE]:
+    cap = _capacities(curve, counts, plan.flips)
+    return {"counts": counts, "curve": curve, "sweep": sweep, "sweep_count": plan.sweep_count,
+            "training": training, "seconds": seconds, "capacity": cap}
+
+
+def _capacities(curve: dict[str, dict[str, Any]], counts: list[int], flips: tuple[float, ...]) -> dict[str, Any]:
+    cap: dict[str, Any] = {}
+    for m, series in curve.items():
         cap[m] = {}
-        for p in plan.flips:
-            by_count = {c: curve[m][f"{c}:{p}"]["success"] for c in counts if f"{c}:{p}" in curve[m]}
+        for p in flips:
+            by_count = {int(c): series[f"{c}:{p}"]["success"] for c in counts if f"{c}:{p}" in series}
             cap[m][str(p)] = {"capacity": rc.capacity(by_count, THRESHOLD),
                               "at_grid_top": bool(by_count and by_count[max(by_count)] >= THRESHOLD),
                               "grid_top": max(by_count) if by_count else 0}
-    return {"counts": counts, "curve": curve, "sweep": sweep, "sweep_count": plan.sweep_count,
-            "training": training, "seconds": seconds, "capacity": cap}
+    return cap
 
 
 def _collect_examples(patterns: np.ndarray, cues: dict, recallers: dict, plan: ReconPlan) -> dict[str, Any]:
@@ -441,6 +487,8 @@ def _reconstruction_plots(results: dict[str, Any], examples: dict[str, Any], pla
         names.append(_save(fig, out / f"success_vs_p_{kind}.png"))
         if kind in examples:
             names.append(_example_figure(kind, examples[kind], out))
+        elif (out / f"examples_{kind}.png").is_file():  # kept from the run that had the examples
+            names.append(f"examples_{kind}.png")
         fig, ax = plt.subplots(figsize=(6.5, 3.6))
         for m, per_count in data["training"].items():
             color, _ = STYLE.get(m, ("k", "-"))
@@ -504,6 +552,16 @@ def _example_figure(kind: str, ex: dict[str, Any], out: Path) -> str:
 
 
 # ---- report ----
+
+def _stage_totals(seconds: dict[str, float]) -> dict[str, float]:
+    """Per-P stage times summed per pattern set and step ("random P=8: train memristor-ep" ->
+    "random: train memristor-ep")."""
+    out: dict[str, float] = {}
+    for name, value in seconds.items():
+        head, _, step = name.partition(": ")
+        key = f"{head.split(' P=')[0]}: {step}" if " P=" in head and step else name
+        out[key] = out.get(key, 0.0) + value
+    return out
 
 def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: dict[str, list[str]]) -> str:
     s = plan.settings
@@ -659,12 +717,13 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
                  f"(weights up to {sp['max_weight']:.3f}); largest relative difference of the epoch costs: "
                  f"{sp['max_loss_rel_diff']:.2e}; identical recalled patterns: {100 * sp['recall_identical']:.1f} %. "
                  f"ngspice: {ng.get('analyses', 0)} `.op` analyses, {ng.get('restarts', 0)} restarts with "
-                 f"initial guesses, largest deviation from the twin {ng.get('max_twin_diff_mv', 0):.3f} mV. "
+                 f"initial guesses, largest deviation from the twin {ng.get('max_twin_diff_mv', 0):.1e} mV. "
                  f"**{'Agrees' if sp['agree'] else 'Does not agree'}** with its behavioural twin.\n")
         if "spice" in figures:
             L.append(f"![spice vs twin]({figures['spice'][0]})\n")
     L.append("## Runtimes\n")
-    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in results["seconds"].items()]))
+    L.append("Summed over the sweep (every stage's own time is in results.json under `seconds`):\n")
+    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in _stage_totals(results["seconds"]).items()]))
     L.append("\nReproduce: `memprop bench reconstruction --out DIR" + (" --quick" if plan.label == "quick" else "")
              + "` (raw figures in results.json).\n")
     return "\n".join(L)

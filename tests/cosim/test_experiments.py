@@ -15,8 +15,8 @@ import pytest
 from memprop.cosim import hopfield
 from memprop.cosim import reconstruction as rc
 from memprop.cosim.datasets import binary_patterns, corrupt
-from memprop.cosim.experiments import (SpicePoint, classification_plan, reconstruction_plan, run_classification,
-                                       run_reconstruction, spice_operating_point)
+from memprop.cosim.experiments import (SpicePoint, classification_plan, extend_reconstruction, reconstruction_plan,
+                                       run_classification, run_reconstruction, spice_operating_point)
 
 
 def _pm(patterns01: np.ndarray) -> np.ndarray:
@@ -183,6 +183,13 @@ def test_tiny_reconstruction_report(tmp_path):
     assert res["capacity"] == data["capacity"]
     report = (tmp_path / "report.md").read_text()
     assert "Capacity" in report and "pseudo-inverse" in report
+    # adding a P later gives the report the larger grid, the earlier measurements untouched
+    before = data["kinds"]["random"]["curve"]["pseudo-inverse"]
+    ext = extend_reconstruction(tmp_path, "random", (6,), log=lambda _m: None)
+    assert ext["kinds"]["random"]["counts"] == [2, 4, 6]
+    after = json.loads((tmp_path / "results.json").read_text())["kinds"]["random"]["curve"]["pseudo-inverse"]
+    assert {k: v for k, v in after.items() if not k.startswith("6:")} == before
+    assert "P=6" in (tmp_path / "report.md").read_text()
 
 
 def test_quick_and_full_plans_cover_the_issue():
