@@ -640,7 +640,9 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
             for r in plan.rules) for kind, v in acc["kinds"].items()) + ".\n")
     L.append(f"Grid of P: " + "; ".join(f"{k}: {', '.join(map(str, d['counts']))}"
                                        for k, d in results["kinds"].items())
-             + ". A capacity at the top of the grid is a lower bound.\n")
+             + ". A capacity at the top of the grid is a lower bound. (For P ≥ 64 = N linearly independent "
+             "patterns the pseudo-inverse projection is the identity, so with its diagonal zeroed W ≈ 0 and that "
+             "network keeps no memory at all; that is the rule's own limit, P < N.)\n")
     # success tables
     for kind, data in results["kinds"].items():
         L.append(f"## {kind} patterns\n")
