@@ -211,15 +211,23 @@ class BehavioralNetwork:
         u = u.copy()
         v = nrn.rho(u)
         sigma = self.signals(v, inputs)
+        groups = [(g.name, slice(self.offsets[g.name], self.offsets[g.name] + g.size))
+                  for g in self.network.neuron_groups]
+        # Inputs and bias do not change while a batch settles: their drive is computed once per block,
+        # and each sweep only multiplies the neuron groups that actually feed the block.
         blocks = []
-        for g in self.network.neuron_groups:
-            start = self.offsets[g.name]
-            blocks.append((g.name, slice(start, start + g.size)))
+        for name, sl in groups:
+            drive = sigma[:, self.n:] @ self.A[sl, self.n:].T
+            feeds = [(src, self.A[sl, src].T) for _, src in groups if np.any(self.A[sl, src])]
+            blocks.append((name, sl, drive, feeds))
         sweeps = 0
         for sweeps in range(1, max_sweeps + 1):
             change = 0.0
-            for name, sl in blocks:
-                a = nrn.r_f * (sigma @ self.A[sl].T)
+            for name, sl, drive, feeds in blocks:
+                total = drive.copy()
+                for src, a_src in feeds:
+                    total += sigma[:, src] @ a_src
+                a = nrn.r_f * total
                 if name == self.network.output_group and beta != 0.0 and targets is not None:
                     new = self._nudged_solve(a, targets, beta, u[:, sl])
                 else:
