@@ -104,6 +104,8 @@ class NgspiceEngine:
         self.lines = [names.line(g, k) for g in groups for k in range(g.size)]
         out = network.group(network.output_group)
         self.outputs = [names.line(out, k) for k in range(out.size)]
+        self._v_names = [f"{ln}_v".encode() for ln in self.lines]
+        self._l_names = [f"{ln}_l".encode() for ln in self.lines]
         self.stats = {"analyses": 0, "restarts": 0, "op_failures": 0, "max_twin_diff_mv": 0.0,
                       "analysis_seconds": 0.0}
 
@@ -115,6 +117,8 @@ class NgspiceEngine:
         if self.node_map is None or self.form == "dynamic":
             self.writer = DeviceWriter(self.network, deck.node_map) if self.form == "read" else None
             self.sources = SourceWriter(self.network, deck.node_map)
+        # the fresh deck holds these sources' values: later samples write only what differs
+        self.sources.assume(x, y, beta)
         self.node_map = deck.node_map
 
     def program(self, states: SynapseStates) -> None:
@@ -127,6 +131,7 @@ class NgspiceEngine:
         if self.form == "dynamic":
             self.session.set_values(device_ic_assignments(self.network, states, self.node_map))
             return
+        self.session.drop_plots()
         self.session.commands(self.writer.commands(states, previous))
 
     def current_states(self) -> SynapseStates:
@@ -139,8 +144,8 @@ class NgspiceEngine:
         plot = self.session.op()
         self.stats["analysis_seconds"] += time.perf_counter() - t0
         self.stats["analyses"] += 1
-        v = np.array([self.session.vector(plot, f"{ln}_v")[0] for ln in self.lines])
-        lam = np.array([self.session.vector(plot, f"{ln}_l")[0] for ln in self.lines]) if self.side else None
+        v = self.session.scalars(plot, self._v_names)
+        lam = self.session.scalars(plot, self._l_names) if self.side else None
         return v, lam
 
     def _settle(self, x: np.ndarray, y: np.ndarray | None, beta: float, ref_v: np.ndarray,
@@ -221,10 +226,10 @@ class NgspiceEngine:
         vs = [np.zeros_like(ref_free.v) for _ in betas]
         for i in range(x.shape[0]):
             yi = None if y is None else y[i]
-            self.session.commands(self.sources.sample(x[i], yi) + self.sources.beta(0.0))
+            self.session.commands(["destroy all"] + self.sources.sample(x[i], yi) + self.sources.beta(0.0))
             for p, beta in enumerate(betas):
                 if p:
-                    self.session.commands(self.sources.beta(beta))
+                    self.session.commands(["destroy all"] + self.sources.beta(beta))
                 if self.form == "dynamic":
                     vs[p][i] = self._tran_phase(refs[p].v[i])
                 else:
@@ -245,7 +250,7 @@ class NgspiceEngine:
         v = np.zeros_like(ref.v)
         lam = np.zeros_like(ref.v)
         for i in range(x.shape[0]):
-            self.session.commands(self.sources.sample(x[i], y[i]) + self.sources.beta(0.0))
+            self.session.commands(["destroy all"] + self.sources.sample(x[i], y[i]) + self.sources.beta(0.0))
             v[i], lam[i] = self._settle(x[i], y[i], 0.0, ref.v[i], ref.u[i], f"sample {i} of the batch, free phase")
             diff = float(np.max(np.abs(lam[i] - ref_lam[i]))) * 1e3
             self.stats["max_lambda_diff_mv"] = max(self.stats.get("max_lambda_diff_mv", 0.0), diff)

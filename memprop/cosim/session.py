@@ -184,6 +184,25 @@ class NgSpiceSession:
             raise SimulationError(f"no vector {name!r} in plot {plot!r}")
         return np.frombuffer(ffi.buffer(info.v_realdata, info.v_length * 8), dtype=np.float64).copy()
 
+    def scalars(self, plot: str, names: Sequence[bytes]) -> np.ndarray:
+        """The first value of each named vector of `plot` (names pre-encoded, as `.op` results are
+        read hundreds of thousands of times in a training run)."""
+        from PySpice.Spice.NgSpice.Shared import FFI
+
+        get = self._lib.ngGet_Vec_Info
+        prefix = plot.encode("utf8") + b"."
+        out = np.empty(len(names))
+        for k, name in enumerate(names):
+            info = get(prefix + name)
+            if info == FFI.NULL or info.v_realdata == FFI.NULL or info.v_length < 1:
+                raise SimulationError(f"no vector {name.decode()!r} in plot {plot!r}")
+            out[k] = info.v_realdata[0]
+        return out
+
+    def drop_plots(self) -> None:
+        """Destroy result plots. `alter` runs ~30 % slower while an analysis' plot is kept."""
+        self.commands(["destroy all"])
+
     def vectors(self, plot: str, names: Sequence[str]) -> dict[str, np.ndarray]:
         return {n: self.vector(plot, n) for n in names}
 
