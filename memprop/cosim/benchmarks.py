@@ -61,7 +61,7 @@ def speed(quick: bool = False) -> dict[str, Any]:
     neuron, device = Neuron(), DEVICE_MODELS["vteam"]
     result: dict[str, Any] = {"behavioral": [], "ngspice": []}
     beh_sizes = [(64, 32, 10), (196, 100, 10), (784, 128, 10), (784, 500, 10)]
-    spice_sizes = [(64, 16, 10), (64, 32, 10), (64, 64, 10), (64, 128, 10)]
+    spice_sizes = [(64, 16, 10), (64, 32, 10), (64, 64, 10), (64, 128, 10), (784, 32, 10)]
     if quick:
         beh_sizes, spice_sizes = beh_sizes[:3], spice_sizes[:2]
     for layers in beh_sizes:
