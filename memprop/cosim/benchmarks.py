@@ -88,6 +88,9 @@ def speed(quick: bool = False) -> dict[str, Any]:
             scaling[workers] = _ep_steps(net, engine, batches=2 if quick else 6, batch=20)
         finally:
             engine.close()
+    from memprop.cosim.session import NgSpiceSession
+
+    result["ngspice_solver"] = NgSpiceSession.instance().solver
     result["workers"] = {str(k): v for k, v in scaling.items()}
     result["speedup_2_workers"] = scaling[2]["samples_per_s"] / scaling[1]["samples_per_s"]
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -104,7 +107,7 @@ def format_speed(r: dict[str, Any]) -> str:
             lines.append(f"{key:<11} {str(row['layers']):<16} {row['memristors']:>10} {row['samples_per_s']:>10.1f}"
                          f"  {share:>14}")
     lines.append(f"cost growth (time per sample ~ memristors^k): behavioral k = {r['behavioral_exponent']:.2f}, "
-                 f"ngspice k = {r['ngspice_exponent']:.2f}")
+                 f"ngspice k = {r['ngspice_exponent']:.2f} (ngspice linear solver: {r['ngspice_solver']})")
     w1, w2 = r["workers"]["1"], r["workers"]["2"]
     lines.append(f"ngspice 64-32-10, batch 20: 1 worker {w1['samples_per_s']:.1f} samples/s, 2 workers "
                  f"{w2['samples_per_s']:.1f} samples/s (x{r['speedup_2_workers']:.2f})")

@@ -86,3 +86,20 @@ def test_memory_stays_flat_across_loads_and_analyses(ngspice):
     end = _rss_mb()
     assert after_loads - start < 10, (start, after_loads)
     assert end - mid < 10, (mid, end)
+
+
+def test_solver_is_detected_from_what_this_ngspice_does(ngspice):
+    """KLU is used exactly when the build has it (banner of the same ngspice), never assumed."""
+    import shutil
+    import subprocess
+
+    assert ngspice.solver in ("klu", "sparse")
+    binary = shutil.which("ngspice")
+    if binary is None:
+        pytest.skip("no ngspice binary to compare with")
+    banner = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=30).stdout
+    assert (ngspice.solver == "klu") == ("compiled with klu" in banner.lower())
+    deck = "* t\nr1 1 0 1k\nv1 1 0 2\n.end\n"
+    ngspice.load(deck)
+    plot = ngspice.op()
+    assert ngspice.scalars(plot, [b"v(1)"])[0] == pytest.approx(2.0)
