@@ -57,11 +57,28 @@ def _exponent(devices: list[int], per_sample: list[float]) -> float:
     return float(np.polyfit(np.log(devices), np.log(per_sample), 1)[0])
 
 
+def digits_epoch() -> dict[str, Any]:
+    """One real EP training epoch of the default config (64-32-10 digits, ngspice, batch 10),
+    evaluation included: the share of its wall time spent outside ngspice analyses."""
+    import tempfile
+
+    from memprop.cosim.config import Config
+    from memprop.cosim.trainer import Trainer
+
+    cfg = Config()
+    with tempfile.TemporaryDirectory() as tmp:
+        row = Trainer(cfg, tmp).run()[-1]
+    return {"seconds": row["seconds"], "analysis_seconds": row["ngspice_analysis_seconds"],
+            "analyses": row["ngspice_analyses"], "test_accuracy": row["test_accuracy"],
+            "batch_size": cfg.train.batch_size,
+            "outside_share": 1.0 - row["ngspice_analysis_seconds"] / row["seconds"]}
+
+
 def speed(quick: bool = False) -> dict[str, Any]:
     neuron, device = Neuron(), DEVICE_MODELS["vteam"]
     result: dict[str, Any] = {"behavioral": [], "ngspice": []}
-    beh_sizes = [(64, 32, 10), (196, 100, 10), (784, 128, 10), (784, 500, 10)]
-    spice_sizes = [(64, 16, 10), (64, 32, 10), (64, 64, 10), (64, 128, 10), (784, 32, 10)]
+    beh_sizes = [(64, 32, 10), (196, 100, 10), (784, 128, 10), (784, 500, 10), (784, 1000, 10)]
+    spice_sizes = [(64, 16, 10), (64, 32, 10), (64, 64, 10), (64, 128, 10), (784, 32, 10), (784, 64, 10)]
     if quick:
         beh_sizes, spice_sizes = beh_sizes[:3], spice_sizes[:2]
     for layers in beh_sizes:
@@ -88,6 +105,8 @@ def speed(quick: bool = False) -> dict[str, Any]:
             scaling[workers] = _ep_steps(net, engine, batches=2 if quick else 6, batch=20)
         finally:
             engine.close()
+    if not quick:
+        result["digits_epoch"] = digits_epoch()
     from memprop.cosim.session import NgSpiceSession
 
     result["ngspice_solver"] = NgSpiceSession.instance().solver
@@ -111,5 +130,10 @@ def format_speed(r: dict[str, Any]) -> str:
     w1, w2 = r["workers"]["1"], r["workers"]["2"]
     lines.append(f"ngspice 64-32-10, batch 20: 1 worker {w1['samples_per_s']:.1f} samples/s, 2 workers "
                  f"{w2['samples_per_s']:.1f} samples/s (x{r['speedup_2_workers']:.2f})")
+    if "digits_epoch" in r:
+        e = r["digits_epoch"]
+        lines.append(f"one EP epoch of the default config (64-32-10 digits, ngspice, batch {e['batch_size']}, "
+                     f"evaluation included): {e['seconds']:.1f} s, {e['analyses']} analyses in "
+                     f"{e['analysis_seconds']:.1f} s, outside ngspice analyses {100 * e['outside_share']:.1f} %")
     lines.append(f"peak RSS: main {r['peak_rss_mb']['main']:.0f} MB, largest worker {r['peak_rss_mb']['largest_worker']:.0f} MB")
     return "\n".join(lines)
