@@ -532,3 +532,13 @@ def test_section_dataclasses_validate_on_construction():
     with pytest.raises(ConfigError, match="model"):
         DeviceConfig(model=".include /etc/passwd")
     assert build_network(Config()).n_devices > 0
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_configs_load_and_build(path):
+    from memprop.cosim.config import build_network, check_trainable, load
+
+    cfg = load(path)
+    network = build_network(cfg)
+    check_trainable(cfg, network)
+    assert network.n_inputs == cfg.network.layers[0]
