@@ -257,8 +257,11 @@ class BehavioralNetwork:
         return u
 
     def transient(self, inputs: np.ndarray, t_stop: float, t_eval: np.ndarray | None = None,
-                  targets: np.ndarray | None = None, beta: float = 0.0) -> Trajectory:
-        """One sample's dynamics from all-zero initial conditions (as `.tran ... uic`)."""
+                  targets: np.ndarray | None = None, beta: float = 0.0, u0: np.ndarray | None = None) -> Trajectory:
+        """One sample's dynamics from all-zero initial conditions (as `.tran ... uic`), or, for the
+        ideal neuron, from the integrator outputs u0 (a phase continuing from the previous one)."""
+        if u0 is not None and not self.ideal:
+            raise ValueError("continuing from u0 is implemented for the ideal neuron only")
         inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
         tg = None if targets is None else np.atleast_2d(np.asarray(targets, dtype=float))
         nrn = self.neuron
@@ -267,8 +270,8 @@ class BehavioralNetwork:
         if self.ideal:
             def rhs(_t: float, u: np.ndarray) -> np.ndarray:
                 return self.residual(u[None], inputs, tg, beta)[0] / nrn.tau
-            sol = solve_ivp(rhs, (0.0, t_stop), np.zeros(self.n), t_eval=t_eval, method="LSODA",
-                            rtol=1e-8, atol=1e-10)
+            start = np.zeros(self.n) if u0 is None else np.asarray(u0, dtype=float)
+            sol = solve_ivp(rhs, (0.0, t_stop), start, t_eval=t_eval, method="LSODA", rtol=1e-8, atol=1e-10)
             u = sol.y.T
         else:
             c_pole = nrn.pole_capacitance

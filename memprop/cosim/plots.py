@@ -57,7 +57,7 @@ def waveforms(wave: Waveform, network: Network, path: Path, label: int | None = 
     ax.set_ylabel("output V (V)")
     ax.set_ylim(-0.05, 1.12)
     ax.legend(fontsize=7, ncol=5, loc="lower right")
-    ax.set_title("ngspice transient: free phase, then nudged phases continuing from it", fontsize=10)
+    ax.set_title(f"{wave.simulator} transient: free phase, then nudged phases continuing from it", fontsize=10)
     return _save(fig, path)
 
 

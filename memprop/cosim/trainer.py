@@ -207,6 +207,10 @@ def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:
     return cfg, arrays_to_states(arrays), meta
 
 
+#: Above this many memristors the run's waveform picture comes from the numpy twin, not ngspice.
+WAVEFORM_SPICE_DEVICES = 100_000
+
+
 def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: SynapseStates,
                     rows: list[dict[str, Any]], splits: Splits, waveform: bool = True) -> list[Path]:
     """The trained deck and the plots of a finished run."""
@@ -228,12 +232,16 @@ def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: Synaps
     written += list(plots.conductances(network, states, run_dir / "conductance_hist.png",
                                        run_dir / "conductance_maps.png"))
     if waveform:
-        from memprop.cosim.waveforms import transient_phases
+        from memprop.cosim.waveforms import transient_phases, twin_transient_phases
 
         label = int(splits.test.y[0]) if len(splits.test.y) else int(splits.train.y[0])
         n_out = network.group(network.output_group).size
         y = one_hot(np.array([label]), n_out, lo, hi)[0]
-        wave = transient_phases(network, states, lo + (hi - lo) * sample, y,
-                                [0.0, cfg.train.beta, -cfg.train.beta], 10 * network.neuron.tau)
+        args = (network, states, lo + (hi - lo) * sample, y, [0.0, cfg.train.beta, -cfg.train.beta],
+                10 * network.neuron.tau)
+        if network.n_devices > WAVEFORM_SPICE_DEVICES and network.neuron.level == "ideal":
+            wave = twin_transient_phases(*args)  # an ngspice .tran of this size would take hours
+        else:
+            wave = transient_phases(*args)
         written.append(plots.waveforms(wave, network, run_dir / "waveforms.png", label))
     return written

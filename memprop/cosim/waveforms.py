@@ -26,6 +26,7 @@ class Waveform:
     phase: np.ndarray
     betas: list[float]
     lines: list[str]
+    simulator: str = "ngspice"
 
 
 def neuron_ic_assignments(network: Network, session, plot: str, lines: list[str]) -> list[tuple[str, float]]:
@@ -69,3 +70,26 @@ def transient_phases(network: Network, states: SynapseStates, x: np.ndarray, y: 
         session.set_values(neuron_ic_assignments(network, session, plot, lines))
     session.clear()
     return Waveform(np.concatenate(ts), np.concatenate(vs), np.concatenate(ph), list(betas), lines)
+
+
+def twin_transient_phases(network: Network, states: SynapseStates, x: np.ndarray, y: np.ndarray,
+                          betas: list[float], phase_time: float, points: int = 200) -> Waveform:
+    """The same consecutive phases from the numpy twin's ODE (ideal neurons only).
+
+    For decks too large for an ngspice transient to finish in reasonable time (a 784-500-10
+    network has ~800 000 memristors); the twin integrates the same circuit equations.
+    """
+    from memprop.cosim.behavioral import BehavioralNetwork
+
+    twin = BehavioralNetwork(network, states)
+    lines = [names.line(g, k) for g in network.neuron_groups for k in range(g.size)]
+    t_eval = np.linspace(0.0, phase_time, points + 1)
+    ts, vs, ph = [], [], []
+    u = None
+    for p, beta in enumerate(betas):
+        traj = twin.transient(x, phase_time, t_eval, targets=y, beta=beta, u0=u)
+        ts.append(p * phase_time + traj.t)
+        vs.append(traj.v)
+        ph.append(np.full(len(traj.t), p))
+        u = traj.u[-1]
+    return Waveform(np.concatenate(ts), np.concatenate(vs), np.concatenate(ph), list(betas), lines, "numpy twin")

@@ -158,3 +158,26 @@ def test_twin_transient_tracks_ngspice_transient(ngspice):
     twin = BehavioralNetwork(net, states).transient(x, 8 * tau, t_eval=t)
     assert np.max(np.abs(spice - twin.v)) < 5 * MV
     assert np.max(np.abs(spice[-1] - spice[0])) > 0.05
+
+
+def test_twin_phase_waveform_tracks_the_ngspice_phase_waveform(ngspice):
+    """Large runs draw their free/nudged waveform from the twin: it must be the circuit's."""
+    from memprop.cosim.waveforms import transient_phases, twin_transient_phases
+
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (16, 8, 4))
+    states = glorot_states(net, 3, gain=GAIN)
+    x = np.random.default_rng(3).uniform(0, 1, 16)
+    y = np.array([1.0, 0.0, 0.0, 0.0])
+    args = (net, states, x, y, [0.0, 0.5, -0.5], 8 * net.neuron.tau)
+    spice = transient_phases(*args)
+    twin = twin_transient_phases(*args)
+    assert twin.simulator == "numpy twin" and spice.simulator == "ngspice"
+    out = net.output_slice()
+    for p in range(3):
+        end_spice = spice.v[spice.phase == p][-1, out]
+        end_twin = twin.v[twin.phase == p][-1, out]
+        assert np.max(np.abs(end_spice - end_twin)) < 5 * MV
+    # the nudged phase really moves the outputs (towards the target for +beta)
+    free_end = twin.v[twin.phase == 0][-1, out]
+    plus_end = twin.v[twin.phase == 1][-1, out]
+    assert plus_end[0] - free_end[0] > 0.01
