@@ -7,6 +7,7 @@ then times whole EP steps (free + nudged phases, the rule, programming the devic
 from __future__ import annotations
 
 import resource
+from dataclasses import replace
 import time
 from typing import Any
 
@@ -66,6 +67,7 @@ def digits_epoch() -> dict[str, Any]:
     from memprop.cosim.trainer import Trainer
 
     cfg = Config()
+    cfg = replace(cfg, train=replace(cfg.train, epochs=1))
     with tempfile.TemporaryDirectory() as tmp:
         row = Trainer(cfg, tmp).run()[-1]
     return {"seconds": row["seconds"], "analysis_seconds": row["ngspice_analysis_seconds"],

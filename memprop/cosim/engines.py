@@ -114,6 +114,9 @@ class NgspiceEngine:
         deck = render(self.network.with_beta(beta), self.states, inputs=x, targets=y, nudge=True,
                       analysis="none", nodeset=nodeset, form=self.form, side=self.side)
         self.session.load(deck.text)
+        if self.form == "read":
+            self.session.save_only([f"{ln}_v" for ln in self.lines] + ([f"{ln}_l" for ln in self.lines]
+                                                                      if self.side else []))
         if self.node_map is None or self.form == "dynamic":
             self.writer = DeviceWriter(self.network, deck.node_map) if self.form == "read" else None
             self.sources = SourceWriter(self.network, deck.node_map)

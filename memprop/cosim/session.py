@@ -217,6 +217,17 @@ class NgSpiceSession:
             out[k] = info.v_realdata[0]
         return out
 
+    def save_only(self, vectors: Sequence[str]) -> None:
+        """Keep only these vectors in later analyses' plots (`save`): a 64-32-10 `.op` then takes
+        ~4 % less time and reading its results half the time."""
+        cmds, line = [], "save"
+        for name in vectors:
+            if len(line) + 1 + len(name) > MAX_COMMAND:
+                cmds.append(line)
+                line = "save"
+            line += " " + name
+        self.commands(cmds + [line])
+
     def drop_plots(self) -> None:
         """Destroy result plots. `alter` runs ~30 % slower while an analysis' plot is kept."""
         self.commands(["destroy all"])

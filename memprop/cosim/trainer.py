@@ -140,6 +140,7 @@ class Trainer:
         try:
             while prog.epoch < tcfg.epochs:
                 t_start = time.perf_counter() - prog.seconds
+                stats_start = dict(engine.stats)
                 order = np.random.default_rng([tcfg.seed, prog.epoch]).permutation(len(train.y))
                 if self.progress:
                     self.progress(f"epoch {prog.epoch + 1}/{tcfg.epochs}", n_batches - prog.batch)
@@ -185,7 +186,9 @@ class Trainer:
                        "validation_accuracy": val_eval["accuracy"],
                        "seconds": time.perf_counter() - t_start, "backend": engine.name,
                        "update": tcfg.update, **prog.fidelity.summary()}
-                row.update({f"ngspice_{k}": v for k, v in engine.stats.items()})
+                # counters of this epoch (maxima: of the run so far)
+                row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
+                            for k, v in engine.stats.items()})
                 rows.append(row)
                 rundir.write_metrics(metrics_path, rows)
                 prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())

@@ -103,3 +103,17 @@ def test_solver_is_detected_from_what_this_ngspice_does(ngspice):
     ngspice.load(deck)
     plot = ngspice.op()
     assert ngspice.scalars(plot, [b"v(1)"])[0] == pytest.approx(2.0)
+
+
+def test_save_only_keeps_exactly_the_named_vectors_even_past_the_command_cap(ngspice):
+    n = 150
+    deck = ["* ladder", "v1 node_000 0 1"] + [f"r{k} node_{k:03d} node_{k + 1:03d} 1k" for k in range(n)]
+    deck += [f"r{n} node_{n:03d} 0 1k", ".end"]
+    ngspice.load("\n".join(deck))
+    wanted = [f"node_{k:03d}" for k in range(0, n + 1, 1)]
+    assert len(" ".join(wanted)) > 1023  # needs more than one `save` command
+    ngspice.save_only(wanted)
+    plot = ngspice.op()
+    assert sorted(ngspice.vector_names(plot)) == sorted(wanted)
+    v = ngspice.scalars(plot, [w.encode() for w in wanted])
+    assert v[0] == pytest.approx(1.0) and np.all(np.diff(v) < 0)
