@@ -117,3 +117,11 @@ def test_save_only_keeps_exactly_the_named_vectors_even_past_the_command_cap(ngs
     assert sorted(ngspice.vector_names(plot)) == sorted(wanted)
     v = ngspice.scalars(plot, [w.encode() for w in wanted])
     assert v[0] == pytest.approx(1.0) and np.all(np.diff(v) < 0)
+
+
+@pytest.mark.parametrize("bad", ["op\nquit", "op\rquit", "op\x00quit"])
+def test_a_command_cannot_smuggle_a_second_one(ngspice, bad):
+    with pytest.raises(ValueError, match="one command per line"):
+        ngspice.commands(["destroy all", bad])
+    with pytest.raises(ValueError):
+        ngspice.command(bad)
