@@ -83,6 +83,17 @@ def speed(quick: bool = False) -> dict[str, Any]:
     spice_sizes = [(64, 16, 10), (64, 32, 10), (64, 64, 10), (64, 128, 10), (784, 32, 10), (784, 64, 10)]
     if quick:
         beh_sizes, spice_sizes = beh_sizes[:3], spice_sizes[:2]
+    # first, while this process's ngspice is fresh: serial (in this process) vs 2 worker processes
+    net = layered_network(neuron, device, (64, 32, 10))
+    scaling = {}
+    for workers in (1, 2):
+        engine = make_engine("ngspice", net, workers=workers)
+        try:
+            scaling[workers] = _ep_steps(net, engine, batches=2 if quick else 6, batch=20)
+        finally:
+            engine.close()
+    if not quick:
+        result["digits_epoch"] = digits_epoch()
     for layers in beh_sizes:
         net = layered_network(neuron, device, layers)
         engine = make_engine("behavioral", net)
@@ -99,16 +110,6 @@ def speed(quick: bool = False) -> dict[str, Any]:
     for key in ("behavioral", "ngspice"):
         rows = result[key]
         result[f"{key}_exponent"] = _exponent([r["memristors"] for r in rows], [1 / r["samples_per_s"] for r in rows])
-    net = layered_network(neuron, device, (64, 32, 10))
-    scaling = {}
-    for workers in (1, 2):
-        engine = make_engine("ngspice", net, workers=workers)
-        try:
-            scaling[workers] = _ep_steps(net, engine, batches=2 if quick else 6, batch=20)
-        finally:
-            engine.close()
-    if not quick:
-        result["digits_epoch"] = digits_epoch()
     from memprop.cosim.session import NgSpiceSession
 
     result["ngspice_solver"] = NgSpiceSession.instance().solver
