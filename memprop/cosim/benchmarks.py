@@ -76,6 +76,28 @@ def digits_epoch() -> dict[str, Any]:
             "outside_share": 1.0 - row["ngspice_analysis_seconds"] / row["seconds"]}
 
 
+def parallel_scaling(net, batches: tuple[int, ...], repeats: int, steps: int) -> list[dict[str, Any]]:
+    """Serial (this process) vs 2 worker processes, interleaved `repeats` times per batch size.
+
+    Interleaving and the median matter on a shared 2-vCPU machine: one `.op` varies by +-15 % from
+    run to run. Every repeat uses its own network and inputs (seed), the same for both.
+    """
+    engines = {w: make_engine("ngspice", net, workers=w) for w in (1, 2)}
+    out = []
+    try:
+        for batch in batches:
+            runs, ratios = [], []
+            for rep in range(repeats):
+                pair = {str(w): _ep_steps(net, engines[w], batches=steps, batch=batch, seed=rep) for w in (1, 2)}
+                runs.append(pair)
+                ratios.append(pair["2"]["samples_per_s"] / pair["1"]["samples_per_s"])
+            out.append({"batch": batch, "runs": runs, "speedups": ratios, "median_speedup": float(np.median(ratios))})
+    finally:
+        for engine in engines.values():
+            engine.close()
+    return out
+
+
 def speed(quick: bool = False) -> dict[str, Any]:
     neuron, device = Neuron(), DEVICE_MODELS["vteam"]
     result: dict[str, Any] = {"behavioral": [], "ngspice": []}
@@ -85,13 +107,10 @@ def speed(quick: bool = False) -> dict[str, Any]:
         beh_sizes, spice_sizes = beh_sizes[:3], spice_sizes[:2]
     # first, while this process's ngspice is fresh: serial (in this process) vs 2 worker processes
     net = layered_network(neuron, device, (64, 32, 10))
-    scaling = {}
-    for workers in (1, 2):
-        engine = make_engine("ngspice", net, workers=workers)
-        try:
-            scaling[workers] = _ep_steps(net, engine, batches=2 if quick else 6, batch=20)
-        finally:
-            engine.close()
+    result["parallel"] = parallel_scaling(net, batches=(20,) if quick else (20, 50), repeats=1 if quick else 3,
+                                          steps=2 if quick else 8)
+    main_row = result["parallel"][0]
+    scaling = {1: main_row["runs"][0]["1"], 2: main_row["runs"][0]["2"]}
     if not quick:
         result["digits_epoch"] = digits_epoch()
     for layers in beh_sizes:
@@ -114,7 +133,7 @@ def speed(quick: bool = False) -> dict[str, Any]:
 
     result["ngspice_solver"] = NgSpiceSession.instance().solver
     result["workers"] = {str(k): v for k, v in scaling.items()}
-    result["speedup_2_workers"] = scaling[2]["samples_per_s"] / scaling[1]["samples_per_s"]
+    result["speedup_2_workers"] = main_row["median_speedup"]
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result["peak_rss_mb"] = {"main": usage, "largest_worker": children}
@@ -130,9 +149,11 @@ def format_speed(r: dict[str, Any]) -> str:
                          f"  {share:>14}")
     lines.append(f"cost growth (time per sample ~ memristors^k): behavioral k = {r['behavioral_exponent']:.2f}, "
                  f"ngspice k = {r['ngspice_exponent']:.2f} (ngspice linear solver: {r['ngspice_solver']})")
-    w1, w2 = r["workers"]["1"], r["workers"]["2"]
-    lines.append(f"ngspice 64-32-10, batch 20: 1 worker {w1['samples_per_s']:.1f} samples/s, 2 workers "
-                 f"{w2['samples_per_s']:.1f} samples/s (x{r['speedup_2_workers']:.2f})")
+    for row in r.get("parallel", []):
+        pairs = ", ".join(f"{p['1']['samples_per_s']:.1f} -> {p['2']['samples_per_s']:.1f}" for p in row["runs"])
+        lines.append(f"ngspice 64-32-10, batch {row['batch']}: 1 worker -> 2 workers (samples/s) {pairs}; "
+                     f"speedup median x{row['median_speedup']:.2f} "
+                     f"(runs: {', '.join(f'x{v:.2f}' for v in row['speedups'])})")
     if "digits_epoch" in r:
         e = r["digits_epoch"]
         lines.append(f"one EP epoch of the default config (64-32-10 digits, ngspice, batch {e['batch_size']}, "
