@@ -11,6 +11,12 @@ has an adjoint neuron `xl1_007_adj` with nodes `l1_007_ln` (sum), `l1_007_ls` (i
 `l1_007_l` (lambda) and `l1_007_lm` (-lambda), and each neuron-to-neuron pair has a transposed
 copy `xt_<crossbar>_<i>_<j>`. The differential pair at row i, column j of the
 crossbar `l2_l1` is the instance `xs_l2_l1_<i>_<j>` with devices `xp` (G+) and `xm` (G-) inside.
+In a flat deck (the engine's sweep decks) the two devices of that pair are plain resistors
+`rs_l2_l1_<i>_<j>_p` and `rs_l2_l1_<i>_<j>_m`.
+
+A sweep deck adds the index source `vidx` (node `idx`); point k of its `.dc` sweep selects row k
+of every table: input line `x_012` is driven by `bx_012`, target `y_o_003` by `by_o_003`, the
+nudging strength node `nudge_beta` by `bnudge_beta`, and output `o_003` is nudged by `bn_o_003`.
 ngspice lower-cases everything; these names are lower-case already.
 """
 
@@ -41,8 +47,15 @@ def wire_node(bar: Crossbar, kind: str, i: int, j: int) -> str:
     return f"w_{bar.name}_{kind}_{i:0{width(bar.rows)}d}_{j:0{width(bar.cols)}d}"
 
 
-def device_element(instance: str, polarity: str, linear_read: bool) -> str:
+def flat_device(instance: str, polarity: str) -> str:
+    """A flat deck's resistor for device `polarity` (p or m) of the pair `instance`."""
+    return f"r{instance[1:]}_{polarity}"
+
+
+def device_element(instance: str, polarity: str, linear_read: bool, flat: bool = False) -> str:
     """The flattened ngspice name of the element that holds a device's read value."""
+    if flat:
+        return flat_device(instance, polarity)
     if linear_read:
         return f"r.{instance}.x{polarity}.rmem"
     return f"v.{instance}.x{polarity}.vx"
@@ -58,3 +71,20 @@ def target_source(line_name: str) -> str:
 
 def nudge_source(line_name: str) -> str:
     return f"gn_{line_name}"
+
+
+#: The swept index source of a sweep deck and its node.
+SWEEP_SOURCE = "vidx"
+SWEEP_NODE = "idx"
+#: The node holding the nudging strength beta of the current sweep point (in volts = beta).
+NUDGE_NODE = "nudge_beta"
+
+
+def table_source(line_name: str) -> str:
+    """The B-source driving line `line_name` (an input or a target) from its sweep table."""
+    return f"b{line_name}"
+
+
+def table_nudge(line_name: str) -> str:
+    """The B-source injecting the nudging current into output `line_name` in a sweep deck."""
+    return f"bn_{line_name}"

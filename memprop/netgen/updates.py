@@ -19,6 +19,7 @@ def device_assignments(network: Network, states: SynapseStates, node_map: dict[s
     DC source (parameter `dc`). `only` restricts the update to some crossbars.
     """
     linear = network.device.linear_read
+    flat = node_map.get("flat", False)
     param = "resistance" if linear else "dc"
     out: list[tuple[str, float]] = []
     for bar in network.crossbars:
@@ -33,8 +34,8 @@ def device_assignments(network: Network, states: SynapseStates, node_map: dict[s
             copies.append(node_map["side"]["crossbars"][bar.name]["instances"])
         for insts in copies:
             for inst, i, j in zip(insts, rows, cols):
-                out.append((f"{names.device_element(inst, 'p', linear)} {param}", float(values[0, i, j])))
-                out.append((f"{names.device_element(inst, 'm', linear)} {param}", float(values[1, i, j])))
+                out.append((f"{names.device_element(inst, 'p', linear, flat)} {param}", float(values[0, i, j])))
+                out.append((f"{names.device_element(inst, 'm', linear, flat)} {param}", float(values[1, i, j])))
     return out
 
 
@@ -77,6 +78,7 @@ class DeviceWriter:
     def __init__(self, network: Network, node_map: dict[str, Any]) -> None:
         self.network = network
         linear = network.device.linear_read
+        flat = node_map.get("flat", False)
         param = "resistance" if linear else "dc"
         self._bars = []
         for bar in network.crossbars:
@@ -87,7 +89,7 @@ class DeviceWriter:
             prefixes = []
             for insts in copies:
                 for pol in ("p", "m"):
-                    prefixes.append([f"alter @{names.device_element(i, pol, linear)}[{param}] = " for i in insts])
+                    prefixes.append([f"alter @{names.device_element(i, pol, linear, flat)}[{param}] = " for i in insts])
             self._bars.append((bar.name, rows, cols, prefixes))
 
     def commands(self, states: SynapseStates, previous: SynapseStates | None = None) -> list[str]:
