@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -32,6 +33,8 @@ ERROR_PATTERNS = re.compile(
     re.IGNORECASE)
 #: stderr lines that look alarming but are informational in ngspice 39.
 BENIGN = re.compile(r"^(Note:|Warning: .*(reltol|abstol|vntol) |Using (SPARSE|KLU)|Circuit: |Reference value)", re.IGNORECASE)
+#: What ngspice prints when an analysis stops at a breakpoint (`stop when ...`): a pause, not an error.
+PAUSED = re.compile(r"^(doAnalyses: pause requested|\w+ simulation interrupted|simulation interrupted)$")
 
 
 class SimulationError(RuntimeError):
@@ -69,6 +72,9 @@ class NgSpiceSession:
         self._lib = self._ng._ngspice_shared
         self.loaded = False
         self.analyses = 0
+        #: seconds spent inside ngspice (every command, circuit load and vector read): what the
+        #: engines report as analysis time, and the complement of memprop's own Python time
+        self.busy_seconds = 0.0
         self._sent = 0
         self.command("set nomoremode")
         self.solver = self._probe_solver()
@@ -109,7 +115,9 @@ class NgSpiceSession:
         if len(cmd) > MAX_COMMAND:
             raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {len(cmd)}")
         self._ng.clear_output()
+        t0 = time.perf_counter()
         rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
+        self.busy_seconds += time.perf_counter() - t0
         if rc:
             raise SimulationError(f"ngspice command returned {rc}: {cmd[:80]}", self._output())
         return self._check(cmd[:80])
@@ -136,9 +144,13 @@ class NgSpiceSession:
             raise ValueError("one command per line (no line breaks or NUL characters)")
         if max(map(len, cmds)) > MAX_COMMAND:
             raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {max(map(len, cmds))}")
-        for c in joined.encode("ascii").split(b"\x00"):
-            if send(c):
-                raise SimulationError(f"ngspice command failed: {c[:80].decode()}", self._output())
+        t0 = time.perf_counter()
+        try:
+            for c in joined.encode("ascii").split(b"\x00"):
+                if send(c):
+                    raise SimulationError(f"ngspice command failed: {c[:80].decode()}", self._output())
+        finally:
+            self.busy_seconds += time.perf_counter() - t0
         self._check(f"{len(cmds)} commands starting with {cmds[0][:60]}")
 
     # ---- circuits ----
@@ -147,7 +159,7 @@ class NgSpiceSession:
         self.clear()
         body = [ln for ln in deck_text.splitlines() if ln.strip()]
         # analysis lines are issued as commands; a deck's own .op/.tran/.print would run on `run`
-        body = [ln for ln in body if not re.match(r"^\s*\.(op|tran|print|control|endc)\b", ln, re.IGNORECASE)]
+        body = [ln for ln in body if not re.match(r"^\s*\.(op|tran|dc|print|control|endc)\b", ln, re.IGNORECASE)]
         if self.solver == "klu" and body:
             body.insert(1, ".options klu")  # the faster solver for the large sparse crossbar matrices
         self._load_lines(body)
@@ -158,7 +170,9 @@ class NgSpiceSession:
 
         keep = [ffi.new("char[]", ln.encode("utf8")) for ln in body] + [ffi.new("char[]", b"")]
         array = ffi.new("char *[]", keep + [FFI.NULL])
+        t0 = time.perf_counter()
         rc = self._lib.ngSpice_Circ(array)
+        self.busy_seconds += time.perf_counter() - t0
         if rc:
             raise SimulationError("ngspice could not load the circuit", self._output())
         self._check("loading the circuit")
@@ -198,10 +212,13 @@ class NgSpiceSession:
     def vector(self, plot: str, name: str) -> np.ndarray:
         from PySpice.Spice.NgSpice.Shared import ffi, FFI
 
+        t0 = time.perf_counter()
         info = self._lib.ngGet_Vec_Info(f"{plot}.{name}".encode("utf8"))
         if info == FFI.NULL or info.v_realdata == FFI.NULL:
             raise SimulationError(f"no vector {name!r} in plot {plot!r}")
-        return np.frombuffer(ffi.buffer(info.v_realdata, info.v_length * 8), dtype=np.float64).copy()
+        out = np.frombuffer(ffi.buffer(info.v_realdata, info.v_length * 8), dtype=np.float64).copy()
+        self.busy_seconds += time.perf_counter() - t0
+        return out
 
     def scalars(self, plot: str, names: Sequence[bytes]) -> np.ndarray:
         """The first value of each named vector of `plot` (names pre-encoded, as `.op` results are
@@ -211,12 +228,70 @@ class NgSpiceSession:
         get = self._lib.ngGet_Vec_Info
         prefix = plot.encode("utf8") + b"."
         out = np.empty(len(names))
+        t0 = time.perf_counter()
         for k, name in enumerate(names):
             info = get(prefix + name)
             if info == FFI.NULL or info.v_realdata == FFI.NULL or info.v_length < 1:
                 raise SimulationError(f"no vector {name.decode()!r} in plot {plot!r}")
             out[k] = info.v_realdata[0]
+        self.busy_seconds += time.perf_counter() - t0
         return out
+
+    def rows(self, plot: str, names: Sequence[bytes], start: int, stop: int) -> np.ndarray:
+        """Points start..stop-1 of the named vectors of `plot` as an array (points, vectors).
+
+        A paused sweep's vectors hold the points solved so far; asking for more is an error."""
+        from PySpice.Spice.NgSpice.Shared import ffi, FFI
+
+        get = self._lib.ngGet_Vec_Info
+        prefix = plot.encode("utf8") + b"."
+        out = np.empty((stop - start, len(names)))
+        t0 = time.perf_counter()
+        for k, name in enumerate(names):
+            info = get(prefix + name)
+            if info == FFI.NULL or info.v_realdata == FFI.NULL or info.v_length < stop:
+                have = 0 if info == FFI.NULL else info.v_length
+                raise SimulationError(f"vector {name.decode()!r} of plot {plot!r} has {have} points, not {stop}")
+            out[:, k] = np.frombuffer(ffi.buffer(info.v_realdata, stop * 8), dtype=np.float64)[start:]
+        self.busy_seconds += time.perf_counter() - t0
+        return out
+
+    def points_done(self, plot: str, name: bytes) -> int:
+        """How many points of a (possibly paused or failed) analysis `plot` holds."""
+        from PySpice.Spice.NgSpice.Shared import FFI
+
+        info = self._lib.ngGet_Vec_Info(plot.encode("utf8") + b"." + name)
+        return 0 if info == FFI.NULL else int(info.v_length)
+
+    # ---- sweeps that pause between batches ----
+    def sweep(self, source: str, last: int, pause_after: int | None) -> str:
+        """Start `dc source 0 last 1` (old plots destroyed first); with pause_after, stop after that
+        point (a breakpoint on the index node `idx`, which must be saved). Returns the plot name."""
+        self.commands(["destroy all", "delete all"] + self._breakpoint(pause_after))
+        self._analysis(f"dc {source} 0 {int(last)} 1")
+        return self._last_plot("dc")
+
+    def resume(self, pause_after: int | None) -> None:
+        """Continue a paused sweep from its next point (warm: no set-up, no re-ordering), up to
+        and including point pause_after (None: to the end)."""
+        self.commands(["delete all"] + self._breakpoint(pause_after))
+        self._analysis("resume")
+
+    @staticmethod
+    def _breakpoint(pause_after: int | None) -> list[str]:
+        return [] if pause_after is None else [f"stop when v(idx) > {pause_after - 0.5:g}"]
+
+    def _analysis(self, cmd: str) -> None:
+        """Run an analysis command; a pause at a breakpoint is expected, anything else alarming raises."""
+        self._ng.clear_output()
+        t0 = time.perf_counter()
+        rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
+        self.busy_seconds += time.perf_counter() - t0
+        self.analyses += 1
+        lines = [ln for ln in self._output() if not PAUSED.match(ln.strip())]
+        bad = [ln for ln in lines if ERROR_PATTERNS.search(ln) and not BENIGN.match(ln)]
+        if rc or bad:
+            raise SimulationError(f"ngspice failed: {cmd}", bad or lines)
 
     def save_only(self, vectors: Sequence[str]) -> None:
         """Keep only these vectors in later analyses' plots (`save`): a 64-32-10 `.op` then takes
