@@ -28,6 +28,8 @@ from memprop.circuits.programming import PulseScheme
 from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int
 
 MAX_CONFIG_BYTES = 1_000_000
+#: How the ngspice backend solves the phases of a batch ([train] batching).
+BATCHINGS = ("sweep", "per-phase")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,9 @@ class TrainConfig:
                             "with the analog side network)")
     backend: str = param("ngspice", "ngspice (co-simulated) or behavioral (numpy twin)")
     analysis: str = param("op", "how phases settle in ngspice: op (equilibria) or tran (transients)")
+    batching: str = param("sweep", "op in ngspice: sweep (every phase of many batches as points of one warm-started "
+                                   "sweep, paused between batches to write the devices) or per-phase (a cold .op "
+                                   "for every phase)")
     epochs: int = param(5, "passes over the training set")
     batch_size: int = param(10, "samples per weight update")
     lr: tuple[float, ...] = param((0.2, 0.05), "learning rate per neuron layer (first to last; the last repeats)")
@@ -186,6 +191,7 @@ class TrainConfig:
             raise ConfigError("analysis", "rbp's side network settles with .op: use analysis = \"op\"")
         check_choice("backend", self.backend, ("ngspice", "behavioral"))
         check_choice("analysis", self.analysis, ("op", "tran"))
+        check_choice("batching", self.batching, BATCHINGS)
         check_int("epochs", self.epochs, low=0, high=100000)
         check_int("batch_size", self.batch_size, low=1, high=100000)
         if not isinstance(self.lr, tuple) or not 1 <= len(self.lr) <= 16:

@@ -56,7 +56,7 @@ class BehavioralEngine:
     def current_states(self) -> SynapseStates:
         return self.states
 
-    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float], upcoming: Any = None) -> list[Phase]:
         twin = self.twin
         newton = self.network.n_neurons <= 200
         free = twin.equilibrium(x, newton=newton, tol=1e-10 if newton else 1e-8)
@@ -66,7 +66,7 @@ class BehavioralEngine:
             out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
         return out
 
-    def adjoint_phase(self, x: np.ndarray, y: np.ndarray) -> tuple[Phase, np.ndarray]:
+    def adjoint_phase(self, x: np.ndarray, y: np.ndarray, upcoming: Any = None) -> tuple[Phase, np.ndarray]:
         """The free phase and the RBP adjoint lambda (what the side network settles to)."""
         twin = self.twin
         newton = self.network.n_neurons <= 200
@@ -126,11 +126,11 @@ class NgspiceEngine:
         self.node_map = deck.node_map
 
     def program(self, states: SynapseStates) -> None:
+        """New device states: altered into the loaded deck, or written into the next deck loaded."""
         previous = self.states
         self.states = states
         self.twin.program(states)
         if self.node_map is None:
-            self._load(np.zeros(self.network.n_inputs), np.zeros(len(self.outputs)), 0.0)
             return
         if self.form == "dynamic":
             self.session.set_values(device_ic_assignments(self.network, states, self.node_map))
@@ -141,6 +141,14 @@ class NgspiceEngine:
     def current_states(self) -> SynapseStates:
         """Python's authoritative states (in tran mode including what the reads did to them)."""
         return self.states
+
+    def _ensure_loaded(self) -> None:
+        if self.node_map is None:
+            self._load(np.zeros(self.network.n_inputs), np.zeros(len(self.outputs)), 0.0)
+
+    def detach(self) -> None:
+        """Another engine replaced this process's circuit: load the deck again before the next use."""
+        self.node_map = None
 
     def _op(self) -> tuple[np.ndarray, np.ndarray | None]:
         """One .op: the activations, and the side network's lambda when it is in the deck."""
@@ -239,8 +247,10 @@ class NgspiceEngine:
         ref_free = twin.equilibrium(x, newton=newton)
         return [ref_free] + [twin.equilibrium(x, y, b, u0=ref_free.u, newton=newton) for b in betas[1:]]
 
-    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float], upcoming: Any = None) -> list[Phase]:
+        """Every sample's phases, each its own analysis (`upcoming` batches are not needed here)."""
         twin = self.twin.twin
+        self._ensure_loaded()
         if self.form == "read":
             return self._op_phases(twin, x, y, betas)
         refs = self._references(twin, x, y, betas)
@@ -293,10 +303,11 @@ class NgspiceEngine:
                 vs[p][i] = self._accept_or_retry(raw[p][i], x[i], yi, beta, refs[p].v[i], refs[p].u[i], where)[0]
         return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
 
-    def adjoint_phase(self, x: np.ndarray, y: np.ndarray) -> tuple[Phase, np.ndarray]:
+    def adjoint_phase(self, x: np.ndarray, y: np.ndarray, upcoming: Any = None) -> tuple[Phase, np.ndarray]:
         """Per sample one `.op` of forward network plus side network: V* and the adjoint lambda."""
         if not self.side:
             raise RuntimeError("this engine was built without the side network")
+        self._ensure_loaded()
         twin = self.twin.twin
         newton = self.network.n_neurons <= 200
         ref = twin.equilibrium(x, newton=newton)
@@ -320,9 +331,12 @@ class NgspiceEngine:
 
 def make_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
                 rule: str = "ep", workers: int = 1, scheduler: str | None = None, isolate: bool = False,
-                timeout: float = 600.0):
+                timeout: float = 600.0, batching: str = "sweep"):
     """The engine for a backend: serial in this process, or in worker processes (parallel, or
-    isolated so that a crashed or hung ngspice is restarted instead of ending the run)."""
+    isolated so that a crashed or hung ngspice is restarted instead of ending the run).
+
+    ngspice `.op` phases are batched into warm-started sweeps (memprop.cosim.batched) unless
+    batching is "per-phase"; transients run per phase."""
     if workers > 1 or scheduler or (isolate and backend == "ngspice"):
         from memprop.cosim.executors import ParallelEngine
 
@@ -331,7 +345,11 @@ def make_engine(backend: str, network: Network, analysis: str = "op", settle_tim
 
             raise ConfigError("train.workers", "parallel workers settle with .op; transient mode runs serially")
         return ParallelEngine(network, workers=workers, backend=backend, rule=rule, scheduler=scheduler,
-                              timeout=timeout)
+                              timeout=timeout, batching=batching)
+    if backend == "ngspice" and analysis == "op" and batching == "sweep":
+        from memprop.cosim.batched import BatchedNgspiceEngine
+
+        return BatchedNgspiceEngine(network, side=(rule == "rbp"))
     if backend == "ngspice":
         return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
     return BehavioralEngine(network)

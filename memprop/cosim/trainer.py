@@ -52,18 +52,50 @@ def nudging_betas(kind: str, beta: float, rng: np.random.Generator) -> list[floa
     return [0.0, beta if rng.random() < 0.5 else -beta]
 
 
+@dataclass
+class EpochPlan:
+    """The batches of one epoch, each computable on its own, so an engine can look ahead (the
+    batched ngspice engine puts upcoming batches into the sweep it is solving)."""
+
+    data: Dataset
+    order: np.ndarray
+    batch_size: int
+    network: Network
+    betas: Callable[[int], list[float]]
+    targets: bool = True
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def indices(self, k: int) -> np.ndarray:
+        return self.order[k * self.batch_size:(k + 1) * self.batch_size]
+
+    def batch(self, k: int) -> tuple[np.ndarray, np.ndarray | None, list[float]]:
+        """Batch k: input voltages, one-hot target voltages (None for inference) and nudgings."""
+        lo, hi = self.network.neuron.v_low, self.network.neuron.v_high
+        idx = self.indices(k)
+        y = one_hot(self.data.y[idx], self.network.group(self.network.output_group).size, lo, hi)
+        return lo + (hi - lo) * self.data.x[idx], y if self.targets else None, self.betas(k)
+
+    def upcoming(self, k: int) -> Callable[[int], Any]:
+        """upcoming(m): batch k + m, or None past the end (what engines look ahead with)."""
+        return lambda m: self.batch(k + m) if k + m < len(self) else None
+
+
 def evaluate(engine: Any, network: Network, data: Dataset, batch: int = 256) -> dict[str, float]:
     """Accuracy (argmax of the free-phase outputs) and mean squared-error cost."""
     if len(data.y) == 0:
         return {"accuracy": float("nan"), "loss": float("nan")}
     lo, hi = network.neuron.v_low, network.neuron.v_high
+    plan = EpochPlan(data, np.arange(len(data.y)), batch, network, lambda k: [0.0], targets=False)
     correct, cost = 0, 0.0
     out = network.output_slice()
-    for start in range(0, len(data.y), batch):
-        x = lo + (hi - lo) * data.x[start:start + batch]
-        y = one_hot(data.y[start:start + batch], network.group(network.output_group).size, lo, hi)
-        v = engine.phases(x, None, [0.0])[0].v[:, out]
-        correct += int(np.sum(np.argmax(v, axis=1) == data.y[start:start + batch]))
+    for k in range(len(plan)):
+        x, _, betas = plan.batch(k)
+        labels = data.y[plan.indices(k)]
+        y = one_hot(labels, network.group(network.output_group).size, lo, hi)
+        v = engine.phases(x, None, betas, upcoming=plan.upcoming(k))[0].v[:, out]
+        correct += int(np.sum(np.argmax(v, axis=1) == labels))
         cost += float(0.5 * np.sum((v - y) ** 2))
     return {"accuracy": correct / len(data.y), "loss": cost / len(data.y)}
 
@@ -111,6 +143,18 @@ class Trainer:
                         Fidelity(arrays["fidelity"].astype(float)))
         return states, prog
 
+    def _plan(self, epoch: int) -> EpochPlan:
+        """This epoch's batches: the shuffled order and each batch's nudgings, all derived from
+        (seed, epoch, batch), so a resumed run replays exactly the same batches."""
+        tcfg = self.cfg.train
+        order = np.random.default_rng([tcfg.seed, epoch]).permutation(len(self.splits.train.y))
+        if tcfg.rule == "rbp":
+            return EpochPlan(self.splits.train, order, tcfg.batch_size, self.network, lambda k: [0.0])
+
+        def betas(k: int) -> list[float]:
+            return nudging_betas(tcfg.nudging, tcfg.beta, np.random.default_rng([tcfg.seed, epoch, k]))
+        return EpochPlan(self.splits.train, order, tcfg.batch_size, self.network, betas)
+
     # ---- the loop ----
     def run(self, *, resume: bool = False) -> list[dict[str, Any]]:
         cfg = self.cfg
@@ -129,32 +173,30 @@ class Trainer:
             rundir.write_metrics(metrics_path, rows)
             self._save(states, prog)
         network = self.network
-        lo, hi = network.neuron.v_low, network.neuron.v_high
-        n_out = network.group(network.output_group).size
         train = self.splits.train
         n_batches = math.ceil(len(train.y) / tcfg.batch_size)
         self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time, tcfg.rule,
-                                           tcfg.workers, tcfg.scheduler or None, tcfg.isolate, tcfg.worker_timeout)
+                                           tcfg.workers, tcfg.scheduler or None, tcfg.isolate, tcfg.worker_timeout,
+                                           tcfg.batching)
         engine.program(states)
         out = network.output_slice()
         try:
             while prog.epoch < tcfg.epochs:
                 t_start = time.perf_counter() - prog.seconds
                 stats_start = dict(engine.stats)
-                order = np.random.default_rng([tcfg.seed, prog.epoch]).permutation(len(train.y))
+                plan = self._plan(prog.epoch)
                 if self.progress:
                     self.progress(f"epoch {prog.epoch + 1}/{tcfg.epochs}", n_batches - prog.batch)
                 while prog.batch < n_batches:
-                    idx = order[prog.batch * tcfg.batch_size:(prog.batch + 1) * tcfg.batch_size]
-                    rng = np.random.default_rng([tcfg.seed, prog.epoch, prog.batch])
-                    x = lo + (hi - lo) * train.x[idx]
-                    y = one_hot(train.y[idx], n_out, lo, hi)
+                    idx = plan.indices(prog.batch)
+                    x, y, betas = plan.batch(prog.batch)
+                    upcoming = plan.upcoming(prog.batch)
                     try:
                         if tcfg.rule == "rbp":
-                            free, lam = engine.adjoint_phase(x, y)
+                            free, lam = engine.adjoint_phase(x, y, upcoming=upcoming)
                             dw = with_ties(network, rbp_update(network, free, lam, self.rates))
                         else:
-                            phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
+                            phases = engine.phases(x, y, betas, upcoming=upcoming)
                             free = phases[0]
                             dw = with_ties(network, ep_update(network, phases, self.rates))
                     except SimulationError as err:

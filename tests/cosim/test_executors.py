@@ -1,4 +1,9 @@
-"""Parallel co-simulation: a process pool and a Dask LocalCluster give exactly the serial weights."""
+"""Parallel co-simulation: a process pool and a Dask LocalCluster give the serial weights.
+
+The batched engine starts every sweep point from the previous point's solution, and a worker's
+previous point is another one than the serial run's: Newton lands on the same equilibrium to
+rounding (measured: 1 ulp of the states, 2e-16), so the weights are compared to STATE_TOL.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ scheduler = "{scheduler}"
 """
 
 
+#: How far a parallel run's device states may be from the serial run's (rounding, see above).
+STATE_TOL = 1e-12
+
+
 def _train(tmp_path, rule: str, workers: int, scheduler: str):
     cfg = parse(tomllib.loads(RUN.format(rule=rule, workers=workers, scheduler=scheduler)))
     trainer = Trainer(cfg, tmp_path / f"{rule}-{workers}-{scheduler or 'pool'}")
@@ -39,8 +48,8 @@ def test_process_pool_gives_the_serial_weights(tmp_path, rule):
     serial, row_s = _train(tmp_path, rule, 1, "")
     parallel, row_p = _train(tmp_path, rule, 2, "")
     for name in serial.states:
-        assert np.array_equal(serial[name], parallel[name]), name
-    assert row_p["train_loss"] == row_s["train_loss"]
+        assert np.max(np.abs(serial[name] - parallel[name])) <= STATE_TOL, name
+    assert abs(row_p["train_loss"] - row_s["train_loss"]) <= 1e-9
     assert row_p["ngspice_analyses"] == row_s["ngspice_analyses"]  # the workers really ran ngspice
 
 
@@ -49,7 +58,7 @@ def test_dask_local_cluster_gives_the_serial_weights(tmp_path):
     serial, _ = _train(tmp_path, "ep", 1, "")
     dask, row = _train(tmp_path, "ep", 2, "local")
     for name in serial.states:
-        assert np.array_equal(serial[name], dask[name]), name
+        assert np.max(np.abs(serial[name] - dask[name])) <= STATE_TOL, name
     assert row["ngspice_analyses"] > 0
 
 
