@@ -9,6 +9,7 @@ split on every line break and prefixed with '*'.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -35,7 +36,9 @@ def number(value: float) -> str:
     return f"{value:.12g}"
 
 
+@functools.lru_cache(maxsize=None)
 def environment(dialect: str = "ngspice") -> jinja2.Environment:
+    """The jinja2 environment of a dialect's templates (one per dialect: templates compile once)."""
     loader = jinja2.PackageLoader("memprop", f"templates/{dialect}")
     return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                               autoescape=False)
@@ -115,7 +118,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
            tran: TranSpec = TranSpec(), header: Sequence[str] = (), title: str = "memprop network",
            nudge: bool | None = None, nodeset: dict[str, float] | None = None, side: bool = False,
            side_gain: float = 1.0, input_step: float | None = None, dialect: str = "ngspice",
-           tables: PointTables | None = None, flat: bool = False) -> Deck:
+           tables: PointTables | None = None, flat: bool = False, options: Sequence[str] = ()) -> Deck:
     """The deck for `network` with `states` programmed in.
 
     form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
@@ -129,6 +132,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     index (see netgen/sweep.py); analysis "dc" then writes the `.dc` sweep over all points.
     flat: linear-read devices as plain resistors, crossbar by crossbar column by column, G+ then G-
     of each column (the same circuit; parses 4x faster, and ngspice's matrix walks memory in order).
+    options: simulator options written as `.options` (validated `name=number` pairs).
     """
     if analysis not in ANALYSES:
         raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
@@ -285,13 +289,31 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
         tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not cmos},
         prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)], nodesets=nodeset_lines,
-        sweep=_sweep_context(tables) if tables is not None else None)
+        sweep=_sweep_context(tables) if tables is not None else None, options=_option_text(options))
     node_map["form"] = form
     node_map["flat"] = use_flat
     node_map["points"] = tables.points if tables is not None else 0
     node_map["device_model"] = network.device.kind
     node_map["linear_read"] = network.device.linear_read
     return Deck(text=text, node_map=node_map)
+
+
+#: Numeric simulator options a deck may carry (tolerances, iteration limits, stepping).
+OPTIONS = ("reltol", "abstol", "vntol", "gmin", "itl1", "itl2", "itl4", "pivtol", "pivrel", "gminsteps", "srcsteps")
+
+
+def _option_text(options: Sequence[str]) -> str:
+    """`name=value ...` for a `.options` line: known option names with number values only."""
+    out = []
+    for opt in options:
+        name, _, value = str(opt).partition("=")
+        try:
+            if name not in OPTIONS:
+                raise ValueError
+            out.append(f"{name}={number(float(value))}")
+        except ValueError:
+            raise ConfigError("options", f"not a numeric simulator option ({', '.join(OPTIONS)}): {opt!r}") from None
+    return " ".join(out)
 
 
 def _check_tables(network: Network, tables: PointTables) -> None:

@@ -135,6 +135,26 @@ def test_ngspice_and_behavioral_learning_curves_track(ngspice, tmp_path):
     assert b[-1]["train_loss"] < b[0]["train_loss"]
 
 
+def test_batched_and_per_phase_engines_train_alike(ngspice, tmp_path):
+    """The same run with every phase a cold .op and with warm-started sweeps: the same curves,
+    the same devices to Newton's rounding, each epoch's training points in one sweep deck."""
+    runs = {}
+    for batching in ("per-phase", "sweep"):
+        data = _config(**SMALL)
+        data["train"]["batching"] = batching
+        trainer = Trainer(parse(data), tmp_path / batching)
+        runs[batching] = (trainer.run(), trainer.states)
+    (cold, cold_states), (warm, warm_states) = runs["per-phase"], runs["sweep"]
+    for rc, rw in zip(cold, warm):
+        assert rw["test_accuracy"] == rc["test_accuracy"]
+        assert rw["train_loss"] == pytest.approx(rc["train_loss"], rel=1e-9)
+        assert rw["ngspice_analyses"] == rc["ngspice_analyses"] == (60 * 3 + 60)  # train phases + test images
+        assert rw["ngspice_max_twin_diff_mv"] <= 1e-3
+        assert rw["ngspice_chunks"] == 2 and rw["ngspice_sweep_fallbacks"] == 0  # training deck + test deck
+    for name in cold_states.states:
+        assert np.max(np.abs(cold_states[name] - warm_states[name])) <= 1e-9, name
+
+
 # ---------------------------------------------------------------------------------------------
 # b. learning is real
 # ---------------------------------------------------------------------------------------------
