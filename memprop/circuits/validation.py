@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Sequence
 
 #: Names that reach a netlist: letters, digits and underscores, starting with a letter.
 #: This excludes whitespace, newlines, dots, quotes, `=`, `{`, `*` and `;`, so no user-written
@@ -30,6 +30,19 @@ def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     if len(out) > limit:
         out = f"{out[:limit]}... ({len(out) - limit} more characters)"
     return out
+
+
+def comment_lines(text: str | Sequence[str]) -> list[str]:
+    """Free text made safe for any file we write (netlist and Verilog-A comments, reports, plot
+    titles): split on every kind of line break, other control characters replaced by '?', so no
+    text can start a line of its own (a `.control` block, a `shell` command, a new section)."""
+    lines = text.splitlines() if isinstance(text, str) else [part for item in text for part in str(item).splitlines()]
+    return ["".join(ch if ch.isprintable() else "?" for ch in line) for line in lines]
+
+
+def one_safe_line(text: str) -> str:
+    """Free text as one safe line (its non-blank lines joined by ' / '): for titles and table cells."""
+    return " / ".join(line for line in comment_lines(text) if line.strip())
 
 
 class ConfigError(ValueError):

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from memprop.circuits.network import SynapseStates
+from memprop.circuits.validation import one_safe_line
 from memprop.cosim import hopfield
 from memprop.cosim import reconstruction as rc
 from memprop.cosim.datasets import binary_patterns
@@ -568,7 +569,7 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
     size = results["sizes"]["memristor"]
     L: list[str] = []
     L.append(f"# Pattern reconstruction (associative memory): memristor networks vs Hopfield networks\n")
-    L.append(f"Sweep: **{plan.label}**. Total runtime {_fmt_seconds(results['seconds']['total'])}. "
+    L.append(f"Sweep: **{one_safe_line(plan.label)}**. Total runtime {_fmt_seconds(results['seconds']['total'])}. "
              f"Seeds fixed (patterns, cues, initial device states, training order).\n")
     L.append("## The task\n")
     L.append(

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from memprop.circuits.network import Network, SynapseStates  # noqa: E402
+from memprop.circuits.validation import one_safe_line  # noqa: E402
 from memprop.cosim.waveforms import Waveform  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy (%)")
     ax2.legend()
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(one_safe_line(title), fontsize=10)
     return _save(fig, path)
 
 

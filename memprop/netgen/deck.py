@@ -19,7 +19,7 @@ import numpy as np
 from memprop import __version__
 from memprop.circuits.devices import HPLinearDrift, MemristorModel
 from memprop.circuits.network import Network, SynapseStates
-from memprop.circuits.validation import ConfigError
+from memprop.circuits.validation import ConfigError, comment_lines
 from memprop.netgen import names
 
 ANALYSES = ("op", "tran", "none")
@@ -54,12 +54,6 @@ class Deck:
 
     text: str
     node_map: dict[str, Any] = field(default_factory=dict)
-
-
-def comment_lines(text: str | Sequence[str]) -> list[str]:
-    """Free text made safe for comments: split on every kind of line break, control chars removed."""
-    lines = text.splitlines() if isinstance(text, str) else [part for item in text for part in str(item).splitlines()]
-    return ["".join(ch if ch.isprintable() else "?" for ch in line) for line in lines]
 
 
 def read_value(network: Network, x: np.ndarray, name: str) -> np.ndarray:
