@@ -35,7 +35,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except SimulationError as err:
             _fail(str(err), 3)
         except OSError as err:
-            _fail(f"{getattr(err, 'filename', '') or ''}: {err.strerror or err}", 4)
+            _fail(f"{err.filename}: {err.strerror or err}" if err.filename else str(err.strerror or err), 4)
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # a bug of ours: one line, not a traceback; MEMPROP_DEBUG=1 shows it
@@ -47,26 +47,6 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(f"internal error ({type(err).__name__}: {err}); please report it "
                   "(MEMPROP_DEBUG=1 shows the traceback)", 70)
     return wrapper
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write atomically: a crash never leaves half a file where a good one was."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @click.group()
@@ -91,6 +71,7 @@ def netgen(config: Path | None, output: Path, analysis: str | None, form: str | 
     """Write the ngspice deck of a config's network (runs as-is with `ngspice -b`)."""
     from memprop.cosim.backends import sample_inputs
     from memprop.cosim.config import build_network, dumps, initial_states, load
+    from memprop.cosim.files import write_output
     from memprop.netgen.deck import TranSpec, render
 
     cfg = load(config)
@@ -101,9 +82,9 @@ def netgen(config: Path | None, output: Path, analysis: str | None, form: str | 
                   header=["resolved config:"] + dumps(cfg).splitlines(),
                   title=f"memprop {network.topology} network, {network.n_neurons} neurons, "
                         f"{network.n_devices} {network.device.kind} devices")
-    _write_text(output, deck.text)
+    write_output(output, deck.text)
     if map_path is not None:
-        _write_text(map_path, json.dumps(deck.node_map, indent=1, sort_keys=True) + "\n")
+        write_output(map_path, json.dumps(deck.node_map, indent=1, sort_keys=True) + "\n")
     click.echo(f"wrote {output} ({network.n_neurons} neurons, {network.n_devices} memristors)")
 
 
@@ -215,6 +196,7 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
 
     from memprop.cosim.backends import sample_inputs
     from memprop.cosim.config import build_network, initial_states, load
+    from memprop.cosim.files import atomic_write, check_replaceable
     from memprop.netgen.dialects import DIALECTS
     from memprop.netgen.export import build
 
@@ -245,9 +227,10 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
                     comments=[f"{network.topology} network, {network.n_neurons} neurons, {network.n_devices} "
                               f"{network.device.kind} devices written as their programmed resistances"])
     files = DIALECTS[dialect]().files(netlist)
-    output.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        check_replaceable(output / name)  # all or nothing: refuse before the first file is written
     for name, text in files.items():
-        _write_text(output / name, text)
+        atomic_write(output / name, text)
     click.echo(f"wrote {', '.join(str(output / n) for n in files)}")
 
 

@@ -26,6 +26,7 @@ from memprop.circuits.nonideal import NonIdeal
 from memprop.circuits.params import param
 from memprop.circuits.programming import PulseScheme
 from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int
+from memprop.cosim.files import read_bounded
 
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -332,16 +333,7 @@ def load(path: str | Path | None) -> Config:
         return Config()
     path = Path(path)
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("file", "no such file", source) from None
-    except IsADirectoryError:
-        raise ConfigError("file", "is a directory, not a TOML file", source) from None
-    except OSError as err:
-        raise ConfigError("file", f"cannot be read: {err.strerror}", source) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError("file", f"larger than {MAX_CONFIG_BYTES} bytes", source)
+    raw = read_bounded(path, MAX_CONFIG_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,33 +18,14 @@ from typing import Any
 import numpy as np
 
 from memprop.circuits.validation import ConfigError
+from memprop.cosim.files import atomic_write, read_bounded
 
 CONFIG = "config.toml"
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.npz"
 DECK = "network.cir"
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+#: A metrics.jsonl row is ~0.5 kB; 100 000 epochs fit in this.
+MAX_METRICS_BYTES = 64 * 2**20
 
 
 def _digest(arrays: dict[str, np.ndarray], meta: str) -> str:
@@ -86,17 +65,26 @@ def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The rows of metrics.jsonl (none when it is missing); a damaged row is a ConfigError naming its line."""
     path = Path(path)
     if not path.exists():
         return []
-    rows = []
-    for k, line in enumerate(path.read_text().splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise ConfigError("metrics", f"line {k} is not JSON", str(path)) from None
-    return rows
+    raw = read_bounded(path, MAX_METRICS_BYTES, "metrics")
+    return [_metrics_row(path, k, line) for k, line in enumerate(raw.split(b"\n"), start=1) if line.strip()]
+
+
+def _metrics_row(path: Path, k: int, line: bytes) -> dict[str, Any]:
+    try:
+        row = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("metrics", f"line {k} is not UTF-8 text", str(path)) from None
+    except (ValueError, RecursionError):  # JSONDecodeError, or too deeply nested
+        raise ConfigError("metrics", f"line {k} is not JSON", str(path)) from None
+    epoch = row.get("epoch") if isinstance(row, dict) else None
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+        raise ConfigError("metrics", f"line {k} is not a row of metrics (a JSON object with an epoch number)",
+                          str(path))
+    return row
 
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
