@@ -408,9 +408,6 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
             raise ConfigError("CONFIG", "with --resume the config is the run's own config.toml; give only --out")
         cfg = load(out / rundir.CONFIG)
     else:
-        if (out / rundir.CHECKPOINT).exists():
-            raise ConfigError("--out", "already holds a run; use --resume to continue it or choose another "
-                                       "directory (nothing was overwritten)", str(out))
         cfg = load(config)
     changes = {k: v for k, v in (("backend", backend), ("analysis", analysis), ("epochs", epochs),
                                  ("update", update), ("workers", workers), ("scheduler", scheduler))
@@ -420,23 +417,20 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
             cfg = replace(cfg, train=replace(cfg.train, **changes))
         except ConfigError as err:
             raise ConfigError(f"--{err.field}", err.reason) from None
-    if resume and changes:
-        from memprop.cosim.config import dumps
-
-        rundir.atomic_write(out / rundir.CONFIG, dumps(cfg))
     bars = _EpochBars(not quiet)
     trainer = Trainer(cfg, out, progress=bars)
-    try:
-        rows = trainer.run(resume=resume)
-    finally:
-        bars.close()
-    for row in rows:
-        click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
-                   f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
-    if not no_plots:
-        written = write_artifacts(cfg, out, trainer.network, trainer.states, rows, trainer.splits,
-                                  waveform=True)
-        click.echo("wrote " + ", ".join(str(p) for p in written))
+    with trainer.locked():  # the run and its plots: no other process in between
+        try:
+            rows = trainer.run(resume=resume, overrides=changes)
+        finally:
+            bars.close()
+        for row in rows:
+            click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
+                       f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
+        if not no_plots:
+            written = write_artifacts(cfg, out, trainer.network, trainer.states, rows, trainer.splits,
+                                      waveform=True)
+            click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command("eval")

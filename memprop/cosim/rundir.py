@@ -1,16 +1,19 @@
-"""The run directory: files that survive crashes.
+"""The run directory: files that survive crashes, and one process at a time.
 
 Every file is written to a temporary name, flushed, fsync'ed and renamed over the old one, so a
 kill at any instant leaves either the old or the new version. The checkpoint carries a SHA-256 of
 its own contents and is verified on load: a corrupted checkpoint is a clear error, never a
-silently wrong resume.
+silently wrong resume. A process that trains in a run directory holds its lock (`RunLock`): a
+second one is refused, naming the first one's pid, instead of silently mixing two runs' files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,19 @@ from typing import Any
 import numpy as np
 
 from memprop.circuits.validation import ConfigError
-from memprop.cosim.files import atomic_write, read_bounded
+from memprop.cosim.files import atomic_write, check_replaceable, read_bounded, temporaries
 
 CONFIG = "config.toml"
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.npz"
 DECK = "network.cir"
+LEARNING_CURVES = "learning_curves.png"
+CONDUCTANCE_HIST = "conductance_hist.png"
+CONDUCTANCE_MAPS = "conductance_maps.png"
+WAVEFORMS = "waveforms.png"
+#: Every file a run writes into its directory.
+RUN_FILES = (CONFIG, METRICS, CHECKPOINT, DECK, LEARNING_CURVES, CONDUCTANCE_HIST, CONDUCTANCE_MAPS, WAVEFORMS)
+LOCK = ".memprop.lock"
 #: A metrics.jsonl row is ~0.5 kB; 100 000 epochs fit in this.
 MAX_METRICS_BYTES = 64 * 2**20
 
@@ -89,3 +99,67 @@ def _metrics_row(path: Path, k: int, line: bytes) -> dict[str, Any]:
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+class RunLock:
+    """Exclusive use of a run directory by this process (an flock on `.memprop.lock`, with our pid).
+
+    The kernel drops an flock when its process dies, however it dies: a lock file left by a killed
+    run is stale by construction and is simply taken over. While holding the lock, the temporary
+    files a killed writer left behind are removed. A directory this lock created and in which nothing
+    else was written is removed again on release, so a run that fails to start leaves no trace.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / LOCK
+        self.fd: int | None = None
+        self.created = False
+
+    def __enter__(self) -> "RunLock":
+        self.created = not self.run_dir.exists()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.fd = self._acquire()
+        for tmp in temporaries(self.run_dir, RUN_FILES):
+            tmp.unlink(missing_ok=True)
+        return self
+
+    def _acquire(self) -> int:
+        """Lock the file that is at the path now (a releasing holder may have just removed it)."""
+        for _ in range(100):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip()
+                os.close(fd)
+                raise ConfigError("run directory", f"is in use by another memprop process (pid {holder or '?'}); wait for it "
+                                         "to finish or choose another directory", str(self.run_dir)) from None
+            if _same_file(fd, self.path):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+                return fd
+            os.close(fd)
+        raise ConfigError("run directory", "its lock file keeps changing; is something removing it?", str(self.run_dir))
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)  # while still holding the lock: see _acquire
+        os.close(self.fd)
+        self.fd = None
+        if self.created and not any(self.run_dir.iterdir()):
+            self.run_dir.rmdir()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
+
+
+def check_run_files(run_dir: Path) -> None:
+    """Refuse to start when a run file is a symlink, hard link or device (it would be replaced mid-run)."""
+    for name in RUN_FILES:
+        check_replaceable(Path(run_dir) / name)

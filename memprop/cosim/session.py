@@ -30,6 +30,8 @@ ERROR_PATTERNS = re.compile(
     r"|no convergence|iteration limit reached|doanalyses:|could not find|unknown (?:sub)?circuit|no such"
     r"|unable to find|is not (?:a )?valid|syntax error|fatal|aborted|cannot recover)",
     re.IGNORECASE)
+INSTALL_HINT = ("install it with `sudo apt-get install -y ngspice libngspice0` (Debian, Ubuntu), or set "
+                "NGSPICE_LIBRARY_PATH to your libngspice.so")
 #: stderr lines that look alarming but are informational in ngspice 39.
 BENIGN = re.compile(r"^(Note:|Warning: .*(reltol|abstol|vntol) |Using (SPARSE|KLU)|Circuit: |Reference value)", re.IGNORECASE)
 
@@ -65,7 +67,11 @@ class NgSpiceSession:
             handler_logger.addFilter(_VersionWarningFilter())
         from PySpice.Spice.NgSpice.Shared import NgSpiceShared  # heavy import, only when needed
 
-        self._ng = NgSpiceShared.new_instance()
+        try:
+            self._ng = NgSpiceShared.new_instance()
+        except (OSError, AttributeError) as err:  # no library there, or one that is not ngspice's
+            reason = str(err).split(".  Additionally")[0]
+            raise SimulationError(f"cannot load ngspice's shared library ({reason}); {INSTALL_HINT}") from None
         self._lib = self._ng._ngspice_shared
         self.loaded = False
         self.analyses = 0

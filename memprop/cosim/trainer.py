@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -91,6 +92,8 @@ class Trainer:
         self.rates = layer_rates(self.network, cfg.train.lr)
         self.progress = progress
         self.engine = None
+        self._lock: rundir.RunLock | None = None
+        self._stored_config = ""  # the config text of the checkpoint a resumed run started from
 
     # ---- checkpoints ----
     def _save(self, states: SynapseStates, prog: Progress) -> None:
@@ -100,8 +103,9 @@ class Trainer:
         arrays["fidelity"] = prog.fidelity.sums
         rundir.save_checkpoint(self.run_dir / rundir.CHECKPOINT, arrays, meta)
 
-    def _restore(self) -> tuple[SynapseStates, Progress]:
+    def _restore(self, overrides: set[str]) -> tuple[SynapseStates, Progress]:
         arrays, meta = rundir.load_checkpoint(self.run_dir / rundir.CHECKPOINT)
+        self._stored_config = meta["config"]
         states = arrays_to_states(arrays)
         for bar in self.network.crossbars:
             if bar.name not in states.states or states[bar.name].shape != (2, bar.rows, bar.cols):
@@ -111,91 +115,137 @@ class Trainer:
                         Fidelity(arrays["fidelity"].astype(float)))
         return states, prog
 
+    # ---- starting ----
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run directory's lock (re-entrant for this trainer: a run and its artifacts under one lock)."""
+        if self._lock is not None:
+            yield
+            return
+        with rundir.RunLock(self.run_dir) as lock:
+            self._lock = lock
+            try:
+                yield
+            finally:
+                self._lock = None
+
+    def _refuse_existing_run(self) -> None:
+        """A fresh run never overwrites another run's checkpoint or metrics history."""
+        if (self.run_dir / rundir.CHECKPOINT).exists():
+            raise ConfigError("run directory", "already holds a run; use --resume to continue it or choose another "
+                                               "directory (nothing was overwritten)", str(self.run_dir))
+        metrics = self.run_dir / rundir.METRICS
+        if metrics.exists() and metrics.stat().st_size > 0:
+            raise ConfigError("run directory", f"holds the metrics history of an earlier run ({rundir.METRICS}) but "
+                                               "no checkpoint; move it away or choose another directory (nothing "
+                                               "was overwritten)", str(self.run_dir))
+
+    def _begin(self, resume: bool, overrides: set[str]) -> tuple[SynapseStates, Progress, list[dict[str, Any]]]:
+        """Everything that can refuse the run, before anything is written: the checkpoint and metrics
+        (resume) or the directory's emptiness (fresh), then the engine (ngspice, scheduler)."""
+        rundir.check_run_files(self.run_dir)
+        if resume:
+            states, prog = self._restore(overrides)
+            # rows are numbered from 1: row k is epoch index k - 1, done when k <= prog.epoch
+            rows = [r for r in rundir.read_metrics(self.run_dir / rundir.METRICS) if r["epoch"] <= prog.epoch]
+        else:
+            self._refuse_existing_run()
+            states, prog, rows = initial_states(self.cfg, self.network), Progress(fidelity=Fidelity()), []
+        t = self.cfg.train
+        self.engine = make_engine(t.backend, self.network, t.analysis, t.settle_time, t.rule, t.workers,
+                                  t.scheduler or None, t.isolate, t.worker_timeout)
+        return states, prog, rows
+
+    def _write_start(self, resume: bool, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]]) -> None:
+        """The run's files at its start; a resumed run's config (changed by overrides) goes into the
+        checkpoint first, then into config.toml, so the two agree whenever the run is killed."""
+        text = dumps(self.cfg)
+        rundir.write_metrics(self.run_dir / rundir.METRICS, rows)
+        if not resume or self._stored_config != text:
+            self._save(states, prog)
+            rundir.atomic_write(self.run_dir / rundir.CONFIG, text)
+
     # ---- the loop ----
-    def run(self, *, resume: bool = False) -> list[dict[str, Any]]:
+    def run(self, *, resume: bool = False, overrides: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Train in the run directory (continue its checkpoint: `resume`), holding its lock.
+
+        overrides: train fields this command changes deliberately on a resumed run; they may differ
+        from the checkpoint's config (see RESUMABLE for the ones that always may).
+        """
+        with self.locked():
+            states, prog, rows = self._begin(resume, set(overrides))
+            try:
+                self._write_start(resume, states, prog, rows)
+                return self._loop(self.engine, states, prog, rows)
+            finally:
+                self.engine.close()
+
+    def _loop(self, engine: Any, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         cfg = self.cfg
         tcfg = cfg.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         metrics_path = self.run_dir / rundir.METRICS
-        if resume:
-            states, prog = self._restore()
-            # rows are numbered from 1: row k is epoch index k - 1, done when k <= prog.epoch
-            rows = [r for r in rundir.read_metrics(metrics_path) if r.get("epoch", 0) <= prog.epoch]
-            rundir.write_metrics(metrics_path, rows)
-        else:
-            rundir.atomic_write(self.run_dir / rundir.CONFIG, dumps(cfg))
-            states, prog = initial_states(cfg, self.network), Progress(fidelity=Fidelity())
-            rows = []
-            rundir.write_metrics(metrics_path, rows)
-            self._save(states, prog)
         network = self.network
         lo, hi = network.neuron.v_low, network.neuron.v_high
         n_out = network.group(network.output_group).size
         train = self.splits.train
         n_batches = math.ceil(len(train.y) / tcfg.batch_size)
-        self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time, tcfg.rule,
-                                           tcfg.workers, tcfg.scheduler or None, tcfg.isolate, tcfg.worker_timeout)
         engine.program(states)
         out = network.output_slice()
-        try:
-            while prog.epoch < tcfg.epochs:
-                t_start = time.perf_counter() - prog.seconds
-                stats_start = dict(engine.stats)
-                order = np.random.default_rng([tcfg.seed, prog.epoch]).permutation(len(train.y))
+        while prog.epoch < tcfg.epochs:
+            t_start = time.perf_counter() - prog.seconds
+            stats_start = dict(engine.stats)
+            order = np.random.default_rng([tcfg.seed, prog.epoch]).permutation(len(train.y))
+            if self.progress:
+                self.progress(f"epoch {prog.epoch + 1}/{tcfg.epochs}", n_batches - prog.batch)
+            while prog.batch < n_batches:
+                idx = order[prog.batch * tcfg.batch_size:(prog.batch + 1) * tcfg.batch_size]
+                rng = np.random.default_rng([tcfg.seed, prog.epoch, prog.batch])
+                x = lo + (hi - lo) * train.x[idx]
+                y = one_hot(train.y[idx], n_out, lo, hi)
+                try:
+                    if tcfg.rule == "rbp":
+                        free, lam = engine.adjoint_phase(x, y)
+                        dw = with_ties(network, rbp_update(network, free, lam, self.rates))
+                    else:
+                        phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
+                        free = phases[0]
+                        dw = with_ties(network, ep_update(network, phases, self.rates))
+                except SimulationError as err:
+                    # keep everything up to this batch: `--resume` restarts exactly here
+                    prog.seconds = time.perf_counter() - t_start
+                    self._save(states, prog)
+                    raise SimulationError(f"epoch {prog.epoch + 1}, batch {prog.batch + 1}: {err.what}; the run "
+                                          f"is saved up to this batch (resume with --resume)", err.lines) from None
+                states = engine.current_states()
+                prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
+                prog.loss_count += len(idx)
+                write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
+                states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
+                                      cfg.nonideal, write_rng)
+                engine.program(states)
+                prog.batch += 1
                 if self.progress:
-                    self.progress(f"epoch {prog.epoch + 1}/{tcfg.epochs}", n_batches - prog.batch)
-                while prog.batch < n_batches:
-                    idx = order[prog.batch * tcfg.batch_size:(prog.batch + 1) * tcfg.batch_size]
-                    rng = np.random.default_rng([tcfg.seed, prog.epoch, prog.batch])
-                    x = lo + (hi - lo) * train.x[idx]
-                    y = one_hot(train.y[idx], n_out, lo, hi)
-                    try:
-                        if tcfg.rule == "rbp":
-                            free, lam = engine.adjoint_phase(x, y)
-                            dw = with_ties(network, rbp_update(network, free, lam, self.rates))
-                        else:
-                            phases = engine.phases(x, y, nudging_betas(tcfg.nudging, tcfg.beta, rng))
-                            free = phases[0]
-                            dw = with_ties(network, ep_update(network, phases, self.rates))
-                    except SimulationError as err:
-                        # keep everything up to this batch: `--resume` restarts exactly here
-                        prog.seconds = time.perf_counter() - t_start
-                        self._save(states, prog)
-                        raise SimulationError(f"epoch {prog.epoch + 1}, batch {prog.batch + 1}: {err.what}; the run "
-                                              f"is saved up to this batch (resume with --resume)", err.lines) from None
-                    states = engine.current_states()
-                    prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
-                    prog.loss_count += len(idx)
-                    write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
-                    states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
-                                          cfg.nonideal, write_rng)
-                    engine.program(states)
-                    prog.batch += 1
-                    if self.progress:
-                        self.progress("", 1)
-                    if prog.batch % tcfg.checkpoint_every == 0 and prog.batch < n_batches:
-                        prog.seconds = time.perf_counter() - t_start
-                        self._save(states, prog)
-                test = self.splits.test
-                if tcfg.eval_size:
-                    test = test.subset(np.arange(min(tcfg.eval_size, len(test.y))))
-                test_eval = evaluate(engine, network, test)
-                val_eval = evaluate(engine, network, self.splits.validation)
-                row = {"epoch": prog.epoch + 1, "train_loss": prog.loss_sum / max(prog.loss_count, 1),
-                       "test_accuracy": test_eval["accuracy"], "test_loss": test_eval["loss"],
-                       "validation_accuracy": val_eval["accuracy"],
-                       "seconds": time.perf_counter() - t_start, "backend": engine.name,
-                       "update": tcfg.update, **prog.fidelity.summary()}
-                # counters of this epoch (maxima: of the run so far)
-                row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
-                            for k, v in engine.stats.items()})
-                rows.append(row)
-                rundir.write_metrics(metrics_path, rows)
-                prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())
-                self._save(states, prog)
-        finally:
-            if engine is not None:
-                engine.close()
+                    self.progress("", 1)
+                if prog.batch % tcfg.checkpoint_every == 0 and prog.batch < n_batches:
+                    prog.seconds = time.perf_counter() - t_start
+                    self._save(states, prog)
+            test = self.splits.test
+            if tcfg.eval_size:
+                test = test.subset(np.arange(min(tcfg.eval_size, len(test.y))))
+            test_eval = evaluate(engine, network, test)
+            val_eval = evaluate(engine, network, self.splits.validation)
+            row = {"epoch": prog.epoch + 1, "train_loss": prog.loss_sum / max(prog.loss_count, 1),
+                   "test_accuracy": test_eval["accuracy"], "test_loss": test_eval["loss"],
+                   "validation_accuracy": val_eval["accuracy"],
+                   "seconds": time.perf_counter() - t_start, "backend": engine.name,
+                   "update": tcfg.update, **prog.fidelity.summary()}
+            # counters of this epoch (maxima: of the run so far)
+            row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
+                        for k, v in engine.stats.items()})
+            rows.append(row)
+            rundir.write_metrics(metrics_path, rows)
+            prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())
+            self._save(states, prog)
         self.states = states
         return rows
 
@@ -229,11 +279,11 @@ def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: Synaps
     rundir.atomic_write(run_dir / rundir.DECK, deck.text)
     written = [run_dir / rundir.DECK]
     if rows:
-        written.append(plots.learning_curves(rows, run_dir / "learning_curves.png",
+        written.append(plots.learning_curves(rows, run_dir / rundir.LEARNING_CURVES,
                                              f"{cfg.train.rule.upper()} on {cfg.data.dataset}, "
                                              f"{rows[-1]['backend']}, {cfg.train.update} updates"))
-    written += list(plots.conductances(network, states, run_dir / "conductance_hist.png",
-                                       run_dir / "conductance_maps.png"))
+    written += list(plots.conductances(network, states, run_dir / rundir.CONDUCTANCE_HIST,
+                                       run_dir / rundir.CONDUCTANCE_MAPS))
     if waveform:
         from memprop.cosim.waveforms import transient_phases, twin_transient_phases
 
@@ -246,5 +296,5 @@ def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: Synaps
             wave = twin_transient_phases(*args)  # an ngspice .tran of this size would take hours
         else:
             wave = transient_phases(*args)
-        written.append(plots.waveforms(wave, network, run_dir / "waveforms.png", label))
+        written.append(plots.waveforms(wave, network, run_dir / rundir.WAVEFORMS, label))
     return written
