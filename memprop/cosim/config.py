@@ -338,6 +338,11 @@ def load(path: str | Path | None) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", source) from None
+    return loads(text, source)
+
+
+def loads(text: str, source: str = "<config>") -> Config:
+    """A Config from TOML text (`source` names where it came from, in errors)."""
     try:
         data = tomllib.loads(text)
     except RecursionError:
@@ -364,6 +369,20 @@ def to_dict(cfg: Config) -> dict[str, Any]:
 
 def dumps(cfg: Config) -> str:
     return tomli_w.dumps(to_dict(cfg))
+
+
+def differences(a: Config, b: Config) -> list[tuple[str, Any, Any]]:
+    """(section.key, value in a, value in b) for every resolved value where two configs differ."""
+    da, db = to_dict(a), to_dict(b)
+    out = []
+    for section, table in da.items():
+        for key, value in table.items():
+            if key == "params" and section == "device":
+                out += [(f"device.params.{k}", v, db[section][key].get(k)) for k, v in value.items()
+                        if v != db[section][key].get(k)]
+            elif value != db[section][key]:
+                out.append((f"{section}.{key}", value, db[section][key]))
+    return out
 
 
 def build_network(cfg: Config) -> Network:

@@ -13,13 +13,18 @@ import fcntl
 import hashlib
 import io
 import json
+import math
 import os
+import struct
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from memprop.circuits.network import MAX_DEVICES
 from memprop.circuits.validation import ConfigError
 from memprop.cosim.files import atomic_write, check_replaceable, read_bounded, temporaries
 
@@ -34,6 +39,14 @@ WAVEFORMS = "waveforms.png"
 #: Every file a run writes into its directory.
 RUN_FILES = (CONFIG, METRICS, CHECKPOINT, DECK, LEARNING_CURVES, CONDUCTANCE_HIST, CONDUCTANCE_MAPS, WAVEFORMS)
 LOCK = ".memprop.lock"
+#: np.savez of the largest network's states (MAX_DEVICES float64) with its metadata fits in this.
+MAX_CHECKPOINT_BYTES = 8 * MAX_DEVICES + 16 * 2**20
+MAX_MEMBERS = 256
+#: What reading a damaged zip or .npy can raise: zipfile raises NotImplementedError (a flipped
+#: version/flag/method byte) and RuntimeError (a flipped encryption bit) for damaged headers, too.
+#: numpy parses a .npy header with tokenize and ast (TokenError, SyntaxError, RecursionError).
+CORRUPT = (OSError, ValueError, KeyError, TypeError, OverflowError, zipfile.BadZipFile, EOFError, NotImplementedError,
+           RuntimeError, struct.error, zlib.error, tokenize.TokenError, SyntaxError, RecursionError)
 #: A metrics.jsonl row is ~0.5 kB; 100 000 epochs fit in this.
 MAX_METRICS_BYTES = 64 * 2**20
 
@@ -57,21 +70,70 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, A
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """A checkpoint's arrays and metadata, verified against its SHA-256; anything else is a ConfigError.
+
+    The file is read with a bound, and parsed here rather than by np.load: only stored (not
+    compressed) members, each a .npy of plain numbers or text whose header agrees with its size,
+    so a forged header cannot make us allocate more than the file holds.
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ConfigError("checkpoint", "no checkpoint to resume from", str(path))
+    raw = read_bounded(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files if not k.startswith("__")}
-            meta_text = str(data["__meta__"])
-            stored = str(data["__sha256__"])
-    # zipfile raises NotImplementedError (a flipped version/flag/method byte) and RuntimeError (a flipped
-    # encryption bit) for damaged headers, too
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as err:
+        arrays = _npz_members(raw)
+        meta_text, stored = _text(arrays.pop("__meta__")), _text(arrays.pop("__sha256__"))
+    except CORRUPT as err:
         raise ConfigError("checkpoint", f"unreadable or corrupted ({type(err).__name__}: {err})", str(path)) from None
     if _digest(arrays, meta_text) != stored:
         raise ConfigError("checkpoint", "checksum mismatch: the file is corrupted", str(path))
-    return arrays, json.loads(meta_text)
+    try:
+        meta = json.loads(meta_text)
+    except (ValueError, RecursionError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise ConfigError("checkpoint", "its metadata is not a JSON object", str(path))
+    return arrays, meta
+
+
+def _npz_members(raw: bytes) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise ValueError(f"{len(infos)} members")
+        out = {}
+        for info in infos:
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                raise ValueError(f"member {info.filename!r} is not a stored .npy file")
+            if info.filename[:-4] in out or info.file_size > len(raw):
+                raise ValueError(f"member {info.filename!r} repeated or larger than the file")
+            out[info.filename[:-4]] = _npy(zf.read(info))
+    return out
+
+
+def _npy(data: bytes) -> np.ndarray:
+    """One .npy member: numbers or text, exactly as many bytes as its header says."""
+    from numpy.lib import format as npy
+
+    fp = io.BytesIO(data)
+    version = npy.read_magic(fp)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f".npy version {version}")
+    read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+    shape, fortran, dtype = read_header(fp)
+    if dtype.kind not in "fiuU" or dtype.hasobject or dtype.itemsize == 0:
+        raise ValueError(f"array of type {dtype}")
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(data) - fp.tell():
+        raise ValueError(f"header says {shape} of {dtype}, the member holds {len(data) - fp.tell()} bytes")
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=fp.tell())
+    return flat.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _text(a: np.ndarray) -> str:
+    if a.shape != () or a.dtype.kind != "U":
+        raise ValueError("metadata is not text")
+    return str(a[()])
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -133,8 +195,9 @@ class RunLock:
             except BlockingIOError:
                 holder = os.read(fd, 32).decode("ascii", "replace").strip()
                 os.close(fd)
-                raise ConfigError("run directory", f"is in use by another memprop process (pid {holder or '?'}); wait for it "
-                                         "to finish or choose another directory", str(self.run_dir)) from None
+                raise ConfigError("run directory", f"is in use by another memprop process (pid {holder or '?'}); "
+                                                   "wait for it to finish or choose another directory",
+                                  str(self.run_dir)) from None
             if _same_file(fd, self.path):
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode("ascii"))

@@ -16,13 +16,13 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from memprop.circuits.network import Network, SynapseStates
-from memprop.circuits.validation import ConfigError
+from memprop.circuits.network import Network, SynapseStates, check_states
+from memprop.circuits.validation import ConfigError, check_finite, check_int
 from memprop.cosim import rundir
-from memprop.cosim.config import Config, build_network, check_trainable, dumps, initial_states, load
+from memprop.cosim.config import Config, build_network, check_trainable, differences, dumps, initial_states, load, loads
 from memprop.cosim.datasets import Dataset, Splits, load_splits
 from memprop.cosim.engines import make_engine
-from memprop.cosim.programming import Fidelity, apply_update
+from memprop.cosim.programming import FIDELITY_FIELDS, Fidelity, apply_update
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
 from memprop.cosim.session import SimulationError
 
@@ -77,6 +77,78 @@ def arrays_to_states(arrays: dict[str, np.ndarray]) -> SynapseStates:
     return SynapseStates({k[len("state__"):]: v.copy() for k, v in arrays.items() if k.startswith("state__")})
 
 
+#: What a resumed run may change in its config: how long it runs and how it is executed, never what it
+#: computes (a checkpoint of another device model or learning rate would resume into wrong results).
+RESUMABLE = frozenset({"train.epochs", "train.workers", "train.scheduler", "train.isolate", "train.worker_timeout",
+                       "train.checkpoint_every"})
+
+
+def read_checkpoint(cfg: Config, network: Network, path: Path, *, overrides: Iterable[str] = (),
+                    n_batches: int | None = None) -> tuple[SynapseStates, Progress, dict[str, Any]]:
+    """A checkpoint that belongs to this run, or a ConfigError naming what does not: its states fit
+    `network` (float64, finite, within the device's bounds), its progress is one the run can have
+    reached (`n_batches`: batches per epoch, when known), and its config is `cfg` except for
+    RESUMABLE fields and the train fields in `overrides` (changed deliberately by this command)."""
+    arrays, meta = rundir.load_checkpoint(path)
+    try:
+        prog = _progress(cfg, meta, arrays, n_batches)
+        _check_config(cfg, meta["config"], RESUMABLE | {f"train.{k}" for k in overrides})
+        _check_arrays(network, arrays)
+        states = arrays_to_states(arrays)
+        check_states(network, states)
+    except ConfigError as err:
+        raise err.located(str(path), "checkpoint") from None
+    return states, prog, meta
+
+
+def _progress(cfg: Config, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_batches: int | None) -> Progress:
+    for key in ("epoch", "batch", "loss_sum", "loss_count", "seconds", "config"):
+        if key not in meta:
+            raise ConfigError(key, "missing from the metadata")
+    epoch = check_int("epoch", meta["epoch"], low=0, high=100_000)
+    batch = check_int("batch", meta["batch"], low=0, high=10**7 if n_batches is None else max(n_batches - 1, 0))
+    loss_count = check_int("loss_count", meta["loss_count"], low=0, high=10**7)
+    if n_batches is not None and loss_count != batch * cfg.train.batch_size:
+        raise ConfigError("loss_count", f"{loss_count} samples cannot precede batch {batch} of size "
+                                        f"{cfg.train.batch_size}")
+    progress = Progress(epoch, batch, check_finite("loss_sum", meta["loss_sum"], nonnegative=True), loss_count,
+                        check_finite("seconds", meta["seconds"], nonnegative=True))
+    fidelity = arrays.get("fidelity")
+    if fidelity is None or fidelity.shape != (len(FIDELITY_FIELDS),) or fidelity.dtype != np.float64 \
+            or not np.all(np.isfinite(fidelity)):
+        raise ConfigError("fidelity", f"must be {len(FIDELITY_FIELDS)} finite numbers")
+    progress.fidelity = Fidelity(fidelity.copy())
+    return progress
+
+
+def _check_config(cfg: Config, text: Any, may_differ: frozenset[str]) -> None:
+    """The checkpoint's config is this run's (but for `may_differ`)."""
+    if not isinstance(text, str):
+        raise ConfigError("config", "must be the run's config as TOML text")
+    if text == dumps(cfg):
+        return
+    try:
+        stored = loads(text, "checkpoint")
+    except ConfigError as err:
+        raise ConfigError("config", f"is not a valid run config ({err.field}: {err.reason})") from None
+    diffs = [d for d in differences(stored, cfg) if d[0] not in may_differ]
+    if diffs:
+        key, theirs, mine = diffs[0]
+        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+        raise ConfigError("config", f"belongs to another run: {key} is {theirs!r} there, {mine!r} in config.toml"
+                                    f"{more}; resuming would give wrong results (a run may change only "
+                                    f"{', '.join(sorted(RESUMABLE))})")
+
+
+def _check_arrays(network: Network, arrays: dict[str, np.ndarray]) -> None:
+    known = {f"state__{bar.name}" for bar in network.crossbars} | {"fidelity"}
+    for key, a in sorted(arrays.items()):
+        if key not in known:
+            raise ConfigError("arrays", f"unknown array {key!r} (not a crossbar of the network in config.toml)")
+        if key.startswith("state__") and a.dtype != np.float64:
+            raise ConfigError(f"states.{key[len('state__'):]}", f"of type {a.dtype}, not float64")
+
+
 class Trainer:
     """One training run in a run directory."""
 
@@ -104,15 +176,10 @@ class Trainer:
         rundir.save_checkpoint(self.run_dir / rundir.CHECKPOINT, arrays, meta)
 
     def _restore(self, overrides: set[str]) -> tuple[SynapseStates, Progress]:
-        arrays, meta = rundir.load_checkpoint(self.run_dir / rundir.CHECKPOINT)
+        n_batches = math.ceil(len(self.splits.train.y) / self.cfg.train.batch_size)
+        states, prog, meta = read_checkpoint(self.cfg, self.network, self.run_dir / rundir.CHECKPOINT,
+                                             overrides=overrides, n_batches=n_batches)
         self._stored_config = meta["config"]
-        states = arrays_to_states(arrays)
-        for bar in self.network.crossbars:
-            if bar.name not in states.states or states[bar.name].shape != (2, bar.rows, bar.cols):
-                raise ConfigError("checkpoint", f"does not match the network in config.toml (crossbar {bar.name})",
-                                  str(self.run_dir / rundir.CHECKPOINT))
-        prog = Progress(meta["epoch"], meta["batch"], meta["loss_sum"], meta["loss_count"], meta["seconds"],
-                        Fidelity(arrays["fidelity"].astype(float)))
         return states, prog
 
     # ---- starting ----
@@ -180,7 +247,8 @@ class Trainer:
             finally:
                 self.engine.close()
 
-    def _loop(self, engine: Any, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _loop(self, engine: Any, states: SynapseStates, prog: Progress,
+              rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         cfg = self.cfg
         tcfg = cfg.train
         metrics_path = self.run_dir / rundir.METRICS
@@ -256,8 +324,9 @@ def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:
     if not run_dir.is_dir():
         raise ConfigError("run", "no such run directory", str(run_dir))
     cfg = load(run_dir / rundir.CONFIG)
-    arrays, meta = rundir.load_checkpoint(run_dir / rundir.CHECKPOINT)
-    return cfg, arrays_to_states(arrays), meta
+    network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
+    states, _, meta = read_checkpoint(cfg, network, run_dir / rundir.CHECKPOINT)
+    return cfg, states, meta
 
 
 #: Above this many memristors the run's waveform picture comes from the numpy twin, not ngspice.

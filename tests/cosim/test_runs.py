@@ -4,7 +4,6 @@ killed writers (issue 14, items 4 and 9)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 import tomllib
@@ -15,36 +14,8 @@ from click.testing import CliRunner
 
 from memprop.cosim import rundir
 from memprop.cosim.cli import main
-from memprop.cosim.config import parse
-from memprop.cosim.trainer import Trainer
+from tests.cosim.conftest import SMALL_RUN
 from tests.capped import CAP_MB, memprop_command, run_capped
-
-RUN = """
-[network]
-layers = [64, 8, 10]
-[data]
-train_size = 40
-test_size = 20
-[train]
-epochs = 1
-batch_size = 10
-backend = "behavioral"
-"""
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("finished") / "run"
-    Trainer(parse(tomllib.loads(RUN)), run).run()
-    return run
-
-
-@pytest.fixture
-def run(finished, tmp_path) -> Path:
-    copy = tmp_path / "run"
-    shutil.copytree(finished, copy)
-    return copy
-
 
 def _train(*args: str):
     return CliRunner().invoke(main, ["train", *args, "--quiet", "--no-plots"])
@@ -65,21 +36,22 @@ def _error(result, code: int = 2) -> str:
     (b'{"epoch": true}', "line 2 is not a row of metrics (a JSON object with an epoch number)"),
     (b"[" * 100_000, "line 2 is not JSON"),
 ], ids=["bad-utf8", "array", "epoch-string", "epoch-bool", "deeply-nested"])
-def test_a_damaged_metrics_row_is_a_clear_error(run, row, why):
-    metrics = run / rundir.METRICS
+def test_a_damaged_metrics_row_is_a_clear_error(small_run, row, why):
+    metrics = small_run / rundir.METRICS
     metrics.write_bytes(metrics.read_bytes() + row + b"\n")
     before = metrics.read_bytes()
-    line = _error(_train("--out", str(run), "--resume"))
+    line = _error(_train("--out", str(small_run), "--resume"))
     assert line == f"memprop: error: {metrics}: metrics: {why}"
     assert metrics.read_bytes() == before
 
 
-def test_a_huge_metrics_file_is_refused_by_its_size(run):
-    with open(run / rundir.METRICS, "ab") as fh:
+def test_a_huge_metrics_file_is_refused_by_its_size(small_run):
+    with open(small_run / rundir.METRICS, "ab") as fh:
         fh.truncate(4 * 2**30)
-    proc, rss = run_capped("train", "--out", str(run), "--resume", "--quiet", "--no-plots", timeout=60)
+    proc, rss = run_capped("train", "--out", str(small_run), "--resume", "--quiet", "--no-plots", timeout=60)
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr == f"memprop: error: {run / rundir.METRICS}: metrics: larger than {rundir.MAX_METRICS_BYTES} bytes\n"
+    metrics = small_run / rundir.METRICS
+    assert proc.stderr == f"memprop: error: {metrics}: metrics: larger than {rundir.MAX_METRICS_BYTES} bytes\n"
     assert rss < CAP_MB
 
 
@@ -95,7 +67,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None
 
 def test_a_second_process_on_a_run_directory_is_refused_and_a_killed_ones_lock_is_stale(tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text(RUN.replace("epochs = 1", "epochs = 100000"))
+    config.write_text(SMALL_RUN.replace("epochs = 1", "epochs = 100000"))
     run = tmp_path / "run"
     first = subprocess.Popen([*memprop_command(), "train", str(config), "--out", str(run), "--quiet", "--no-plots"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -122,53 +94,55 @@ def test_a_second_process_on_a_run_directory_is_refused_and_a_killed_ones_lock_i
 
 # ---------------------------------------------------------------- item 9: starts that fail, killed writers
 
-def test_temporaries_of_a_killed_writer_are_removed_when_the_run_continues(run):
-    left = [run / ".checkpoint.npz.k2j3h4l5", run / ".metrics.jsonl.0a1b2c3d.tmp", run / ".learning_curves.png.tmp.png"]
+def test_temporaries_of_a_killed_writer_are_removed_when_the_run_continues(small_run):
+    left = [small_run / name for name in (".checkpoint.npz.k2j3h4l5", ".metrics.jsonl.0a1b2c3d.tmp",
+                                          ".learning_curves.png.tmp.png")]
     for path in left:
         path.write_bytes(b"half a file")
-    (run / ".notes.txt").write_text("not ours\n")
-    result = _train("--out", str(run), "--resume", "--epochs", "2")
+    (small_run / ".notes.txt").write_text("not ours\n")
+    result = _train("--out", str(small_run), "--resume", "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert not any(p.exists() for p in left)
-    assert (run / ".notes.txt").read_text() == "not ours\n"
+    assert (small_run / ".notes.txt").read_text() == "not ours\n"
 
 
-def test_a_fresh_run_never_overwrites_a_metrics_history(run, tmp_path):
-    (run / rundir.CHECKPOINT).unlink()
-    before = {p.name: p.read_bytes() for p in run.iterdir()}
+def test_a_fresh_run_never_overwrites_a_metrics_history(small_run, tmp_path):
+    (small_run / rundir.CHECKPOINT).unlink()
+    before = {p.name: p.read_bytes() for p in small_run.iterdir()}
     config = tmp_path / "c.toml"
-    config.write_text(RUN)
-    line = _error(_train(str(config), "--out", str(run)))
-    assert line == (f"memprop: error: {run}: run directory: holds the metrics history of an earlier run "
+    config.write_text(SMALL_RUN)
+    line = _error(_train(str(config), "--out", str(small_run)))
+    assert line == (f"memprop: error: {small_run}: run directory: holds the metrics history of an earlier run "
                     "(metrics.jsonl) but no checkpoint; move it away or choose another directory (nothing was "
                     "overwritten)")
-    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in small_run.iterdir()} == before
 
 
-def test_a_failed_resume_leaves_config_toml_alone(run):
-    checkpoint = run / rundir.CHECKPOINT
+def test_a_failed_resume_leaves_config_toml_alone(small_run):
+    checkpoint = small_run / rundir.CHECKPOINT
     checkpoint.write_bytes(checkpoint.read_bytes()[:-100])
-    before = (run / rundir.CONFIG).read_bytes()
-    line = _error(_train("--out", str(run), "--resume", "--epochs", "3"))
+    before = (small_run / rundir.CONFIG).read_bytes()
+    line = _error(_train("--out", str(small_run), "--resume", "--epochs", "3"))
     assert "checkpoint" in line
-    assert (run / rundir.CONFIG).read_bytes() == before
+    assert (small_run / rundir.CONFIG).read_bytes() == before
 
 
-def test_a_run_file_that_is_a_symlink_is_refused_before_the_run_starts(run, tmp_path):
+def test_a_run_file_that_is_a_symlink_is_refused_before_the_run_starts(small_run, tmp_path):
     elsewhere = tmp_path / "elsewhere.jsonl"
-    (run / rundir.METRICS).rename(elsewhere)
-    (run / rundir.METRICS).symlink_to(elsewhere)
-    before = elsewhere.read_bytes(), (run / rundir.CHECKPOINT).read_bytes()
-    line = _error(_train("--out", str(run), "--resume", "--epochs", "2"))
-    assert line.startswith(f"memprop: error: {run / rundir.METRICS}: file: is a symbolic link")
-    assert (run / rundir.METRICS).is_symlink() and (elsewhere.read_bytes(), (run / rundir.CHECKPOINT).read_bytes()) == before
+    (small_run / rundir.METRICS).rename(elsewhere)
+    (small_run / rundir.METRICS).symlink_to(elsewhere)
+    before = elsewhere.read_bytes(), (small_run / rundir.CHECKPOINT).read_bytes()
+    line = _error(_train("--out", str(small_run), "--resume", "--epochs", "2"))
+    assert line.startswith(f"memprop: error: {small_run / rundir.METRICS}: file: is a symbolic link")
+    assert (small_run / rundir.METRICS).is_symlink()
+    assert (elsewhere.read_bytes(), (small_run / rundir.CHECKPOINT).read_bytes()) == before
 
 
 def test_without_ngspice_the_run_fails_with_a_hint_and_leaves_nothing(tmp_path):
     """The engine (ngspice, the scheduler) is checked before the run directory gets any file, so the
     same command, run again, fails the same way (not with 'already holds a run')."""
     config = tmp_path / "c.toml"
-    config.write_text(RUN.replace('backend = "behavioral"', 'backend = "ngspice"'))
+    config.write_text(SMALL_RUN.replace('backend = "behavioral"', 'backend = "ngspice"'))
     run = tmp_path / "runs" / "new"
     for _ in range(2):
         proc = subprocess.run([*memprop_command(), "train", str(config), "--out", str(run), "--quiet", "--no-plots"],
