@@ -64,6 +64,29 @@ class ConfigError(ValueError):
         return ConfigError(field, self.reason, source)
 
 
+def memory_budget() -> int:
+    """Bytes one computation may ask for: half of this machine's memory, or of the process's
+    address-space or data limit when one is set (so a capped process refuses instead of failing)."""
+    import os
+    import resource
+
+    limits = [os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")]
+    for which in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+        soft = resource.getrlimit(which)[0]
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft)
+    return min(limits) // 2
+
+
+def check_memory(field: str, what: str, n_bytes: float) -> None:
+    """Refuse, with the estimate, what would need more memory than `memory_budget()`: before allocating."""
+    budget = memory_budget()
+    if n_bytes > budget:
+        raise ConfigError(field, f"{what} needs ~{n_bytes / 2**30:.1f} GiB of memory, more than the "
+                                 f"{budget / 2**30:.1f} GiB (half the machine's memory, or of the process's "
+                                 "limit) memprop allows itself")
+
+
 def check_finite(field: str, value: Any, *, positive: bool = False, nonnegative: bool = False,
                  low: float | None = None, high: float | None = None) -> float:
     """A real, finite number within bounds, or a ConfigError naming the field."""

@@ -17,10 +17,13 @@ PySpice quirks handled here, deliberately:
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from memprop.circuits.validation import check_memory
 
 LOG = logging.getLogger("memprop.ngspice")
 MAX_COMMAND = 1023
@@ -34,6 +37,12 @@ INSTALL_HINT = ("install it with `sudo apt-get install -y ngspice libngspice0` (
                 "NGSPICE_LIBRARY_PATH to your libngspice.so")
 #: stderr lines that look alarming but are informational in ngspice 39.
 BENIGN = re.compile(r"^(Note:|Warning: .*(reltol|abstol|vntol) |Using (SPARSE|KLU)|Circuit: |Reference value)", re.IGNORECASE)
+
+
+def transient_bytes(step: float, stop: float, vectors: int) -> int:
+    """Memory of a transient's results: ngspice keeps every time point of every saved vector (and
+    `time`), at least one point per `step` (the maximum step) up to `stop`."""
+    return 8 * (math.ceil(stop / step) + 2) * (vectors + 1)
 
 
 class SimulationError(RuntimeError):
@@ -76,6 +85,7 @@ class NgSpiceSession:
         self.loaded = False
         self.analyses = 0
         self._sent = 0
+        self._saved: int | None = None  # vectors kept by `save_only` for the loaded circuit (None: all)
         self.command("set nomoremode")
         self.solver = self._probe_solver()
 
@@ -172,6 +182,7 @@ class NgSpiceSession:
 
     def clear(self) -> None:
         """Destroy all plots and remove the loaded circuit."""
+        self._saved = None
         self.command("destroy all")
         if self.loaded:
             self.command("remcirc")
@@ -185,6 +196,10 @@ class NgSpiceSession:
         return self._last_plot("op")
 
     def tran(self, step: float, stop: float, *, uic: bool = True, max_step: float | None = None) -> str:
+        dt = min(step, max_step or step)
+        if self._saved is not None:  # refused before ngspice allocates it
+            check_memory("transient", f"a transient of {stop / dt:.3g} steps keeping {self._saved} vectors",
+                         transient_bytes(dt, stop, self._saved))
         self.command("destroy all")
         parts = ["tran", f"{step:.12g}", f"{stop:.12g}"]
         if max_step is not None:
@@ -227,6 +242,7 @@ class NgSpiceSession:
     def save_only(self, vectors: Sequence[str]) -> None:
         """Keep only these vectors in later analyses' plots (`save`): a 64-32-10 `.op` then takes
         ~4 % less time and reading its results half the time."""
+        self._saved = len(vectors)
         cmds, line = [], "save"
         for name in vectors:
             if len(line) + 1 + len(name) > MAX_COMMAND:
