@@ -36,7 +36,9 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(err), 3)
         except OSError as err:
             _fail(f"{err.filename}: {err.strerror or err}" if err.filename else str(err.strerror or err), 4)
-        except (KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt as err:  # Ctrl-C: one line, the shell's exit code for SIGINT
+            _fail(str(err) or "interrupted", 130)
+        except SystemExit:
             raise
         except Exception as err:  # a bug of ours: one line, not a traceback; MEMPROP_DEBUG=1 shows it
             import os

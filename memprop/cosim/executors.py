@@ -69,6 +69,13 @@ def run_chunk(key: str, network: Network, backend: str, rule: str, states: dict[
     return result
 
 
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Workers ignore Ctrl-C (the terminal sends it to them too): the parent stops them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ParallelEngine:
     """Same interface as the serial engines; the batch is split over worker processes."""
 
@@ -134,7 +141,8 @@ class ParallelEngine:
         return results
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                   initializer=_leave_ctrl_c_to_the_parent)
 
     def _pool_map(self, args: list[tuple]) -> list[dict[str, Any]]:
         """Run the chunks; a worker that dies or hangs is killed, replaced, and its chunk retried.
@@ -151,6 +159,10 @@ class ParallelEngine:
             futures = [self._pool.submit(run_chunk, *a) for a in args]
             try:
                 return [f.result(timeout=self.timeout) for f in futures]
+            except KeyboardInterrupt:  # stop now: do not wait for the workers to finish the batch
+                self._kill_pool()
+                self._pool = None
+                raise
             except (BrokenProcessPool, FutureTimeout) as err:
                 what = "hung (no answer in %.0f s)" % self.timeout if isinstance(err, FutureTimeout) else "died"
                 log.warning("an ngspice worker %s; restarting it and retrying the batch (attempt %d of %d)",

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import signal
+import threading
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -55,6 +58,42 @@ class SimulationError(RuntimeError):
         super().__init__(f"{what}{detail}")
 
 
+class _DeferredInterrupt:
+    """Ctrl-C while ngspice runs is held until its call returns, then raised as KeyboardInterrupt.
+
+    PySpice's callbacks run Python code inside ngspice's calls; a KeyboardInterrupt raised there is
+    printed and swallowed by cffi, and the run went on to its end. Held here instead, it stops the
+    run as soon as the analysis in progress returns (milliseconds), never mid-call. A second
+    Ctrl-C while one is held stops the process at once (the run directory's files are atomic).
+    Installed only in the main thread, over Python's own handler, which it passes other Ctrl-Cs to.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending = False
+        self._previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and callable(self._previous):
+            signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if not self.depth:
+            self._previous(signum, frame)  # Python's: raises KeyboardInterrupt here and now
+            return
+        if self.pending:
+            os.write(2, b"memprop: error: interrupted twice; stopping at once\n")
+            os._exit(130)
+        self.pending = True
+
+    def __enter__(self) -> None:
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        if self.pending and not self.depth:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
 class _VersionWarningFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "Unsupported Ngspice version" not in record.getMessage()
@@ -76,8 +115,10 @@ class NgSpiceSession:
             handler_logger.addFilter(_VersionWarningFilter())
         from PySpice.Spice.NgSpice.Shared import NgSpiceShared  # heavy import, only when needed
 
+        self._interrupt = _DeferredInterrupt()
         try:
-            self._ng = NgSpiceShared.new_instance()
+            with self._interrupt:
+                self._ng = NgSpiceShared.new_instance()
         except (OSError, AttributeError) as err:  # no library there, or one that is not ngspice's
             reason = str(err).split(".  Additionally")[0]
             raise SimulationError(f"cannot load ngspice's shared library ({reason}); {INSTALL_HINT}") from None
@@ -125,7 +166,8 @@ class NgSpiceSession:
         if len(cmd) > MAX_COMMAND:
             raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {len(cmd)}")
         self._ng.clear_output()
-        rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
+        with self._interrupt:
+            rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
         if rc:
             raise SimulationError(f"ngspice command returned {rc}: {cmd[:80]}", self._output())
         return self._check(cmd[:80])
@@ -152,9 +194,10 @@ class NgSpiceSession:
             raise ValueError("one command per line (no line breaks or NUL characters)")
         if max(map(len, cmds)) > MAX_COMMAND:
             raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {max(map(len, cmds))}")
-        for c in joined.encode("ascii").split(b"\x00"):
-            if send(c):
-                raise SimulationError(f"ngspice command failed: {c[:80].decode()}", self._output())
+        with self._interrupt:
+            for c in joined.encode("ascii").split(b"\x00"):
+                if send(c):
+                    raise SimulationError(f"ngspice command failed: {c[:80].decode()}", self._output())
         self._check(f"{len(cmds)} commands starting with {cmds[0][:60]}")
 
     # ---- circuits ----
@@ -174,7 +217,8 @@ class NgSpiceSession:
 
         keep = [ffi.new("char[]", ln.encode("utf8")) for ln in body] + [ffi.new("char[]", b"")]
         array = ffi.new("char *[]", keep + [FFI.NULL])
-        rc = self._lib.ngSpice_Circ(array)
+        with self._interrupt:
+            rc = self._lib.ngSpice_Circ(array)
         if rc:
             raise SimulationError("ngspice could not load the circuit", self._output())
         self._check("loading the circuit")

@@ -244,6 +244,9 @@ class Trainer:
             try:
                 self._write_start(resume, states, prog, rows)
                 return self._loop(self.engine, states, prog, rows)
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(f"interrupted; {self.run_dir} keeps the run up to its last checkpoint "
+                                        "(continue it with --resume)") from None
             finally:
                 self.engine.close()
 
