@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from memprop.circuits.validation import ConfigError, check_choice, check_finite,
 from memprop.cosim.files import read_bounded
 
 MAX_CONFIG_BYTES = 1_000_000
+#: train.scheduler: empty, local, or [scheme://]host:port with a scheme Dask knows (host: a name, an IPv4 or [IPv6]).
+SCHEDULER = re.compile(r"(|local|((tcp|tls|ws|wss|ucx)://)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5})\Z")
 
 
 @dataclass(frozen=True)
@@ -204,9 +207,9 @@ class TrainConfig:
         if not isinstance(self.isolate, bool):
             raise ConfigError("isolate", f"must be true or false, got {self.isolate!r}")
         check_finite("worker_timeout", self.worker_timeout, low=1.0, high=1e6)
-        if not isinstance(self.scheduler, str) or len(self.scheduler) > 256 or any(
-                not ch.isprintable() or ch.isspace() for ch in self.scheduler):
-            raise ConfigError("scheduler", "must be an address like tcp://host:8786, local, or empty")
+        if not isinstance(self.scheduler, str) or len(self.scheduler) > 256 or not SCHEDULER.match(self.scheduler):
+            raise ConfigError("scheduler", "must be empty, local, or a Dask scheduler's address like tcp://host:8786 "
+                                           f"(tcp, tls, ws, wss or ucx, a host and a port); got {self.scheduler!r}")
         if (self.workers > 1 or self.scheduler or self.isolate) and self.analysis != "op":
             raise ConfigError("workers", "parallel workers settle with .op; use analysis = \"op\" or workers = 1")
 

@@ -107,7 +107,7 @@ class ParallelEngine:
             else:
                 try:
                     self._client = Client(scheduler, timeout="20s")
-                except (OSError, TimeoutError) as err:
+                except (OSError, TimeoutError, ValueError) as err:  # ValueError: an address Dask cannot parse
                     raise ConfigError("scheduler", f"cannot reach Dask scheduler {scheduler!r}: {err}") from None
         else:
             self._pool = self._new_pool()

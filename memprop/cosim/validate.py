@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from scipy.integrate import trapezoid  # numpy's own is numpy >= 2 only (np.trapz before)
 
 from memprop.circuits.network import Network, SynapseStates
 from memprop.cosim.config import Config, build_network
@@ -80,10 +81,10 @@ def _transient(network: Network, states: SynapseStates, x: np.ndarray, t_stop: f
         if f"{src}#branch" in vectors:
             power += -session.vector(plot, node) * session.vector(plot, f"{src}#branch")
     within = t <= settle
-    energy_settle = float(np.trapezoid(power[within], t[within])) if within.sum() > 1 else 0.0
+    energy_settle = float(trapezoid(power[within], t[within])) if within.sum() > 1 else 0.0
     session.clear()
     return {"settling_time_s": settle, "energy_to_settle_j": energy_settle,
-            "energy_window_j": float(np.trapezoid(power, t)), "mean_power_w": float(np.mean(power[len(t) // 2:]))}
+            "energy_window_j": float(trapezoid(power, t)), "mean_power_w": float(np.mean(power[len(t) // 2:]))}
 
 
 def validate(cfg: Config, states: SynapseStates, level: str, *, images: int = 100, transients: int = 3,
