@@ -1,33 +1,15 @@
-"""A small finished behavioural run (digits, 64-6-10, 45 training images in 5 batches of 10, one
-epoch): trained once per test session, copied fresh for every test that damages it."""
+"""The small run of tests/cosim/runs.py, trained once per test session and copied fresh for every
+test that damages it."""
 
 from __future__ import annotations
 
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
 
-from memprop.cosim.config import Config, parse
 from memprop.cosim.trainer import Trainer
-
-SMALL_RUN = """
-[network]
-layers = [64, 6, 10]
-[data]
-train_size = 50
-test_size = 20
-[train]
-epochs = 1
-batch_size = 10
-checkpoint_every = 2
-backend = "behavioral"
-"""
-
-
-def small_config(text: str = SMALL_RUN) -> Config:
-    return parse(tomllib.loads(text))
+from tests.cosim.runs import small_config
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from memprop.cosim.cli import main
-
-
-def _one_line(result, code: int = 2) -> str:
-    assert result.exit_code == code, result.output
-    assert "internal error" not in result.output and "Traceback" not in result.output
-    lines = result.stderr.split("\n")
-    assert lines[0].startswith("memprop: error: ") and lines[1:] == [""], result.stderr
-    return lines[0]
+from tests.errors import one_error_line
 
 
 @pytest.mark.parametrize("args, name", [
@@ -30,7 +23,7 @@ def test_an_empty_path_is_refused_by_name_and_nothing_is_written(tmp_path, monke
     """An empty path meant the current directory: `train --out ""` trained into it."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.toml").write_text("[train]\nbackend = \"behavioral\"\nepochs = 1\n[data]\ntrain_size = 20\n")
-    line = _one_line(CliRunner().invoke(main, args))
+    line = one_error_line(CliRunner().invoke(main, args))
     assert line == f"memprop: error: {name}: is empty: give a path (. for the current directory)"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
 
@@ -39,7 +32,7 @@ def test_an_empty_path_is_refused_by_name_and_nothing_is_written(tmp_path, monke
                                      "inproc://x"])
 def test_a_malformed_scheduler_address_is_a_clear_error_before_any_file(tmp_path, address):
     out = tmp_path / "run"
-    line = _one_line(CliRunner().invoke(main, ["train", "--out", str(out), "--scheduler", address, "--quiet"]))
+    line = one_error_line(CliRunner().invoke(main, ["train", "--out", str(out), "--scheduler", address, "--quiet"]))
     assert line.startswith("memprop: error: --scheduler: must be empty, local, or a Dask scheduler's address like "
                            "tcp://host:8786")
     assert not out.exists()
@@ -49,7 +42,7 @@ def test_export_of_a_cmos_network_is_refused_not_written_as_a_macromodel(tmp_pat
     config = tmp_path / "cmos.toml"
     config.write_text('[neuron]\nlevel = "cmos"\n')
     out = tmp_path / "export"
-    line = _one_line(CliRunner().invoke(main, ["export", "--config", str(config), "-o", str(out)]))
+    line = one_error_line(CliRunner().invoke(main, ["export", "--config", str(config), "-o", str(out)]))
     assert line == ("memprop: error: neuron.level: export writes ideal and macromodel neurons, not the cmos one "
                     "(use `memprop netgen` for its ngspice deck)")
     assert not out.exists()

@@ -19,22 +19,13 @@ from click.testing import CliRunner
 
 from memprop.cosim.cli import main
 from tests.capped import CAP_MB, memprop_command, run_capped
+from tests.errors import one_error_line
 
 DECK_HEAD = "* memprop layered network"
 
 
 def _netgen(out: Path, *extra: str):
     return CliRunner().invoke(main, ["netgen", "-o", str(out), *extra])
-
-
-def _one_error_line(result, code: int, *words: str) -> str:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.split("\n")
-    assert lines[0].startswith("memprop: error: ") and lines[1:] == [""], result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 # ---------------------------------------------------------------- item 2: what -o may replace
@@ -44,7 +35,7 @@ def test_a_symlink_as_output_is_refused_and_both_stay(tmp_path):
     target.write_text("keep me\n")
     link = tmp_path / "deck.cir"
     link.symlink_to(target)
-    _one_error_line(_netgen(link), 2, str(link), "symbolic link", "nothing was written")
+    one_error_line(_netgen(link), 2, str(link), "symbolic link", "nothing was written")
     assert link.is_symlink() and target.read_text() == "keep me\n"
 
 
@@ -53,7 +44,7 @@ def test_a_hard_link_as_output_is_refused_and_both_names_stay(tmp_path):
     first.write_text("keep me\n")
     second = tmp_path / "b.cir"
     os.link(first, second)
-    _one_error_line(_netgen(second), 2, str(second), "2 hard links")
+    one_error_line(_netgen(second), 2, str(second), "2 hard links")
     assert os.stat(first).st_ino == os.stat(second).st_ino and second.read_text() == "keep me\n"
 
 
@@ -102,7 +93,7 @@ def test_a_character_device_as_output_is_written_through_not_replaced(tmp_path):
 
 def test_a_full_device_names_itself_in_the_error(tmp_path):
     full = _device(tmp_path, "full", 7)
-    _one_error_line(_netgen(full), 4, f"memprop: error: {full}: No space left on device")
+    one_error_line(_netgen(full), 4, f"memprop: error: {full}: No space left on device")
     assert stat.S_ISCHR(os.lstat(full).st_mode)
 
 

@@ -14,19 +14,12 @@ from click.testing import CliRunner
 
 from memprop.cosim import rundir
 from memprop.cosim.cli import main
-from tests.cosim.conftest import SMALL_RUN
+from tests.cosim.runs import SMALL_RUN
+from tests.errors import one_error_line
 from tests.capped import CAP_MB, memprop_command, run_capped
 
 def _train(*args: str):
     return CliRunner().invoke(main, ["train", *args, "--quiet", "--no-plots"])
-
-
-def _error(result, code: int = 2) -> str:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output and "internal error" not in result.output
-    lines = result.stderr.split("\n")
-    assert lines[0].startswith("memprop: error: ") and lines[1:] == [""], result.stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize("row, why", [
@@ -40,7 +33,7 @@ def test_a_damaged_metrics_row_is_a_clear_error(small_run, row, why):
     metrics = small_run / rundir.METRICS
     metrics.write_bytes(metrics.read_bytes() + row + b"\n")
     before = metrics.read_bytes()
-    line = _error(_train("--out", str(small_run), "--resume"))
+    line = one_error_line(_train("--out", str(small_run), "--resume"))
     assert line == f"memprop: error: {metrics}: metrics: {why}"
     assert metrics.read_bytes() == before
 
@@ -111,7 +104,7 @@ def test_a_fresh_run_never_overwrites_a_metrics_history(small_run, tmp_path):
     before = {p.name: p.read_bytes() for p in small_run.iterdir()}
     config = tmp_path / "c.toml"
     config.write_text(SMALL_RUN)
-    line = _error(_train(str(config), "--out", str(small_run)))
+    line = one_error_line(_train(str(config), "--out", str(small_run)))
     assert line == (f"memprop: error: {small_run}: run directory: holds the metrics history of an earlier run "
                     "(metrics.jsonl) but no checkpoint; move it away or choose another directory (nothing was "
                     "overwritten)")
@@ -122,7 +115,7 @@ def test_a_failed_resume_leaves_config_toml_alone(small_run):
     checkpoint = small_run / rundir.CHECKPOINT
     checkpoint.write_bytes(checkpoint.read_bytes()[:-100])
     before = (small_run / rundir.CONFIG).read_bytes()
-    line = _error(_train("--out", str(small_run), "--resume", "--epochs", "3"))
+    line = one_error_line(_train("--out", str(small_run), "--resume", "--epochs", "3"))
     assert "checkpoint" in line
     assert (small_run / rundir.CONFIG).read_bytes() == before
 
@@ -132,7 +125,7 @@ def test_a_run_file_that_is_a_symlink_is_refused_before_the_run_starts(small_run
     (small_run / rundir.METRICS).rename(elsewhere)
     (small_run / rundir.METRICS).symlink_to(elsewhere)
     before = elsewhere.read_bytes(), (small_run / rundir.CHECKPOINT).read_bytes()
-    line = _error(_train("--out", str(small_run), "--resume", "--epochs", "2"))
+    line = one_error_line(_train("--out", str(small_run), "--resume", "--epochs", "2"))
     assert line.startswith(f"memprop: error: {small_run / rundir.METRICS}: file: is a symbolic link")
     assert (small_run / rundir.METRICS).is_symlink()
     assert (elsewhere.read_bytes(), (small_run / rundir.CHECKPOINT).read_bytes()) == before
