@@ -27,6 +27,7 @@ from memprop.circuits.validation import ConfigError
 from memprop.cosim import rundir
 from memprop.cosim.cli import main
 from memprop.cosim.trainer import Trainer, load_run
+from tests.capped import CAP_MB, run_capped
 from tests.errors import one_error_line
 from tests.cosim.runs import SMALL_RUN, small_config
 
@@ -213,18 +214,19 @@ NPY_EDITS = [(rb"'shape': \([^)]*\)", [b"'shape': (99999999, 99999999)", b"'shap
 
 
 def _npy_header(data: bytearray, rng: np.random.Generator) -> None:
-    """Rewrite part of one member's .npy header dict, keeping the header's length (its padding
-    spaces give or take), so numpy reads the rewritten dict as the header."""
     pattern, options = NPY_EDITS[int(rng.integers(len(NPY_EDITS)))]
     found = list(re.finditer(pattern, bytes(data)))
-    m = found[int(rng.integers(len(found)))]
-    new = options[int(rng.integers(len(options)))]
+    _rewrite(data, found[int(rng.integers(len(found)))], options[int(rng.integers(len(options)))])
+
+
+def _rewrite(data: bytearray, m: re.Match, new: bytes) -> None:
+    """Replace a match in a .npy header dict, keeping the header's length (its padding spaces give
+    or take), so numpy reads the rewritten dict as the header."""
     end = data.index(b"\n", m.end())
     padding = end - len(bytes(data[m.end():end]).rstrip(b" ")) - m.end()
     grow = len(new) - (m.end() - m.start())
-    if grow > padding:
-        return
-    data[m.start():end] = new + bytes(data[m.end():end - padding]) + b" " * (padding - grow)
+    if grow <= padding:
+        data[m.start():end] = new + bytes(data[m.end():end - padding]) + b" " * (padding - grow)
 
 
 def _same(states, meta, ref_states, ref_meta) -> bool:
@@ -276,3 +278,33 @@ def test_a_thousand_random_corruptions_give_clear_errors_or_identical_loads(smal
     assert not internal, internal[:10]
     assert not wrong, wrong[:10]
     assert outcomes["refused"] > 1000 and outcomes["identical"] > 0, outcomes
+
+
+def test_a_huge_checkpoint_is_refused_by_its_size(small_run):
+    with open(small_run / rundir.CHECKPOINT, "ab") as fh:
+        fh.truncate(4 * 2**30)
+    proc, rss = run_capped("eval", str(small_run), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (f"memprop: error: {small_run / rundir.CHECKPOINT}: checkpoint: larger than "
+                           f"{rundir.MAX_CHECKPOINT_BYTES} bytes\n")
+    assert rss < CAP_MB
+
+
+def test_a_header_asking_for_petabytes_is_refused_without_allocating(small_run):
+    """A state's .npy header rewritten (with valid CRCs) to a shape of 8 PB: np.load would allocate it."""
+    path = small_run / rundir.CHECKPOINT
+    with zipfile.ZipFile(path) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist()}
+    member = bytearray(members["state__l1_x.npy"])
+    _rewrite(member, re.search(rb"'shape': \([^)]*\)", bytes(member)), b"'shape': (999999999999, 999)")
+    assert b"999999999999" in member
+    members["state__l1_x.npy"] = bytes(member)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for key, value in members.items():
+            zf.writestr(key, value)
+    path.write_bytes(buf.getvalue())
+    proc, rss = run_capped("eval", str(small_run), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"memprop: error: {path}: checkpoint: unreadable or corrupted"), proc.stderr
+    assert rss < CAP_MB
