@@ -336,7 +336,7 @@ def load(path: str | Path | None) -> Config:
         return Config()
     path = Path(path)
     source = str(path)
-    raw = read_bounded(path, MAX_CONFIG_BYTES)
+    raw = read_bounded(path, MAX_CONFIG_BYTES, wanted="a TOML file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -33,8 +33,9 @@ def kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def open_regular(path: str | os.PathLike, field: str = "file") -> int:
-    """A file descriptor for reading a regular file; anything else is a ConfigError, at once."""
+def open_regular(path: str | os.PathLike, field: str = "file", wanted: str = "a regular file") -> int:
+    """A file descriptor for reading a regular file; anything else is a ConfigError, at once
+    (`wanted`: what the file should have been, for the message)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -44,13 +45,13 @@ def open_regular(path: str | os.PathLike, field: str = "file") -> int:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise ConfigError(field, f"is {kind(mode)}, not a regular file", str(path))
+        raise ConfigError(field, f"is {kind(mode)}, not {wanted}", str(path))
     return fd
 
 
-def read_bounded(path: str | os.PathLike, limit: int, field: str = "file") -> bytes:
+def read_bounded(path: str | os.PathLike, limit: int, field: str = "file", wanted: str = "a regular file") -> bytes:
     """A regular file's bytes, refused (without reading them) when there are more than `limit`."""
-    with os.fdopen(open_regular(path, field), "rb") as fh:
+    with os.fdopen(open_regular(path, field, wanted), "rb") as fh:
         try:
             too_big = os.fstat(fh.fileno()).st_size > limit
             data = b"" if too_big else fh.read(limit + 1)  # files in /proc report size 0

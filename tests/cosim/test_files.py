@@ -132,7 +132,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path):
 def test_config_show_of_dev_zero_is_refused_without_reading_it():
     proc, rss = run_capped("config", "show", "/dev/zero", timeout=60)
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr == "memprop: error: /dev/zero: file: is a character device, not a regular file\n"
+    assert proc.stderr == "memprop: error: /dev/zero: file: is a character device, not a TOML file\n"
     assert rss < CAP_MB
 
 
@@ -142,7 +142,7 @@ def test_config_show_of_a_fifo_does_not_hang(tmp_path):
     proc = subprocess.run([*memprop_command(), "config", "show", str(fifo)], capture_output=True, text=True,
                           timeout=30)
     assert proc.returncode == 2
-    assert proc.stderr == f"memprop: error: {fifo}: file: is a FIFO, not a regular file\n"
+    assert proc.stderr == f"memprop: error: {fifo}: file: is a FIFO, not a TOML file\n"
 
 
 def test_a_huge_config_is_refused_by_its_size(tmp_path):
