@@ -224,12 +224,17 @@ class Trainer:
         return states, prog, rows
 
     def _write_start(self, resume: bool, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]]) -> None:
-        """The run's files at its start; a resumed run's config (changed by overrides) goes into the
-        checkpoint first, then into config.toml, so the two agree whenever the run is killed."""
+        """The run's files at its start. A fresh run's checkpoint comes last: it makes the directory a
+        run (a start killed before it can simply be repeated). A resumed run's config, when this
+        command changed it, goes into its checkpoint first, then into config.toml."""
         text = dumps(self.cfg)
+        changed = resume and self._stored_config != text
+        if not resume:
+            rundir.atomic_write(self.run_dir / rundir.CONFIG, text)
         rundir.write_metrics(self.run_dir / rundir.METRICS, rows)
-        if not resume or self._stored_config != text:
+        if changed or not resume:
             self._save(states, prog)
+        if changed:
             rundir.atomic_write(self.run_dir / rundir.CONFIG, text)
 
     # ---- the loop ----
