@@ -31,7 +31,8 @@ from memprop.cosim.files import read_bounded
 
 MAX_CONFIG_BYTES = 1_000_000
 #: train.scheduler: empty, local, or [scheme://]host:port with a scheme Dask knows (host: a name, an IPv4 or [IPv6]).
-SCHEDULER = re.compile(r"(|local|((tcp|tls|ws|wss|ucx)://)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5})\Z")
+SCHEDULER = re.compile(r"(|local|((tcp|tls|ws|wss|ucx)://)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
+                       r":[0-9]{1,5})\Z")
 
 
 @dataclass(frozen=True)

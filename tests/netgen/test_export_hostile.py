@@ -99,6 +99,6 @@ def test_export_of_a_run_with_a_hostile_name(hostile_run, tmp_path, dialect):
 def test_one_safe_line_for_titles_and_report_cells():
     from memprop.circuits.validation import one_safe_line
 
-    assert one_safe_line(f"quick{INJECTION}") == ("quick / .control / shell touch PWNED / .endc / .include /etc/passwd / "
-                                                  "simulator lang=spice / control")
+    assert one_safe_line(f"quick{INJECTION}") == ("quick / .control / shell touch PWNED / .endc / .include "
+                                                  "/etc/passwd / simulator lang=spice / control")
     assert one_safe_line("a\x00b") == "a?b"
