@@ -18,6 +18,7 @@ import scipy.sparse.linalg as spla
 
 from memprop.circuits.devices import MemristorModel
 from memprop.circuits.network import Crossbar
+from memprop.circuits.validation import check_memory
 
 
 def linear_operator(bar: Crossbar, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +29,15 @@ def linear_operator(bar: Crossbar, g: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return _wired_operator(bar, gp, gm)
 
 
+def wired_operator_bytes(bar: Crossbar) -> int:
+    """Memory `_wired_operator` takes: its dense (3 rows cols) x rows solves and boundary matrix."""
+    n_int, n_bnd = 3 * bar.rows * bar.cols, 2 * bar.cols + bar.rows
+    return 8 * (2 * n_int * bar.rows + n_int * n_bnd + bar.rows * n_bnd)
+
+
 def _wired_operator(bar: Crossbar, gp: np.ndarray, gm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    check_memory("network.wire_resistance", f"the wire-resistance model of crossbar {bar.name} "
+                                            f"({bar.rows} x {bar.cols})", wired_operator_bytes(bar))
     rows, cols = bar.rows, bar.cols
     gw = 1.0 / bar.wire_resistance
     rc = rows * cols

@@ -175,6 +175,22 @@ class SynapseStates:
         return SynapseStates({k: v.copy() for k, v in self.states.items()})
 
 
+def check_states(network: Network, states: SynapseStates) -> None:
+    """States that fit `network`: every crossbar's (2, rows, cols), finite, within the device's bounds
+    (a netlist or a resumed run built from anything else would be silently wrong)."""
+    dev = network.device
+    for bar in network.crossbars:
+        if bar.name not in states.states:
+            raise ConfigError(f"states.{bar.name}", "missing device states for this crossbar")
+        x = states[bar.name]
+        if x.shape != (2, bar.rows, bar.cols):
+            raise ConfigError(f"states.{bar.name}", f"shape {x.shape} != {(2, bar.rows, bar.cols)}")
+        if not np.all(np.isfinite(x)):
+            raise ConfigError(f"states.{bar.name}", "contains NaN or infinite states")
+        if np.any(x < dev.x_lo - 1e-12) or np.any(x > dev.x_hi + 1e-12):
+            raise ConfigError(f"states.{bar.name}", f"states outside the device bounds [{dev.x_lo}, {dev.x_hi}]")
+
+
 def _check_sizes(sizes: tuple[int, ...], field_name: str) -> None:
     for k, size in enumerate(sizes):
         check_int(f"{field_name}[{k}]", size, low=1, high=MAX_GROUP_SIZE)

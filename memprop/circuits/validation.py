@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Sequence
 
 #: Names that reach a netlist: letters, digits and underscores, starting with a letter.
 #: This excludes whitespace, newlines, dots, quotes, `=`, `{`, `*` and `;`, so no user-written
@@ -32,6 +32,19 @@ def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return out
 
 
+def comment_lines(text: str | Sequence[str]) -> list[str]:
+    """Free text made safe for any file we write (netlist and Verilog-A comments, reports, plot
+    titles): split on every kind of line break, other control characters replaced by '?', so no
+    text can start a line of its own (a `.control` block, a `shell` command, a new section)."""
+    lines = text.splitlines() if isinstance(text, str) else [part for item in text for part in str(item).splitlines()]
+    return ["".join(ch if ch.isprintable() else "?" for ch in line) for line in lines]
+
+
+def one_safe_line(text: str) -> str:
+    """Free text as one safe line (its non-blank lines joined by ' / '): for titles and table cells."""
+    return " / ".join(line for line in comment_lines(text) if line.strip())
+
+
 class ConfigError(ValueError):
     """A bad configuration value: says where (file and field) and why."""
 
@@ -49,6 +62,29 @@ class ConfigError(ValueError):
         """The same error, placed in a file and under a section prefix."""
         field = f"{prefix}.{self.field}" if prefix and not self.field.startswith(prefix + ".") else self.field
         return ConfigError(field, self.reason, source)
+
+
+def memory_budget() -> int:
+    """Bytes one computation may ask for: half of this machine's memory, or of the process's
+    address-space or data limit when one is set (so a capped process refuses instead of failing)."""
+    import os
+    import resource
+
+    limits = [os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")]
+    for which in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+        soft = resource.getrlimit(which)[0]
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft)
+    return min(limits) // 2
+
+
+def check_memory(field: str, what: str, n_bytes: float) -> None:
+    """Refuse, with the estimate, what would need more memory than `memory_budget()`: before allocating."""
+    budget = memory_budget()
+    if n_bytes > budget:
+        raise ConfigError(field, f"{what} needs ~{n_bytes / 2**30:.1f} GiB of memory, more than the "
+                                 f"{budget / 2**30:.1f} GiB (half the machine's memory, or of the process's "
+                                 "limit) memprop allows itself")
 
 
 def check_finite(field: str, value: Any, *, positive: bool = False, nonnegative: bool = False,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memprop.circuits.network import Network, SynapseStates
-from memprop.circuits.validation import ConfigError
+from memprop.circuits.validation import ConfigError, check_memory
 from memprop.cosim.behavioral import BehavioralNetwork
 from memprop.cosim.config import Config, build_network, initial_states
 from memprop.cosim.datasets import digits
@@ -41,17 +41,21 @@ def sample_inputs(cfg: Config, network: Network) -> np.ndarray:
 
 def settle_ngspice(network: Network, states: SynapseStates, inputs: np.ndarray, analysis: str = "op",
                    tran: TranSpec = TranSpec(), targets: np.ndarray | None = None) -> Settled:
-    from memprop.cosim.session import NgSpiceSession
+    from memprop.cosim.session import NgSpiceSession, transient_bytes
 
+    nodes = activation_nodes(network)
+    if analysis != "op":  # estimated before the deck is even built
+        check_memory("sim.tran_step", f"a transient of {tran.stop / tran.step:.3g} steps of {len(nodes)} neurons",
+                     transient_bytes(tran.step, tran.stop, len(nodes)))
     deck = render(network, states, inputs=inputs, targets=targets, analysis="none",
                   form="read" if analysis == "op" else "dynamic")
     session = NgSpiceSession.instance()
     session.load(deck.text)
-    nodes = activation_nodes(network)
     if analysis == "op":
         plot = session.op()
         values = {n: float(session.vector(plot, n)[0]) for n in nodes}
     else:
+        session.save_only(nodes)  # ngspice keeps every time point of what it saves: only what is read
         plot = session.tran(tran.step, tran.stop, uic=True, max_step=tran.step)
         values = {n: float(session.vector(plot, n)[-1]) for n in nodes}
     return Settled("ngspice", analysis, values)

@@ -22,6 +22,7 @@ from scipy.integrate import solve_ivp
 
 from memprop.circuits.crossbar import linear_operator, nonlinear_currents
 from memprop.circuits.network import Network, SynapseStates, conductances
+from memprop.circuits.validation import check_memory
 
 
 #: How close to the rails (as a fraction of v_rail) the macromodel's u may come in the solver.
@@ -48,6 +49,12 @@ class Trajectory:
     v: np.ndarray
 
 
+def twin_bytes(network: Network) -> int:
+    """Memory of the twin's dense operators A (neurons x signals) and B (neurons x neurons); a
+    wire-resistance crossbar's model is checked where it is built (crossbar.wired_operator_bytes)."""
+    return 8 * network.n_neurons * (network.n_signals + network.n_neurons)
+
+
 class BehavioralNetwork:
     """A network with programmed states, ready to settle batches of inputs."""
 
@@ -57,6 +64,8 @@ class BehavioralNetwork:
         self.offsets = network.offsets()
         self.n = network.n_neurons
         self.out = network.output_slice()
+        check_memory("network.layers" if network.topology == "layered" else "network.neurons",
+                     f"the numpy twin of this {self.n}-neuron network", twin_bytes(network))
         self._bars = []
         linear = network.device.linear_read
         g = conductances(network, states) if linear else None

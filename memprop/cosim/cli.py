@@ -15,6 +15,30 @@ from memprop.circuits.params import describe
 from memprop.circuits.validation import ConfigError
 
 
+class _EmptyPath:
+    """An empty path given on the command line: it would quietly mean the current directory, so
+    `guarded` refuses it, naming the option."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class PathArg(click.Path):
+    """click.Path that lets an empty value through as _EmptyPath, to be refused in memprop's own words."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value:
+            return _EmptyPath(param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+                              if param else "path")
+        return super().convert(value, param, ctx)
+
+
+def _refuse_empty_paths(values: dict[str, Any]) -> None:
+    for value in values.values():
+        if isinstance(value, _EmptyPath):
+            raise ConfigError(value.name, "is empty: give a path (. for the current directory)")
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"memprop: error: {message}", err=True)
     sys.exit(code)
@@ -29,14 +53,17 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         from memprop.cosim.session import SimulationError
 
         try:
+            _refuse_empty_paths(kwargs)
             return fn(*args, **kwargs)
         except ConfigError as err:
             _fail(str(err), 2)
         except SimulationError as err:
             _fail(str(err), 3)
         except OSError as err:
-            _fail(f"{getattr(err, 'filename', '') or ''}: {err.strerror or err}", 4)
-        except (KeyboardInterrupt, SystemExit):
+            _fail(f"{err.filename}: {err.strerror or err}" if err.filename else str(err.strerror or err), 4)
+        except KeyboardInterrupt as err:  # Ctrl-C: one line, the shell's exit code for SIGINT
+            _fail(str(err) or "interrupted", 130)
+        except SystemExit:
             raise
         except Exception as err:  # a bug of ours: one line, not a traceback; MEMPROP_DEBUG=1 shows it
             import os
@@ -49,26 +76,6 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write atomically: a crash never leaves half a file where a good one was."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 @click.group()
 @click.version_option(package_name="memprop")
 def main() -> None:
@@ -76,14 +83,14 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", required=True, type=PathArg(dir_okay=False, path_type=Path),
               help="where to write the deck")
 @click.option("--analysis", type=click.Choice(["op", "tran"]), default=None, help="overrides [sim].analysis")
 @click.option("--form", type=click.Choice(["read", "dynamic"]), default=None,
               help="devices as frozen read elements, or with live state equations (default: read for op, "
                    "dynamic for tran)")
-@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--map", "map_path", type=PathArg(dir_okay=False, path_type=Path), default=None,
               help="also write the node map (neuron -> node names) as JSON")
 @guarded
 def netgen(config: Path | None, output: Path, analysis: str | None, form: str | None,
@@ -91,6 +98,7 @@ def netgen(config: Path | None, output: Path, analysis: str | None, form: str | 
     """Write the ngspice deck of a config's network (runs as-is with `ngspice -b`)."""
     from memprop.cosim.backends import sample_inputs
     from memprop.cosim.config import build_network, dumps, initial_states, load
+    from memprop.cosim.files import write_output
     from memprop.netgen.deck import TranSpec, render
 
     cfg = load(config)
@@ -101,9 +109,9 @@ def netgen(config: Path | None, output: Path, analysis: str | None, form: str | 
                   header=["resolved config:"] + dumps(cfg).splitlines(),
                   title=f"memprop {network.topology} network, {network.n_neurons} neurons, "
                         f"{network.n_devices} {network.device.kind} devices")
-    _write_text(output, deck.text)
+    write_output(output, deck.text)
     if map_path is not None:
-        _write_text(map_path, json.dumps(deck.node_map, indent=1, sort_keys=True) + "\n")
+        write_output(map_path, json.dumps(deck.node_map, indent=1, sort_keys=True) + "\n")
     click.echo(f"wrote {output} ({network.n_neurons} neurons, {network.n_devices} memristors)")
 
 
@@ -131,7 +139,7 @@ def config_group() -> None:
 
 
 @config_group.command("show")
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
 @guarded
 def config_show(config: Path | None) -> None:
     """Print the fully resolved config (defaults filled in) as TOML."""
@@ -141,7 +149,7 @@ def config_show(config: Path | None) -> None:
 
 
 @main.command()
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
 @click.option("--backend", type=click.Choice(["ngspice", "behavioral", "both"]), default="ngspice")
 @click.option("--json", "as_json", is_flag=True, help='print {"backend": ..., "voltages": {node: volts}}')
 @guarded
@@ -172,7 +180,7 @@ def settle(config: Path | None, backend: str, as_json: bool) -> None:
 
 
 @main.command("gradcheck")
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
 @click.option("--batch", type=click.IntRange(1, 10000), default=8, help="samples in the batch")
 @click.option("--beta", "betas", type=float, multiple=True, help="EP nudging strengths (repeatable)")
 @click.option("--no-spice", is_flag=True, help="skip the SPICE side network")
@@ -201,11 +209,11 @@ def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_
 
 
 @main.command("export")
-@click.argument("run", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.argument("run", required=False, type=PathArg(file_okay=False, path_type=Path))
+@click.option("--config", "config", type=PathArg(dir_okay=False, path_type=Path), default=None,
               help="export an untrained network from a config instead of a run")
 @click.option("--dialect", default="ngspice", help="target simulator (see --list)")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=PathArg(file_okay=False, path_type=Path), default=None,
               help="directory for the netlist, model files and testbench")
 @click.option("--list", "list_only", is_flag=True, help="list the dialects")
 @guarded
@@ -215,6 +223,7 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
 
     from memprop.cosim.backends import sample_inputs
     from memprop.cosim.config import build_network, initial_states, load
+    from memprop.cosim.files import atomic_write, check_replaceable
     from memprop.netgen.dialects import DIALECTS
     from memprop.netgen.export import build
 
@@ -245,14 +254,15 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
                     comments=[f"{network.topology} network, {network.n_neurons} neurons, {network.n_devices} "
                               f"{network.device.kind} devices written as their programmed resistances"])
     files = DIALECTS[dialect]().files(netlist)
-    output.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        check_replaceable(output / name)  # all or nothing: refuse before the first file is written
     for name, text in files.items():
-        _write_text(output / name, text)
+        atomic_write(output / name, text)
     click.echo(f"wrote {', '.join(str(output / n) for n in files)}")
 
 
 @main.command("validate")
-@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run", type=PathArg(file_okay=False, path_type=Path))
 @click.option("--neuron", "level", type=click.Choice(["cmos", "macromodel", "ideal"]), default="cmos")
 @click.option("--images", type=click.IntRange(1, 100000), default=100, help="test images for the accuracy change")
 @click.option("--transients", type=click.IntRange(0, 1000), default=3, help="samples for settling time and energy")
@@ -298,7 +308,7 @@ def bench_speed(quick: bool, as_json: bool) -> None:
 
 
 @bench_group.command("robustness")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("robustness"))
+@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("robustness"))
 @click.option("--quick", is_flag=True, help="fewer severities, epochs and training images")
 @guarded
 def bench_robustness(out: Path, quick: bool) -> None:
@@ -311,7 +321,7 @@ def bench_robustness(out: Path, quick: bool) -> None:
 
 
 @bench_group.command("reconstruction")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("reconstruction"))
+@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("reconstruction"))
 @click.option("--quick", is_flag=True, help="a reduced sweep")
 @guarded
 def bench_reconstruction(out: Path, quick: bool) -> None:
@@ -323,7 +333,7 @@ def bench_reconstruction(out: Path, quick: bool) -> None:
 
 
 @bench_group.command("classification")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("classification"))
+@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("classification"))
 @click.option("--quick", is_flag=True, help="fewer epochs and images")
 @guarded
 def bench_classification(out: Path, quick: bool) -> None:
@@ -341,7 +351,7 @@ def data_group() -> None:
 
 @data_group.command("download")
 @click.argument("name", type=click.Choice(["mnist", "fashion-mnist"]))
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=PathArg(file_okay=False, path_type=Path))
 @guarded
 def data_download(name: str, directory: Path) -> None:
     """Download NAME's four IDX files into DIRECTORY (needs network; checksums verified)."""
@@ -358,7 +368,7 @@ def data_download(name: str, directory: Path) -> None:
 
 
 @data_group.command("info")
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
 @guarded
 def data_info(config: Path | None) -> None:
     """Load a config's dataset (verifying checksums) and print the split sizes."""
@@ -397,8 +407,8 @@ class _EpochBars:
 
 
 @main.command()
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="run directory")
+@click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=PathArg(file_okay=False, path_type=Path), help="run directory")
 @click.option("--backend", type=click.Choice(["ngspice", "behavioral"]), default=None, help="overrides [train].backend")
 @click.option("--analysis", type=click.Choice(["op", "tran"]), default=None, help="overrides [train].analysis")
 @click.option("--epochs", type=click.IntRange(0, 100000), default=None, help="overrides [train].epochs")
@@ -425,9 +435,6 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
             raise ConfigError("CONFIG", "with --resume the config is the run's own config.toml; give only --out")
         cfg = load(out / rundir.CONFIG)
     else:
-        if (out / rundir.CHECKPOINT).exists():
-            raise ConfigError("--out", "already holds a run; use --resume to continue it or choose another "
-                                       "directory (nothing was overwritten)", str(out))
         cfg = load(config)
     changes = {k: v for k, v in (("backend", backend), ("analysis", analysis), ("epochs", epochs),
                                  ("update", update), ("workers", workers), ("scheduler", scheduler))
@@ -437,27 +444,24 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
             cfg = replace(cfg, train=replace(cfg.train, **changes))
         except ConfigError as err:
             raise ConfigError(f"--{err.field}", err.reason) from None
-    if resume and changes:
-        from memprop.cosim.config import dumps
-
-        rundir.atomic_write(out / rundir.CONFIG, dumps(cfg))
     bars = _EpochBars(not quiet)
     trainer = Trainer(cfg, out, progress=bars)
-    try:
-        rows = trainer.run(resume=resume)
-    finally:
-        bars.close()
-    for row in rows:
-        click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
-                   f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
-    if not no_plots:
-        written = write_artifacts(cfg, out, trainer.network, trainer.states, rows, trainer.splits,
-                                  waveform=True)
-        click.echo("wrote " + ", ".join(str(p) for p in written))
+    with trainer.locked():  # the run and its plots: no other process in between
+        try:
+            rows = trainer.run(resume=resume, overrides=changes)
+        finally:
+            bars.close()
+        for row in rows:
+            click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
+                       f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
+        if not no_plots:
+            written = write_artifacts(cfg, out, trainer.network, trainer.states, rows, trainer.splits,
+                                      waveform=True)
+            click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command("eval")
-@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run", type=PathArg(file_okay=False, path_type=Path))
 @click.option("--backend", type=click.Choice(["ngspice", "behavioral"]), default=None,
               help="default: the run's own backend")
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +27,14 @@ from memprop.circuits.nonideal import NonIdeal
 from memprop.circuits.params import param
 from memprop.circuits.programming import PulseScheme
 from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int
+from memprop.cosim.files import read_bounded
 
 MAX_CONFIG_BYTES = 1_000_000
 #: How the ngspice backend solves the phases of a batch ([train] batching).
 BATCHINGS = ("sweep", "per-phase")
+#: train.scheduler: empty, local, or [scheme://]host:port with a scheme Dask knows (host: a name, an IPv4 or [IPv6]).
+SCHEDULER = re.compile(r"(|local|((tcp|tls|ws|wss|ucx)://)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
+                       r":[0-9]{1,5})\Z")
 
 
 @dataclass(frozen=True)
@@ -209,9 +214,9 @@ class TrainConfig:
         if not isinstance(self.isolate, bool):
             raise ConfigError("isolate", f"must be true or false, got {self.isolate!r}")
         check_finite("worker_timeout", self.worker_timeout, low=1.0, high=1e6)
-        if not isinstance(self.scheduler, str) or len(self.scheduler) > 256 or any(
-                not ch.isprintable() or ch.isspace() for ch in self.scheduler):
-            raise ConfigError("scheduler", "must be an address like tcp://host:8786, local, or empty")
+        if not isinstance(self.scheduler, str) or len(self.scheduler) > 256 or not SCHEDULER.match(self.scheduler):
+            raise ConfigError("scheduler", "must be empty, local, or a Dask scheduler's address like tcp://host:8786 "
+                                           f"(tcp, tls, ws, wss or ucx, a host and a port); got {self.scheduler!r}")
         if (self.workers > 1 or self.scheduler or self.isolate) and self.analysis != "op":
             raise ConfigError("workers", "parallel workers settle with .op; use analysis = \"op\" or workers = 1")
 
@@ -338,20 +343,16 @@ def load(path: str | Path | None) -> Config:
         return Config()
     path = Path(path)
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("file", "no such file", source) from None
-    except IsADirectoryError:
-        raise ConfigError("file", "is a directory, not a TOML file", source) from None
-    except OSError as err:
-        raise ConfigError("file", f"cannot be read: {err.strerror}", source) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError("file", f"larger than {MAX_CONFIG_BYTES} bytes", source)
+    raw = read_bounded(path, MAX_CONFIG_BYTES, wanted="a TOML file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", source) from None
+    return loads(text, source)
+
+
+def loads(text: str, source: str = "<config>") -> Config:
+    """A Config from TOML text (`source` names where it came from, in errors)."""
     try:
         data = tomllib.loads(text)
     except RecursionError:
@@ -378,6 +379,20 @@ def to_dict(cfg: Config) -> dict[str, Any]:
 
 def dumps(cfg: Config) -> str:
     return tomli_w.dumps(to_dict(cfg))
+
+
+def differences(a: Config, b: Config) -> list[tuple[str, Any, Any]]:
+    """(section.key, value in a, value in b) for every resolved value where two configs differ."""
+    da, db = to_dict(a), to_dict(b)
+    out = []
+    for section, table in da.items():
+        for key, value in table.items():
+            if key == "params" and section == "device":
+                out += [(f"device.params.{k}", v, db[section][key].get(k)) for k, v in value.items()
+                        if v != db[section][key].get(k)]
+            elif value != db[section][key]:
+                out.append((f"{section}.{key}", value, db[section][key]))
+    return out
 
 
 def build_network(cfg: Config) -> Network:

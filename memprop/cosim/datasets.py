@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import math
 import os
 import struct
@@ -22,12 +23,19 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from memprop.circuits.validation import ConfigError
+from memprop.cosim.files import read_bounded
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
+#: The largest IDX file memprop reads, on disk and decompressed (MNIST's 60 000 training images: 47 MB).
+MAX_IDX_BYTES = 128 * 2**20
+#: MNIST and Fashion-MNIST: 28 x 28 images of 10 classes.
+IMAGE_SHAPE = (28, 28)
+N_CLASSES = 10
 IDX_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
              "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
 #: Accepted digests per file: md5 of the published .gz, sha256 of the decompressed bytes.
@@ -82,39 +90,58 @@ def digits() -> Dataset:
     return Dataset("digits", raw.data.astype(float) / 16.0, raw.target.astype(int), 10)
 
 
-def _digest_ok(name: str, stem: str, path: Path, raw: bytes) -> bool:
+def _digest_ok(name: str, stem: str, path: Path, packed: bytes, raw: bytes) -> bool:
     known = CHECKSUMS.get(name, {}).get(stem, {})
-    if path.suffix == ".gz" and known.get("gz_md5") == hashlib.md5(path.read_bytes()).hexdigest():
+    if path.suffix == ".gz" and known.get("gz_md5") == hashlib.md5(packed).hexdigest():
         return True
     return known.get("raw_sha256") == hashlib.sha256(raw).hexdigest()
 
 
-def _read_idx(name: str, stem: str, directory: Path, verify: bool) -> np.ndarray:
+def _idx_path(stem: str, directory: Path) -> Path:
     for candidate in (directory / f"{stem}.gz", directory / stem):
         if candidate.is_file():
-            path = candidate
-            break
-    else:
-        raise ConfigError("data.data_dir", f"{directory}: no {stem}[.gz] (IDX files expected)")
+            return candidate
+    raise ConfigError("data.data_dir", f"{directory}: no {stem}[.gz] (IDX files expected)")
+
+
+def _read_idx(name: str, stem: str, directory: Path, verify: bool) -> np.ndarray:
+    """One IDX file as an array. A .gz is decompressed as a stream, never beyond what its header
+    says (so a small gzip bomb cannot take the memory), and verified before its array is made."""
+    path = _idx_path(stem, directory)
+    packed = read_bounded(path, MAX_IDX_BYTES, "data.data_dir")
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        stream = gzip.GzipFile(fileobj=io.BytesIO(packed)) if path.suffix == ".gz" else io.BytesIO(packed)
+        raw, dims = _idx_bytes(stream, path)
     except (OSError, EOFError, zlib.error) as err:  # zlib.error: damaged deflate data in a .gz
         raise ConfigError("data.data_dir", f"{path}: cannot be read ({err})") from None
-    if verify and not _digest_ok(name, stem, path, raw):
+    if verify and not _digest_ok(name, stem, path, packed, raw):
         raise ConfigError("data.data_dir", f"{path}: checksum does not match the published {name} file "
                                            "(corrupt or a different file; set data.verify = false to skip)")
-    if len(raw) < 8:
+    return np.frombuffer(raw, dtype=np.uint8, offset=len(raw) - math.prod(dims)).reshape(dims)
+
+
+def _idx_bytes(stream: Any, path: Path) -> tuple[bytes, tuple[int, ...]]:
+    """(the whole file, its dims), read from `stream` only as far as its header allows."""
+    head = stream.read(4)
+    if len(head) < 4:
         raise ConfigError("data.data_dir", f"{path}: too short for an IDX file")
-    zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+    zero, dtype, ndim = struct.unpack(">HBB", head)
     if zero != 0 or dtype != 0x08 or not 1 <= ndim <= 3:
         raise ConfigError("data.data_dir", f"{path}: not an unsigned-byte IDX file")
-    if len(raw) < 4 + 4 * ndim:
-        raise ConfigError("data.data_dir", f"{path}: IDX header cut short ({ndim} dimensions, {len(raw)} bytes)")
-    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != math.prod(dims):  # exact: np.prod wraps around in int64 (2^31 * 2^31 * 4 == 0)
-        raise ConfigError("data.data_dir", f"{path}: header says {dims} but holds {body.size} bytes")
-    return body.reshape(dims)
+    dim_bytes = stream.read(4 * ndim)
+    if len(dim_bytes) < 4 * ndim:
+        raise ConfigError("data.data_dir", f"{path}: IDX header cut short ({ndim} dimensions, "
+                                           f"{4 + len(dim_bytes)} bytes)")
+    dims = struct.unpack(f">{ndim}I", dim_bytes)
+    size = math.prod(dims)  # exact: np.prod wraps around in int64 (2^31 * 2^31 * 4 == 0)
+    if size > MAX_IDX_BYTES:
+        raise ConfigError("data.data_dir", f"{path}: header says {dims}, {size} bytes: more than the "
+                                           f"{MAX_IDX_BYTES} bytes of an IDX file memprop reads")
+    body = stream.read(size + 1)
+    if len(body) != size:
+        held = "more" if len(body) > size else f"{len(body)}"
+        raise ConfigError("data.data_dir", f"{path}: header says {dims} but holds {held} bytes")
+    return head + dim_bytes + body, dims
 
 
 def find_idx_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
@@ -136,10 +163,27 @@ def idx_dataset(name: str, data_dir: str | os.PathLike | None = None, verify: bo
     out = []
     for part in ("train", "test"):
         x, y = arrays[f"{part}_x"], arrays[f"{part}_y"]
-        if x.shape[0] != y.shape[0]:
-            raise ConfigError("data.data_dir", f"{directory}: {part} images and labels differ in count")
-        out.append(Dataset(name, x.reshape(x.shape[0], -1).astype(float) / 255.0, y.astype(int), 10))
+        _check_contents(name, _idx_path(IDX_FILES[f"{part}_x"], directory), x,
+                        _idx_path(IDX_FILES[f"{part}_y"], directory), y)
+        out.append(Dataset(name, x.reshape(x.shape[0], -1).astype(float) / 255.0, y.astype(int), N_CLASSES))
     return out[0], out[1]
+
+
+def _check_contents(name: str, x_path: Path, x: np.ndarray, y_path: Path, y: np.ndarray) -> None:
+    """Images (N, 28, 28) and labels (N,) below 10, N >= 1: else training would fail deep inside,
+    or worse, silently learn the wrong targets (a label 12 is no class of a 10-output network)."""
+    if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE or x.shape[0] == 0:
+        raise ConfigError("data.data_dir", f"{x_path}: holds an array of shape {x.shape}; {name} images are "
+                                           f"(N >= 1, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]})")
+    if y.ndim != 1:
+        raise ConfigError("data.data_dir", f"{y_path}: holds an array of shape {y.shape}; labels are one "
+                                           "number per image (N,)")
+    if len(y) != len(x):
+        raise ConfigError("data.data_dir", f"{y_path}: {len(y)} labels for {len(x)} images")
+    if y.max() >= N_CLASSES:
+        k = int(np.argmax(y >= N_CLASSES))
+        raise ConfigError("data.data_dir", f"{y_path}: label {int(y[k])} of image {k} is not one of the "
+                                           f"{N_CLASSES} classes 0..{N_CLASSES - 1}")
 
 
 def download(name: str, directory: str | os.PathLike) -> list[Path]:

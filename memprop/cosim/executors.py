@@ -81,6 +81,13 @@ def run_chunk(key: str, network: Network, backend: str, rule: str, states: dict[
     return result
 
 
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Workers ignore Ctrl-C (the terminal sends it to them too): the parent stops them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ParallelEngine:
     """Same interface as the serial engines; the batch is split over worker processes."""
 
@@ -117,7 +124,7 @@ class ParallelEngine:
             else:
                 try:
                     self._client = Client(scheduler, timeout="20s")
-                except (OSError, TimeoutError) as err:
+                except (OSError, TimeoutError, ValueError) as err:  # ValueError: an address Dask cannot parse
                     raise ConfigError("scheduler", f"cannot reach Dask scheduler {scheduler!r}: {err}") from None
         else:
             self._pools = [self._new_pool() for _ in range(workers)]
@@ -175,7 +182,8 @@ class ParallelEngine:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         """One worker process: each part of a batch always goes to the same process."""
-        return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
+                                   initializer=_leave_ctrl_c_to_the_parent)
 
     def _dask_map(self, args: list[tuple]) -> list[dict[str, Any]]:
         """Part w to Dask worker w (sorted by address), so its sweep deck stays its own."""
@@ -200,6 +208,11 @@ class ParallelEngine:
             futures = [self._pools[w].submit(run_chunk, *a) for w, a in enumerate(args)]
             try:
                 return [f.result(timeout=self.timeout) for f in futures]
+            except KeyboardInterrupt:  # stop now: do not wait for the workers to finish the batch
+                for pool in self._pools:
+                    self._kill_pool(pool)
+                self._pools = []
+                raise
             except (BrokenProcessPool, FutureTimeout) as err:
                 what = "hung (no answer in %.0f s)" % self.timeout if isinstance(err, FutureTimeout) else "died"
                 log.warning("an ngspice worker %s; restarting it and retrying the batch (attempt %d of %d)",

@@ -26,14 +26,18 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from memprop.circuits.network import SynapseStates
+from memprop.circuits.validation import one_safe_line
 from memprop.cosim import hopfield
 from memprop.cosim import reconstruction as rc
 from memprop.cosim.datasets import binary_patterns
+from memprop.cosim.files import read_bounded
 from memprop.cosim.rundir import atomic_write
 
 Log = Callable[[str], Any]
 
 THRESHOLD = 0.9
+#: results.json of a benchmark is a few megabytes.
+MAX_RESULTS_BYTES = 256 * 2**20
 HOPFIELD_LABELS = {"hebbian": "Hopfield, Hebbian", "pseudo-inverse": "Hopfield, pseudo-inverse",
                    "storkey": "Hopfield, Storkey"}
 MEMRISTOR_LABELS = {"memristor-ep": "memristor net, EP", "memristor-rbp": "memristor net, RBP",
@@ -236,7 +240,7 @@ def extend_reconstruction(out_dir: str | Path, kind: str, counts: tuple[int, ...
     larger grid would have given. The corruption sweep and examples are kept as they were.
     """
     out = Path(out_dir)
-    results = json.loads((out / "results.json").read_text())
+    results = json.loads(read_bounded(out / "results.json", MAX_RESULTS_BYTES, "results"))
     raw = results["plan"]
     settings = rc.ReconSettings(**raw["settings"])
     plan = ReconPlan(kinds=(kind,), counts={kind: tuple(counts)}, flips=tuple(raw["flips"]),
@@ -433,13 +437,9 @@ def _plt():
 
 
 def _save(fig: Any, path: Path) -> str:
-    plt = _plt()
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path.name
+    from memprop.cosim.plots import save_figure
+
+    return save_figure(fig, path).name
 
 
 STYLE = {"hebbian": ("tab:gray", "v--"), "pseudo-inverse": ("tab:blue", "s--"), "storkey": ("tab:cyan", "^--"),
@@ -568,7 +568,7 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
     size = results["sizes"]["memristor"]
     L: list[str] = []
     L.append(f"# Pattern reconstruction (associative memory): memristor networks vs Hopfield networks\n")
-    L.append(f"Sweep: **{plan.label}**. Total runtime {_fmt_seconds(results['seconds']['total'])}. "
+    L.append(f"Sweep: **{one_safe_line(plan.label)}**. Total runtime {_fmt_seconds(results['seconds']['total'])}. "
              f"Seeds fixed (patterns, cues, initial device states, training order).\n")
     L.append("## The task\n")
     L.append(

@@ -12,16 +12,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from memprop.circuits.network import Network, SynapseStates  # noqa: E402
+from memprop.circuits.validation import one_safe_line  # noqa: E402
 from memprop.cosim.waveforms import Waveform  # noqa: E402
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path, dpi: int = 110) -> Path:
+    """Lay out, render and close a figure, then write the PNG atomically (see files.atomic_write)."""
+    import io
+
+    from memprop.cosim.files import atomic_write
+
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
-    tmp.replace(path)
+    atomic_write(path, buf.getvalue())
     return path
+
 
 
 def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
@@ -37,8 +44,8 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy (%)")
     ax2.legend()
-    fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    fig.suptitle(one_safe_line(title), fontsize=10)
+    return save_figure(fig, path)
 
 
 def waveforms(wave: Waveform, network: Network, path: Path, label: int | None = None) -> Path:
@@ -58,7 +65,7 @@ def waveforms(wave: Waveform, network: Network, path: Path, label: int | None = 
     ax.set_ylim(-0.05, 1.12)
     ax.legend(fontsize=7, ncol=5, loc="lower right")
     ax.set_title(f"{wave.simulator} transient: free phase, then nudged phases continuing from it", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def conductances(network: Network, states: SynapseStates, path_hist: Path, path_maps: Path) -> tuple[Path, Path]:
@@ -71,7 +78,7 @@ def conductances(network: Network, states: SynapseStates, path_hist: Path, path_
     ax.set_xlabel("conductance (µS)")
     ax.set_ylabel("devices")
     ax.legend(fontsize=8)
-    _save(fig, path_hist)
+    save_figure(fig, path_hist)
     fig, axes = plt.subplots(1, len(primary), figsize=(3.2 * len(primary), 3.2), squeeze=False)
     for ax, bar in zip(axes[0], primary):
         g = dev.conductance(states[bar.name])
@@ -82,4 +89,4 @@ def conductances(network: Network, states: SynapseStates, path_hist: Path, path_
         ax.set_xlabel(f"source ({bar.source})")
         ax.set_ylabel(f"target ({bar.target})")
         fig.colorbar(im, ax=ax, fraction=0.046)
-    return path_hist, _save(fig, path_maps)
+    return path_hist, save_figure(fig, path_maps)

@@ -7,15 +7,20 @@ from pathlib import Path
 import numpy as np
 
 from memprop.circuits.validation import ConfigError
+from memprop.cosim.files import read_bounded
+
+#: ASCII raw files of the operating points memprop asks for are kilobytes.
+MAX_RAW_BYTES = 256 * 2**20
 
 
 def read_ascii_raw(path: str | Path) -> dict[str, np.ndarray]:
     """Variable name -> values over the points, for a real-valued ASCII raw file."""
     path = Path(path)
+    raw = read_bounded(path, MAX_RAW_BYTES, "raw file")
     try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise ConfigError("raw file", f"cannot be read: {err.strerror}", str(path)) from None
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ConfigError("raw file", "not a text (UTF-8) raw file", str(path)) from None
     names: list[str] = []
     n_vars = n_points = 0
     k = 0

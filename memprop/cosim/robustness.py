@@ -79,6 +79,8 @@ def _plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from memprop.cosim.plots import save_figure
+
     sweeps = results["sweeps"]
     fig, axes = plt.subplots(2, 4, figsize=(14, 6.4))
     for ax, (title, entry) in zip(axes.ravel(), sweeps.items()):
@@ -92,9 +94,7 @@ def _plot(results: dict[str, Any], path: Path) -> None:
         ax.legend(fontsize=7)
     axes.ravel()[-1].axis("off")
     fig.suptitle("8x8 digits, 64-32-10 memristor network: accuracy vs non-ideality severity", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def _report(results: dict[str, Any]) -> str:

@@ -17,11 +17,17 @@ PySpice quirks handled here, deliberately:
 from __future__ import annotations
 
 import logging
+import math
+import os
 import re
+import signal
+import threading
 import time
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from memprop.circuits.validation import check_memory
 
 LOG = logging.getLogger("memprop.ngspice")
 MAX_COMMAND = 1023
@@ -31,10 +37,18 @@ ERROR_PATTERNS = re.compile(
     r"|no convergence|iteration limit reached|doanalyses:|could not find|unknown (?:sub)?circuit|no such"
     r"|unable to find|is not (?:a )?valid|syntax error|fatal|aborted|cannot recover)",
     re.IGNORECASE)
+INSTALL_HINT = ("install it with `sudo apt-get install -y ngspice libngspice0` (Debian, Ubuntu), or set "
+                "NGSPICE_LIBRARY_PATH to your libngspice.so")
 #: stderr lines that look alarming but are informational in ngspice 39.
 BENIGN = re.compile(r"^(Note:|Warning: .*(reltol|abstol|vntol) |Using (SPARSE|KLU)|Circuit: |Reference value)", re.IGNORECASE)
 #: What ngspice prints when an analysis stops at a breakpoint (`stop when ...`): a pause, not an error.
 PAUSED = re.compile(r"^(doAnalyses: pause requested|\w+ simulation interrupted|simulation interrupted)$")
+
+
+def transient_bytes(step: float, stop: float, vectors: int) -> int:
+    """Memory of a transient's results: ngspice keeps every time point of every saved vector (and
+    `time`), at least one point per `step` (the maximum step) up to `stop`."""
+    return 8 * (math.ceil(stop / step) + 2) * (vectors + 1)
 
 
 class SimulationError(RuntimeError):
@@ -45,6 +59,42 @@ class SimulationError(RuntimeError):
         self.lines = list(lines)
         detail = ("\n  " + "\n  ".join(self.lines[-12:])) if self.lines else ""
         super().__init__(f"{what}{detail}")
+
+
+class _DeferredInterrupt:
+    """Ctrl-C while ngspice runs is held until its call returns, then raised as KeyboardInterrupt.
+
+    PySpice's callbacks run Python code inside ngspice's calls; a KeyboardInterrupt raised there is
+    printed and swallowed by cffi, and the run went on to its end. Held here instead, it stops the
+    run as soon as the analysis in progress returns (milliseconds), never mid-call. A second
+    Ctrl-C while one is held stops the process at once (the run directory's files are atomic).
+    Installed only in the main thread, over Python's own handler, which it passes other Ctrl-Cs to.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending = False
+        self._previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and callable(self._previous):
+            signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if not self.depth:
+            self._previous(signum, frame)  # Python's: raises KeyboardInterrupt here and now
+            return
+        if self.pending:
+            os.write(2, b"memprop: error: interrupted twice; stopping at once\n")
+            os._exit(130)
+        self.pending = True
+
+    def __enter__(self) -> None:
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        if self.pending and not self.depth:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 class _VersionWarningFilter(logging.Filter):
@@ -68,7 +118,13 @@ class NgSpiceSession:
             handler_logger.addFilter(_VersionWarningFilter())
         from PySpice.Spice.NgSpice.Shared import NgSpiceShared  # heavy import, only when needed
 
-        self._ng = NgSpiceShared.new_instance()
+        self._interrupt = _DeferredInterrupt()
+        try:
+            with self._interrupt:
+                self._ng = NgSpiceShared.new_instance()
+        except (OSError, AttributeError) as err:  # no library there, or one that is not ngspice's
+            reason = str(err).split(".  Additionally")[0]
+            raise SimulationError(f"cannot load ngspice's shared library ({reason}); {INSTALL_HINT}") from None
         self._lib = self._ng._ngspice_shared
         self.loaded = False
         self.analyses = 0
@@ -76,6 +132,7 @@ class NgSpiceSession:
         #: engines report as analysis time, and the complement of memprop's own Python time
         self.busy_seconds = 0.0
         self._sent = 0
+        self._saved: int | None = None  # vectors kept by `save_only` for the loaded circuit (None: all)
         self.command("set nomoremode")
         self.solver = self._probe_solver()
 
@@ -116,8 +173,11 @@ class NgSpiceSession:
             raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {len(cmd)}")
         self._ng.clear_output()
         t0 = time.perf_counter()
-        rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
-        self.busy_seconds += time.perf_counter() - t0
+        try:
+            with self._interrupt:
+                rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
+        finally:
+            self.busy_seconds += time.perf_counter() - t0
         if rc:
             raise SimulationError(f"ngspice command returned {rc}: {cmd[:80]}", self._output())
         return self._check(cmd[:80])
@@ -146,9 +206,10 @@ class NgSpiceSession:
             raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {max(map(len, cmds))}")
         t0 = time.perf_counter()
         try:
-            for c in joined.encode("ascii").split(b"\x00"):
-                if send(c):
-                    raise SimulationError(f"ngspice command failed: {c[:80].decode()}", self._output())
+            with self._interrupt:
+                for c in joined.encode("ascii").split(b"\x00"):
+                    if send(c):
+                        raise SimulationError(f"ngspice command failed: {c[:80].decode()}", self._output())
         finally:
             self.busy_seconds += time.perf_counter() - t0
         self._check(f"{len(cmds)} commands starting with {cmds[0][:60]}")
@@ -171,8 +232,11 @@ class NgSpiceSession:
         keep = [ffi.new("char[]", ln.encode("utf8")) for ln in body] + [ffi.new("char[]", b"")]
         array = ffi.new("char *[]", keep + [FFI.NULL])
         t0 = time.perf_counter()
-        rc = self._lib.ngSpice_Circ(array)
-        self.busy_seconds += time.perf_counter() - t0
+        try:
+            with self._interrupt:
+                rc = self._lib.ngSpice_Circ(array)
+        finally:
+            self.busy_seconds += time.perf_counter() - t0
         if rc:
             raise SimulationError("ngspice could not load the circuit", self._output())
         self._check("loading the circuit")
@@ -180,6 +244,7 @@ class NgSpiceSession:
 
     def clear(self) -> None:
         """Destroy all plots and remove the loaded circuit."""
+        self._saved = None
         self.command("destroy all")
         if self.loaded:
             self.command("remcirc")
@@ -193,6 +258,10 @@ class NgSpiceSession:
         return self._last_plot("op")
 
     def tran(self, step: float, stop: float, *, uic: bool = True, max_step: float | None = None) -> str:
+        dt = min(step, max_step or step)
+        if self._saved is not None:  # refused before ngspice allocates it
+            check_memory("transient", f"a transient of {stop / dt:.3g} steps keeping {self._saved} vectors",
+                         transient_bytes(dt, stop, self._saved))
         self.command("destroy all")
         parts = ["tran", f"{step:.12g}", f"{stop:.12g}"]
         if max_step is not None:
@@ -285,8 +354,11 @@ class NgSpiceSession:
         """Run an analysis command; a pause at a breakpoint is expected, anything else alarming raises."""
         self._ng.clear_output()
         t0 = time.perf_counter()
-        rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
-        self.busy_seconds += time.perf_counter() - t0
+        try:
+            with self._interrupt:
+                rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
+        finally:
+            self.busy_seconds += time.perf_counter() - t0
         self.analyses += 1
         lines = [ln for ln in self._output() if not PAUSED.match(ln.strip())]
         bad = [ln for ln in lines if ERROR_PATTERNS.search(ln) and not BENIGN.match(ln)]
@@ -296,6 +368,7 @@ class NgSpiceSession:
     def save_only(self, vectors: Sequence[str]) -> None:
         """Keep only these vectors in later analyses' plots (`save`): a 64-32-10 `.op` then takes
         ~4 % less time and reading its results half the time."""
+        self._saved = len(vectors)
         cmds, line = [], "save"
         for name in vectors:
             if len(line) + 1 + len(name) > MAX_COMMAND:

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from memprop.circuits.network import Network, SynapseStates
-from memprop.circuits.validation import ConfigError
+from memprop.circuits.network import Network, SynapseStates, check_states
+from memprop.circuits.validation import ConfigError, check_finite, check_int
 from memprop.cosim import rundir
-from memprop.cosim.config import Config, build_network, check_trainable, dumps, initial_states, load
+from memprop.cosim.config import Config, build_network, check_trainable, differences, dumps, initial_states, load, loads
 from memprop.cosim.datasets import Dataset, Splits, load_splits
 from memprop.cosim.engines import make_engine
-from memprop.cosim.programming import Fidelity, apply_update
+from memprop.cosim.programming import FIDELITY_FIELDS, Fidelity, apply_update
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
 from memprop.cosim.session import SimulationError
 
@@ -108,6 +109,78 @@ def arrays_to_states(arrays: dict[str, np.ndarray]) -> SynapseStates:
     return SynapseStates({k[len("state__"):]: v.copy() for k, v in arrays.items() if k.startswith("state__")})
 
 
+#: What a resumed run may change in its config: how long it runs and how it is executed, never what it
+#: computes (a checkpoint of another device model or learning rate would resume into wrong results).
+RESUMABLE = frozenset({"train.epochs", "train.workers", "train.scheduler", "train.isolate", "train.worker_timeout",
+                       "train.checkpoint_every", "train.batching"})
+
+
+def read_checkpoint(cfg: Config, network: Network, path: Path, *, overrides: Iterable[str] = (),
+                    n_batches: int | None = None) -> tuple[SynapseStates, Progress, dict[str, Any]]:
+    """A checkpoint that belongs to this run, or a ConfigError naming what does not: its states fit
+    `network` (float64, finite, within the device's bounds), its progress is one the run can have
+    reached (`n_batches`: batches per epoch, when known), and its config is `cfg` except for
+    RESUMABLE fields and the train fields in `overrides` (changed deliberately by this command)."""
+    arrays, meta = rundir.load_checkpoint(path)
+    try:
+        prog = _progress(cfg, meta, arrays, n_batches)
+        _check_config(cfg, meta["config"], RESUMABLE | {f"train.{k}" for k in overrides})
+        _check_arrays(network, arrays)
+        states = arrays_to_states(arrays)
+        check_states(network, states)
+    except ConfigError as err:
+        raise err.located(str(path), "checkpoint") from None
+    return states, prog, meta
+
+
+def _progress(cfg: Config, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_batches: int | None) -> Progress:
+    for key in ("epoch", "batch", "loss_sum", "loss_count", "seconds", "config"):
+        if key not in meta:
+            raise ConfigError(key, "missing from the metadata")
+    epoch = check_int("epoch", meta["epoch"], low=0, high=100_000)
+    batch = check_int("batch", meta["batch"], low=0, high=10**7 if n_batches is None else max(n_batches - 1, 0))
+    loss_count = check_int("loss_count", meta["loss_count"], low=0, high=10**7)
+    if n_batches is not None and loss_count != batch * cfg.train.batch_size:
+        raise ConfigError("loss_count", f"{loss_count} samples cannot precede batch {batch} of size "
+                                        f"{cfg.train.batch_size}")
+    progress = Progress(epoch, batch, check_finite("loss_sum", meta["loss_sum"], nonnegative=True), loss_count,
+                        check_finite("seconds", meta["seconds"], nonnegative=True))
+    fidelity = arrays.get("fidelity")
+    if fidelity is None or fidelity.shape != (len(FIDELITY_FIELDS),) or fidelity.dtype != np.float64 \
+            or not np.all(np.isfinite(fidelity)):
+        raise ConfigError("fidelity", f"must be {len(FIDELITY_FIELDS)} finite numbers")
+    progress.fidelity = Fidelity(fidelity.copy())
+    return progress
+
+
+def _check_config(cfg: Config, text: Any, may_differ: frozenset[str]) -> None:
+    """The checkpoint's config is this run's (but for `may_differ`)."""
+    if not isinstance(text, str):
+        raise ConfigError("config", "must be the run's config as TOML text")
+    if text == dumps(cfg):
+        return
+    try:
+        stored = loads(text, "checkpoint")
+    except ConfigError as err:
+        raise ConfigError("config", f"is not a valid run config ({err.field}: {err.reason})") from None
+    diffs = [d for d in differences(stored, cfg) if d[0] not in may_differ]
+    if diffs:
+        key, theirs, mine = diffs[0]
+        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+        raise ConfigError("config", f"belongs to another run: {key} is {theirs!r} there, {mine!r} in config.toml"
+                                    f"{more}; resuming would give wrong results (a run may change only "
+                                    f"{', '.join(sorted(RESUMABLE))})")
+
+
+def _check_arrays(network: Network, arrays: dict[str, np.ndarray]) -> None:
+    known = {f"state__{bar.name}" for bar in network.crossbars} | {"fidelity"}
+    for key, a in sorted(arrays.items()):
+        if key not in known:
+            raise ConfigError("arrays", f"unknown array {key!r} (not a crossbar of the network in config.toml)")
+        if key.startswith("state__") and a.dtype != np.float64:
+            raise ConfigError(f"states.{key[len('state__'):]}", f"of type {a.dtype}, not float64")
+
+
 class Trainer:
     """One training run in a run directory."""
 
@@ -123,6 +196,8 @@ class Trainer:
         self.rates = layer_rates(self.network, cfg.train.lr)
         self.progress = progress
         self.engine = None
+        self._lock: rundir.RunLock | None = None
+        self._stored_config = ""  # the config text of the checkpoint a resumed run started from
 
     # ---- checkpoints ----
     def _save(self, states: SynapseStates, prog: Progress) -> None:
@@ -132,16 +207,85 @@ class Trainer:
         arrays["fidelity"] = prog.fidelity.sums
         rundir.save_checkpoint(self.run_dir / rundir.CHECKPOINT, arrays, meta)
 
-    def _restore(self) -> tuple[SynapseStates, Progress]:
-        arrays, meta = rundir.load_checkpoint(self.run_dir / rundir.CHECKPOINT)
-        states = arrays_to_states(arrays)
-        for bar in self.network.crossbars:
-            if bar.name not in states.states or states[bar.name].shape != (2, bar.rows, bar.cols):
-                raise ConfigError("checkpoint", f"does not match the network in config.toml (crossbar {bar.name})",
-                                  str(self.run_dir / rundir.CHECKPOINT))
-        prog = Progress(meta["epoch"], meta["batch"], meta["loss_sum"], meta["loss_count"], meta["seconds"],
-                        Fidelity(arrays["fidelity"].astype(float)))
+    def _restore(self, overrides: set[str]) -> tuple[SynapseStates, Progress]:
+        n_batches = math.ceil(len(self.splits.train.y) / self.cfg.train.batch_size)
+        states, prog, meta = read_checkpoint(self.cfg, self.network, self.run_dir / rundir.CHECKPOINT,
+                                             overrides=overrides, n_batches=n_batches)
+        self._stored_config = meta["config"]
         return states, prog
+
+    # ---- starting ----
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run directory's lock (re-entrant for this trainer: a run and its artifacts under one lock)."""
+        if self._lock is not None:
+            yield
+            return
+        with rundir.RunLock(self.run_dir) as lock:
+            self._lock = lock
+            try:
+                yield
+            finally:
+                self._lock = None
+
+    def _refuse_existing_run(self) -> None:
+        """A fresh run never overwrites another run's checkpoint or metrics history."""
+        if (self.run_dir / rundir.CHECKPOINT).exists():
+            raise ConfigError("run directory", "already holds a run; use --resume to continue it or choose another "
+                                               "directory (nothing was overwritten)", str(self.run_dir))
+        metrics = self.run_dir / rundir.METRICS
+        if metrics.exists() and metrics.stat().st_size > 0:
+            raise ConfigError("run directory", f"holds the metrics history of an earlier run ({rundir.METRICS}) but "
+                                               "no checkpoint; move it away or choose another directory (nothing "
+                                               "was overwritten)", str(self.run_dir))
+
+    def _begin(self, resume: bool, overrides: set[str]) -> tuple[SynapseStates, Progress, list[dict[str, Any]]]:
+        """Everything that can refuse the run, before anything is written: the checkpoint and metrics
+        (resume) or the directory's emptiness (fresh), then the engine (ngspice, scheduler)."""
+        rundir.check_run_files(self.run_dir)
+        if resume:
+            states, prog = self._restore(overrides)
+            # rows are numbered from 1: row k is epoch index k - 1, done when k <= prog.epoch
+            rows = [r for r in rundir.read_metrics(self.run_dir / rundir.METRICS) if r["epoch"] <= prog.epoch]
+        else:
+            self._refuse_existing_run()
+            states, prog, rows = initial_states(self.cfg, self.network), Progress(fidelity=Fidelity()), []
+        t = self.cfg.train
+        self.engine = make_engine(t.backend, self.network, t.analysis, t.settle_time, t.rule, t.workers,
+                                  t.scheduler or None, t.isolate, t.worker_timeout, t.batching)
+        return states, prog, rows
+
+    def _write_start(self, resume: bool, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]]) -> None:
+        """The run's files at its start. A fresh run's checkpoint comes last: it makes the directory a
+        run (a start killed before it can simply be repeated). A resumed run's config, when this
+        command changed it, goes into its checkpoint first, then into config.toml."""
+        text = dumps(self.cfg)
+        changed = resume and self._stored_config != text
+        if not resume:
+            rundir.atomic_write(self.run_dir / rundir.CONFIG, text)
+        rundir.write_metrics(self.run_dir / rundir.METRICS, rows)
+        if changed or not resume:
+            self._save(states, prog)
+        if changed:
+            rundir.atomic_write(self.run_dir / rundir.CONFIG, text)
+
+    # ---- the loop ----
+    def run(self, *, resume: bool = False, overrides: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Train in the run directory (continue its checkpoint: `resume`), holding its lock.
+
+        overrides: train fields this command changes deliberately on a resumed run; they may differ
+        from the checkpoint's config (see RESUMABLE for the ones that always may).
+        """
+        with self.locked():
+            states, prog, rows = self._begin(resume, set(overrides))
+            try:
+                self._write_start(resume, states, prog, rows)
+                return self._loop(self.engine, states, prog, rows)
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(f"interrupted; {self.run_dir} keeps the run up to its last checkpoint "
+                                        "(continue it with --resume)") from None
+            finally:
+                self.engine.close()
 
     def _plan(self, epoch: int) -> EpochPlan:
         """This epoch's batches: the shuffled order and each batch's nudgings, all derived from
@@ -155,89 +299,69 @@ class Trainer:
             return nudging_betas(tcfg.nudging, tcfg.beta, np.random.default_rng([tcfg.seed, epoch, k]))
         return EpochPlan(self.splits.train, order, tcfg.batch_size, self.network, betas)
 
-    # ---- the loop ----
-    def run(self, *, resume: bool = False) -> list[dict[str, Any]]:
+    def _loop(self, engine: Any, states: SynapseStates, prog: Progress,
+              rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         cfg = self.cfg
         tcfg = cfg.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         metrics_path = self.run_dir / rundir.METRICS
-        if resume:
-            states, prog = self._restore()
-            # rows are numbered from 1: row k is epoch index k - 1, done when k <= prog.epoch
-            rows = [r for r in rundir.read_metrics(metrics_path) if r.get("epoch", 0) <= prog.epoch]
-            rundir.write_metrics(metrics_path, rows)
-        else:
-            rundir.atomic_write(self.run_dir / rundir.CONFIG, dumps(cfg))
-            states, prog = initial_states(cfg, self.network), Progress(fidelity=Fidelity())
-            rows = []
-            rundir.write_metrics(metrics_path, rows)
-            self._save(states, prog)
         network = self.network
-        train = self.splits.train
-        n_batches = math.ceil(len(train.y) / tcfg.batch_size)
-        self.engine = engine = make_engine(tcfg.backend, network, tcfg.analysis, tcfg.settle_time, tcfg.rule,
-                                           tcfg.workers, tcfg.scheduler or None, tcfg.isolate, tcfg.worker_timeout,
-                                           tcfg.batching)
+        n_batches = math.ceil(len(self.splits.train.y) / tcfg.batch_size)
         engine.program(states)
         out = network.output_slice()
-        try:
-            while prog.epoch < tcfg.epochs:
-                t_start = time.perf_counter() - prog.seconds
-                stats_start = dict(engine.stats)
-                plan = self._plan(prog.epoch)
+        while prog.epoch < tcfg.epochs:
+            t_start = time.perf_counter() - prog.seconds
+            stats_start = dict(engine.stats)
+            plan = self._plan(prog.epoch)
+            if self.progress:
+                self.progress(f"epoch {prog.epoch + 1}/{tcfg.epochs}", n_batches - prog.batch)
+            while prog.batch < n_batches:
+                idx = plan.indices(prog.batch)
+                x, y, betas = plan.batch(prog.batch)
+                upcoming = plan.upcoming(prog.batch)
+                try:
+                    if tcfg.rule == "rbp":
+                        free, lam = engine.adjoint_phase(x, y, upcoming=upcoming)
+                        dw = with_ties(network, rbp_update(network, free, lam, self.rates))
+                    else:
+                        phases = engine.phases(x, y, betas, upcoming=upcoming)
+                        free = phases[0]
+                        dw = with_ties(network, ep_update(network, phases, self.rates))
+                except SimulationError as err:
+                    # keep everything up to this batch: `--resume` restarts exactly here
+                    prog.seconds = time.perf_counter() - t_start
+                    self._save(states, prog)
+                    raise SimulationError(f"epoch {prog.epoch + 1}, batch {prog.batch + 1}: {err.what}; the run "
+                                          f"is saved up to this batch (resume with --resume)", err.lines) from None
+                states = engine.current_states()
+                prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
+                prog.loss_count += len(idx)
+                write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
+                states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
+                                      cfg.nonideal, write_rng)
+                engine.program(states)
+                prog.batch += 1
                 if self.progress:
-                    self.progress(f"epoch {prog.epoch + 1}/{tcfg.epochs}", n_batches - prog.batch)
-                while prog.batch < n_batches:
-                    idx = plan.indices(prog.batch)
-                    x, y, betas = plan.batch(prog.batch)
-                    upcoming = plan.upcoming(prog.batch)
-                    try:
-                        if tcfg.rule == "rbp":
-                            free, lam = engine.adjoint_phase(x, y, upcoming=upcoming)
-                            dw = with_ties(network, rbp_update(network, free, lam, self.rates))
-                        else:
-                            phases = engine.phases(x, y, betas, upcoming=upcoming)
-                            free = phases[0]
-                            dw = with_ties(network, ep_update(network, phases, self.rates))
-                    except SimulationError as err:
-                        # keep everything up to this batch: `--resume` restarts exactly here
-                        prog.seconds = time.perf_counter() - t_start
-                        self._save(states, prog)
-                        raise SimulationError(f"epoch {prog.epoch + 1}, batch {prog.batch + 1}: {err.what}; the run "
-                                              f"is saved up to this batch (resume with --resume)", err.lines) from None
-                    states = engine.current_states()
-                    prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
-                    prog.loss_count += len(idx)
-                    write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
-                    states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
-                                          cfg.nonideal, write_rng)
-                    engine.program(states)
-                    prog.batch += 1
-                    if self.progress:
-                        self.progress("", 1)
-                    if prog.batch % tcfg.checkpoint_every == 0 and prog.batch < n_batches:
-                        prog.seconds = time.perf_counter() - t_start
-                        self._save(states, prog)
-                test = self.splits.test
-                if tcfg.eval_size:
-                    test = test.subset(np.arange(min(tcfg.eval_size, len(test.y))))
-                test_eval = evaluate(engine, network, test)
-                val_eval = evaluate(engine, network, self.splits.validation)
-                row = {"epoch": prog.epoch + 1, "train_loss": prog.loss_sum / max(prog.loss_count, 1),
-                       "test_accuracy": test_eval["accuracy"], "test_loss": test_eval["loss"],
-                       "validation_accuracy": val_eval["accuracy"],
-                       "seconds": time.perf_counter() - t_start, "backend": engine.name,
-                       "update": tcfg.update, **prog.fidelity.summary()}
-                # counters of this epoch (maxima: of the run so far)
-                row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
-                            for k, v in engine.stats.items()})
-                rows.append(row)
-                rundir.write_metrics(metrics_path, rows)
-                prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())
-                self._save(states, prog)
-        finally:
-            if engine is not None:
-                engine.close()
+                    self.progress("", 1)
+                if prog.batch % tcfg.checkpoint_every == 0 and prog.batch < n_batches:
+                    prog.seconds = time.perf_counter() - t_start
+                    self._save(states, prog)
+            test = self.splits.test
+            if tcfg.eval_size:
+                test = test.subset(np.arange(min(tcfg.eval_size, len(test.y))))
+            test_eval = evaluate(engine, network, test)
+            val_eval = evaluate(engine, network, self.splits.validation)
+            row = {"epoch": prog.epoch + 1, "train_loss": prog.loss_sum / max(prog.loss_count, 1),
+                   "test_accuracy": test_eval["accuracy"], "test_loss": test_eval["loss"],
+                   "validation_accuracy": val_eval["accuracy"],
+                   "seconds": time.perf_counter() - t_start, "backend": engine.name,
+                   "update": tcfg.update, **prog.fidelity.summary()}
+            # counters of this epoch (maxima: of the run so far)
+            row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
+                        for k, v in engine.stats.items()})
+            rows.append(row)
+            rundir.write_metrics(metrics_path, rows)
+            prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())
+            self._save(states, prog)
         self.states = states
         return rows
 
@@ -248,8 +372,9 @@ def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:
     if not run_dir.is_dir():
         raise ConfigError("run", "no such run directory", str(run_dir))
     cfg = load(run_dir / rundir.CONFIG)
-    arrays, meta = rundir.load_checkpoint(run_dir / rundir.CHECKPOINT)
-    return cfg, arrays_to_states(arrays), meta
+    network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
+    states, _, meta = read_checkpoint(cfg, network, run_dir / rundir.CHECKPOINT)
+    return cfg, states, meta
 
 
 #: Above this many memristors the run's waveform picture comes from the numpy twin, not ngspice.
@@ -271,11 +396,11 @@ def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: Synaps
     rundir.atomic_write(run_dir / rundir.DECK, deck.text)
     written = [run_dir / rundir.DECK]
     if rows:
-        written.append(plots.learning_curves(rows, run_dir / "learning_curves.png",
+        written.append(plots.learning_curves(rows, run_dir / rundir.LEARNING_CURVES,
                                              f"{cfg.train.rule.upper()} on {cfg.data.dataset}, "
                                              f"{rows[-1]['backend']}, {cfg.train.update} updates"))
-    written += list(plots.conductances(network, states, run_dir / "conductance_hist.png",
-                                       run_dir / "conductance_maps.png"))
+    written += list(plots.conductances(network, states, run_dir / rundir.CONDUCTANCE_HIST,
+                                       run_dir / rundir.CONDUCTANCE_MAPS))
     if waveform:
         from memprop.cosim.waveforms import transient_phases, twin_transient_phases
 
@@ -288,5 +413,5 @@ def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: Synaps
             wave = twin_transient_phases(*args)  # an ngspice .tran of this size would take hours
         else:
             wave = transient_phases(*args)
-        written.append(plots.waveforms(wave, network, run_dir / "waveforms.png", label))
+        written.append(plots.waveforms(wave, network, run_dir / rundir.WAVEFORMS, label))
     return written

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from scipy.integrate import trapezoid  # numpy's own is numpy >= 2 only (np.trapz before)
 
 from memprop.circuits.network import Network, SynapseStates
 from memprop.cosim.config import Config, build_network
@@ -55,32 +56,35 @@ def _transient(network: Network, states: SynapseStates, x: np.ndarray, t_stop: f
     session = NgSpiceSession.instance()
     deck = render(network, states, inputs=x, analysis="none", form="read", input_step=1e-9)
     session.load(deck.text)
+    drives = list(deck.node_map["inputs"].values()) + list(deck.node_map["bias"].values())
+    sources = [e["source"] for e in drives]
+    nodes = {e["source"]: e["out"] for e in drives}
+    supplies = {"vdd_cmos": "vdd_cmos", "vss_cmos": "vss_cmos", "vhi_cmos": "vhi_cmos"}
+    out = [f"{names.line(network.group(network.output_group), k)}_v"
+           for k in range(network.group(network.output_group).size)]
+    # ngspice keeps every time point of what it saves: only what is read (a supply not in the deck is ignored)
+    session.save_only(out + [v for src, node in {**nodes, **supplies}.items() for v in (node, f"{src}#branch")])
     step = t_stop / 400
     # no uic: the transient starts from the operating point with the inputs at 0 V (rest), then
     # the inputs rise within 1 ns
     plot = session.tran(step, t_stop, uic=False, max_step=step)
     t = session.vector(plot, "time")
-    out = [f"{names.line(network.group(network.output_group), k)}_v"
-           for k in range(network.group(network.output_group).size)]
     v = np.stack([session.vector(plot, n) for n in out], axis=1)
     span = network.neuron.v_high - network.neuron.v_low
     off = np.any(np.abs(v - v[-1]) > 0.01 * span, axis=1)
     settle = float(t[np.nonzero(off)[0][-1] + 1]) if off.any() and np.nonzero(off)[0][-1] + 1 < len(t) else float(t[-1])
     power = np.zeros_like(t)
-    sources = [e["source"] for e in deck.node_map["inputs"].values()] + [e["source"] for e in deck.node_map["bias"].values()]
-    nodes = {e["source"]: e["out"] for e in list(deck.node_map["inputs"].values()) + list(deck.node_map["bias"].values())}
     for src in sources:
         power += -session.vector(plot, nodes[src]) * session.vector(plot, f"{src}#branch")
-    supplies = {"vdd_cmos": "vdd_cmos", "vss_cmos": "vss_cmos", "vhi_cmos": "vhi_cmos"}
     vectors = set(session.vector_names(plot))
     for src, node in supplies.items():
         if f"{src}#branch" in vectors:
             power += -session.vector(plot, node) * session.vector(plot, f"{src}#branch")
     within = t <= settle
-    energy_settle = float(np.trapezoid(power[within], t[within])) if within.sum() > 1 else 0.0
+    energy_settle = float(trapezoid(power[within], t[within])) if within.sum() > 1 else 0.0
     session.clear()
     return {"settling_time_s": settle, "energy_to_settle_j": energy_settle,
-            "energy_window_j": float(np.trapezoid(power, t)), "mean_power_w": float(np.mean(power[len(t) // 2:]))}
+            "energy_window_j": float(trapezoid(power, t)), "mean_power_w": float(np.mean(power[len(t) // 2:]))}
 
 
 def validate(cfg: Config, states: SynapseStates, level: str, *, images: int = 100, transients: int = 3,

@@ -29,6 +29,13 @@ class Waveform:
     simulator: str = "ngspice"
 
 
+def neuron_ic_vectors(network: Network, lines: list[str]) -> list[str]:
+    """The vectors `neuron_ic_assignments` reads at the end of a phase."""
+    if network.neuron.level == "ideal":
+        return [f"{ln}_s" for ln in lines]
+    return [name for ln in lines for name in (f"{ln}_s", f"{ln}_n", f"x{ln}.a")]
+
+
 def neuron_ic_assignments(network: Network, session, plot: str, lines: list[str]) -> list[tuple[str, float]]:
     """Capacitor initial conditions that continue the neurons from the end of `plot`."""
     out = []
@@ -56,6 +63,7 @@ def transient_phases(network: Network, states: SynapseStates, x: np.ndarray, y: 
     out_lines = [names.line(network.group(network.output_group), k)
                  for k in range(network.group(network.output_group).size)]
     session.set_values(input_assignments(network, x, deck.node_map))
+    session.save_only([f"{ln}_v" for ln in lines] + neuron_ic_vectors(network, lines))
     ts, vs, ph = [], [], []
     offset = 0.0
     step = phase_time / points

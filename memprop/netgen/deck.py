@@ -19,8 +19,8 @@ import numpy as np
 
 from memprop import __version__
 from memprop.circuits.devices import HPLinearDrift, MemristorModel
-from memprop.circuits.network import Network, SynapseStates
-from memprop.circuits.validation import ConfigError
+from memprop.circuits.network import Network, SynapseStates, check_states
+from memprop.circuits.validation import ConfigError, comment_lines
 from memprop.netgen import names
 from memprop.netgen.sweep import PointTables, pwl
 
@@ -60,12 +60,6 @@ class Deck:
     node_map: dict[str, Any] = field(default_factory=dict)
 
 
-def comment_lines(text: str | Sequence[str]) -> list[str]:
-    """Free text made safe for comments: split on every kind of line break, control chars removed."""
-    lines = text.splitlines() if isinstance(text, str) else [part for item in text for part in str(item).splitlines()]
-    return ["".join(ch if ch.isprintable() else "?" for ch in line) for line in lines]
-
-
 def read_value(network: Network, x: np.ndarray, name: str) -> np.ndarray:
     """What crossbar `name`'s read-form device subckt takes: resistance for a linear read, the
     (effective) state otherwise; non-idealities included."""
@@ -99,20 +93,6 @@ def _neuron_text(env: jinja2.Environment, network: Network, side: bool = False) 
     return env.get_template(f"neurons/{n.level}.j2").render(**ctx)
 
 
-def _check_states(network: Network, states: SynapseStates) -> None:
-    dev = network.device
-    for bar in network.crossbars:
-        if bar.name not in states.states:
-            raise ConfigError(f"states.{bar.name}", "missing device states for this crossbar")
-        x = states[bar.name]
-        if x.shape != (2, bar.rows, bar.cols):
-            raise ConfigError(f"states.{bar.name}", f"shape {x.shape} != {(2, bar.rows, bar.cols)}")
-        if not np.all(np.isfinite(x)):
-            raise ConfigError(f"states.{bar.name}", "contains NaN or infinite states")
-        if np.any(x < dev.x_lo - 1e-12) or np.any(x > dev.x_hi + 1e-12):
-            raise ConfigError(f"states.{bar.name}", f"states outside the device bounds [{dev.x_lo}, {dev.x_hi}]")
-
-
 def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None = None,
            targets: np.ndarray | None = None, analysis: str = "op", form: str | None = None,
            tran: TranSpec = TranSpec(), header: Sequence[str] = (), title: str = "memprop network",
@@ -144,7 +124,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         raise ConfigError("form", "the cmos neuron's transients start from the operating point: use the read form")
     if form not in FORMS:
         raise ConfigError("form", f"must be one of {', '.join(FORMS)}; got {form!r}")
-    _check_states(network, states)
+    check_states(network, states)
     if form == "dynamic" and network.variation is not None:
         raise ConfigError("nonideal", "device variation and stuck devices are modelled in the read form only: "
                                       "use .op / --form read")

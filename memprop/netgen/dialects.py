@@ -14,7 +14,7 @@ import math
 import re
 from typing import Callable
 
-from memprop.circuits.validation import ConfigError
+from memprop.circuits.validation import ConfigError, comment_lines
 from memprop.netgen import ir
 
 
@@ -103,21 +103,25 @@ class Dialect:
         return f".ends {sc.name}"
 
     # ---- files ----
+    def comments(self, *texts: str) -> list[str]:
+        """Free text as this dialect's comment lines: no text (a run directory's name, a title) can
+        start a line of its own, so none can open a `.control` block or run a `shell` command."""
+        return [self.comment_prefix + line for line in comment_lines(texts)]
+
     def network_text(self, net: ir.Netlist) -> str:
-        out = [self.comment_prefix + line for line in [net.title] + net.comments]
+        out = self.comments(net.title, *net.comments)
         out += self.preamble()
         params = {sc.name: dict(sc.params) for sc in net.subckts}
         for sc in net.subckts:
             out.append("")
-            if sc.comment:
-                out.append(self.comment_prefix + sc.comment)
+            out += self.comments(sc.comment)
             out.append(self.subckt_begin(sc))
             out += [self.element(el, params) for el in sc.elements]
             out.append(self.subckt_end(sc))
         starts = {index: text for text, index in net.sections}
         for k, el in enumerate(net.elements):
             if k in starts:
-                out += ["", self.comment_prefix + starts[k]]
+                out += ["", *self.comments(starts[k])]
             out.append(self.element(el, params))
         return "\n".join(out) + "\n"
 
@@ -357,7 +361,7 @@ class Vacask(Spectre):
         for nd in nodes:
             expr = re.sub(rf"V\({re.escape(nd)}\)", f"V(in_{nd})", expr)
         text = "\n".join([
-            f"// memprop: behavioural element {el.name} of subcircuit {subckt}, V(p, n) = expression",
+            *self.comments(f"memprop: behavioural element {el.name} of subcircuit {subckt}, V(p, n) = expression"),
             '`include "disciplines.vams"',
             f"module {name}({', '.join(ports)});",
             f"    inout {', '.join(ports)};",
@@ -388,8 +392,7 @@ class Vacask(Spectre):
         for sc in net.subckts:
             self._current = sc.name
             body.append("")
-            if sc.comment:
-                body.append(self.comment_prefix + sc.comment)
+            body += self.comments(sc.comment)
             body.append(self.subckt_begin(sc))
             body += ["  " + self.element(el, params) for el in sc.elements]
             body.append(self.subckt_end(sc))
@@ -397,10 +400,10 @@ class Vacask(Spectre):
         starts = {index: text for text, index in net.sections}
         for k, el in enumerate(net.elements):
             if k in starts:
-                body += ["", self.comment_prefix + starts[k]]
+                body += ["", *self.comments(starts[k])]
             body.append(self.element(el, params))
         # an included file has no title line (the testbench's first line is the title)
-        head = [self.comment_prefix + line for line in [net.title] + net.comments]
+        head = self.comments(net.title, *net.comments)
         head += ["ground 0", 'load "resistor.osdi"', 'load "capacitor.osdi"']
         head += [f'load "{name}"' for name in sorted(self.modules)]
         head += ["model resistor resistor", "model capacitor capacitor", "model vsource vsource",

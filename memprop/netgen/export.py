@@ -17,6 +17,10 @@ from memprop.netgen import ir, names
 from memprop.netgen.deck import read_value
 
 
+#: The neuron levels `_neuron_subckt` writes (the transistor-level cmos neuron is ngspice-only).
+EXPORTED_LEVELS = ("ideal", "macromodel")
+
+
 def _neuron_subckt(network: Network) -> ir.Subckt:
     n = network.neuron
     if n.activation == "hard":
@@ -58,6 +62,9 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
     if network.device.linear_read is False:
         raise ConfigError("device.model", "export writes devices as resistances: it needs a linear-read device "
                                           "model (vteam, hp-joglekar, hp-biolek)")
+    if network.neuron.level not in EXPORTED_LEVELS:
+        raise ConfigError("neuron.level", f"export writes {' and '.join(EXPORTED_LEVELS)} neurons, not the "
+                                          f"{network.neuron.level} one (use `memprop netgen` for its ngspice deck)")
     x = np.asarray(inputs, dtype=float)
     if x.shape != (network.n_inputs,):
         raise ConfigError("inputs", f"expected {network.n_inputs} input voltages, got shape {x.shape}")

@@ -466,12 +466,19 @@ def test_a_path_through_a_regular_file_cannot_be_read(tmp_path):
 
 
 def test_unreadable_file(tmp_path, monkeypatch):
+    import os
+
+    from memprop.cosim import files
+
     path = write(tmp_path, "[network]\n", "locked.toml")
+    real_open = os.open
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    def denied(name, *args, **kwargs):
+        if str(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)  # chmod 000 does not stop root
+    monkeypatch.setattr(files.os, "open", denied)  # chmod 000 does not stop root
     with pytest.raises(ConfigError) as info:
         load(path)
     assert str(info.value) == f"{path}: file: cannot be read: Permission denied"

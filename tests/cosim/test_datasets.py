@@ -34,8 +34,8 @@ def _write(directory: Path, stem: str, raw: bytes, gz: bool) -> Path:
 def synthetic(tmp_path):
     """Four small IDX files (two gzipped, two raw) with known contents."""
     rng = np.random.default_rng(7)
-    data = {"train_x": rng.integers(0, 256, (12, 5, 4)), "train_y": rng.integers(0, 10, 12),
-            "test_x": rng.integers(0, 256, (7, 5, 4)), "test_y": rng.integers(0, 10, 7)}
+    data = {"train_x": rng.integers(0, 256, (12, 28, 28)), "train_y": rng.integers(0, 10, 12),
+            "test_x": rng.integers(0, 256, (7, 28, 28)), "test_y": rng.integers(0, 10, 7)}
     gz = {"train_x": True, "train_y": False, "test_x": False, "test_y": True}
     for key, stem in IDX_FILES.items():
         _write(tmp_path, stem, _idx(data[key]), gz[key])
@@ -45,7 +45,7 @@ def synthetic(tmp_path):
 def test_synthetic_idx_files_read_without_verification(synthetic):
     directory, data = synthetic
     train, test = idx_dataset("mnist", directory, verify=False)
-    assert train.x.shape == (12, 20) and test.x.shape == (7, 20)
+    assert train.x.shape == (12, 784) and test.x.shape == (7, 784)
     np.testing.assert_array_equal(train.x, data["train_x"].reshape(12, -1) / 255.0)
     np.testing.assert_array_equal(test.x, data["test_x"].reshape(7, -1) / 255.0)
     np.testing.assert_array_equal(train.y, data["train_y"])

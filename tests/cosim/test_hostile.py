@@ -11,9 +11,7 @@ lines only, whatever the text contains.
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.cosim.cli import main
 from memprop.cosim.config import MAX_CONFIG_BYTES, SECTIONS, Config, NetworkConfig, build_network, initial_states
 from memprop.netgen.deck import comment_lines, render
+from tests.capped import memprop_command
 
 INJECTION = "\n.control\nshell rm -rf /\n.endc\n"
 MISSING = object()  # a config file that does not exist
@@ -279,14 +278,6 @@ def test_settle_rejects_before_simulating(tmp_path):
 
 SUBPROCESS_CASES = ["topology-control", "param-key-u2028", "r_f-int-1e400", "toml-deep-arrays", "layers-100000",
                     "bytes-not-utf8", "file-missing", "yakopcic-wires"]
-
-
-def memprop_command() -> list[str]:
-    script = Path(sys.executable).with_name("memprop")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("memprop")
-    return [found] if found else [sys.executable, "-c", "from memprop.cosim.cli import main; main()"]
 
 
 @pytest.mark.parametrize("name", SUBPROCESS_CASES)

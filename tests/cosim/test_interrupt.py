@@ -1,0 +1,72 @@
+"""Ctrl-C during a co-simulated run stops it within a second, with exit code 130, one line on stderr
+and the last checkpoint intact (issue 14, item 8): a real `memprop train` with ngspice, a real SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from memprop.circuits.validation import ConfigError
+from memprop.cosim import rundir
+from tests.capped import memprop_command
+
+RUN = """
+[network]
+layers = [64, 16, 10]
+[data]
+train_size = 100
+test_size = 20
+validation = 0.0
+[train]
+epochs = 2
+batch_size = 10
+checkpoint_every = 2
+{extra}
+"""
+
+
+def _mid_epoch_checkpoint(proc: subprocess.Popen, path: Path, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            meta = rundir.load_checkpoint(path)[1]
+        except ConfigError:  # not written yet
+            meta = {}
+        if meta.get("batch", 0) > 0:
+            return meta
+        time.sleep(0.01)
+    pytest.fail("no mid-epoch checkpoint within the timeout")
+
+
+@pytest.mark.parametrize("extra", ["", "isolate = true"], ids=["in-process", "isolated-worker"])
+def test_ctrl_c_stops_an_ngspice_run_at_once_and_it_resumes(tmp_path, extra):
+    config = tmp_path / "c.toml"
+    config.write_text(RUN.format(extra=extra))
+    run = tmp_path / "run"
+    proc = subprocess.Popen([*memprop_command(), "train", str(config), "--out", str(run), "--quiet", "--no-plots"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _mid_epoch_checkpoint(proc, run / rundir.CHECKPOINT)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    assert elapsed < 1.0, elapsed
+    assert err == (f"memprop: error: interrupted; {run} keeps the run up to its last checkpoint (continue it with "
+                   "--resume)\n")
+    _, meta = rundir.load_checkpoint(run / rundir.CHECKPOINT)
+    assert meta["epoch"] < 2
+    done = subprocess.run([*memprop_command(), "train", "--out", str(run), "--resume", "--quiet", "--no-plots"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [r["epoch"] for r in rundir.read_metrics(run / rundir.METRICS)] == [1, 2]
