@@ -102,7 +102,8 @@ class BatchedNgspiceEngine:
         self.fallback = NgspiceEngine(network, tolerance=tolerance, side=side)
         self.twin = self.fallback.twin  # one twin: the references and the retry ladder's
         self.stats: dict[str, Any] = self.fallback.stats
-        self.stats.update({"points": 0, "chunks": 0, "sweep_fallbacks": 0, "ngspice_seconds": 0.0})
+        self.stats.update({"points": 0, "chunks": 0, "sweep_fallbacks": 0, "sweep_reloads": 0, "alters": 0,
+                           "write_seconds": 0.0, "ngspice_seconds": 0.0})
         self.lines = self.fallback.lines
         self.states: SynapseStates | None = None
         self.chunk: Chunk | None = None
@@ -174,27 +175,52 @@ class BatchedNgspiceEngine:
         chunk = self.chunk
         if chunk is None or chunk.next >= len(chunk.plan) or not chunk.plan[chunk.next].same(x, y, betas):
             chunk = self._load_chunk(x, y, betas, upcoming)
-        planned = chunk.plan[chunk.next]
-        last = planned.first + planned.count - 1
-        pause = last if chunk.next + 1 < len(chunk.plan) else None
-        failure = None
         pending = None
         try:
             self._write_states(chunk)
             pending = self._threads.submit(NgspiceEngine._references, self.twin.twin, x, y, betas)
-            t0 = time.perf_counter()
-            if chunk.plot is None:
-                chunk.plot = self.session.sweep(names.SWEEP_SOURCE, chunk.plan[-1].first + chunk.plan[-1].count - 1,
-                                                pause)
-            else:
-                self.session.resume(pause)
-            self.stats["analysis_seconds"] += time.perf_counter() - t0
+            failure = self._run(chunk)
+            if failure is not None and chunk.next == 0 and self._solved(chunk) == 0:
+                # nothing solved yet: after a circuit with transistors ngspice's first cold start of a
+                # new deck can fail where the same deck loaded again solves (measured); try once more
+                self.stats["sweep_reloads"] += 1
+                chunk = self._load_plan(chunk.plan)
+                failure = self._run(chunk)
         except SimulationError as err:
             failure = err
         if pending is None:
             pending = self._threads.submit(NgspiceEngine._references, self.twin.twin, x, y, betas)
+        rows, failure = self._collect(chunk, failure)
+        return rows, failure, pending
+
+    def _run(self, chunk: Chunk) -> SimulationError | None:
+        """Solve the chunk's next batch: start its sweep or resume it, pausing after the batch's
+        last point unless it is the chunk's last batch. Returns the error that stopped it, if any."""
+        planned = chunk.plan[chunk.next]
+        pause = planned.first + planned.count - 1 if chunk.next + 1 < len(chunk.plan) else None
+        t0 = time.perf_counter()
+        try:
+            if chunk.plot is None:
+                last = chunk.plan[-1].first + chunk.plan[-1].count - 1
+                chunk.plot = self.session.sweep(names.SWEEP_SOURCE, last, pause)
+            else:
+                self.session.resume(pause)
+        except SimulationError as err:
+            return err
+        finally:
+            self.stats["analysis_seconds"] += time.perf_counter() - t0
+        return None
+
+    def _solved(self, chunk: Chunk) -> int:
+        """Points of the chunk's sweep solved so far."""
+        return self.session.points_done(chunk.plot, chunk.read[0]) if chunk.plot else 0
+
+    def _collect(self, chunk: Chunk, failure: SimulationError | None) -> tuple[np.ndarray, SimulationError | None]:
+        """The batch's rows from the sweep's plot, and why the sweep stopped short of them (if it did)."""
+        planned = chunk.plan[chunk.next]
         chunk.next += 1
-        done = self.session.points_done(chunk.plot, chunk.read[0]) if chunk.plot else 0
+        last = planned.first + planned.count - 1
+        done = self._solved(chunk)
         stop = min(done, last + 1)
         rows = (self.session.rows(chunk.plot, chunk.read, planned.first, stop) if stop > planned.first
                 else np.zeros((0, len(chunk.read))))
@@ -203,11 +229,11 @@ class BatchedNgspiceEngine:
         if failure is not None or stop <= last:
             self._detach()
             failure = failure or SimulationError(f"the sweep stopped after point {done} of {last + 1}")
-        return rows, failure, pending
+        return rows, failure
 
     def _load_chunk(self, x: np.ndarray, y: np.ndarray | None, betas: list[float],
                     upcoming: Upcoming | None) -> Chunk:
-        """Render and load a sweep deck holding this batch and as many upcoming ones as fit."""
+        """A sweep deck holding this batch and as many upcoming ones as fit, loaded."""
         plan = [Planned(np.array(x), None if y is None else np.array(y), list(betas), 1)]
         room = chunk_points(self.network) - 1 - plan[0].count
         m = 1
@@ -222,7 +248,12 @@ class BatchedNgspiceEngine:
             plan.append(item)
             room -= item.count
             m += 1
-        tables = self._tables(plan, nudge=self.side or y is not None or any(b != 0.0 for b in betas))
+        return self._load_plan(plan)
+
+    def _load_plan(self, plan: list[Planned]) -> Chunk:
+        """Render and load the sweep deck of these batches, with the current device states."""
+        first = plan[0]
+        tables = self._tables(plan, nudge=self.side or first.y is not None or any(b != 0.0 for b in first.betas))
         nudge = tables.targets is not None
         deck = render(self.network, self.states, tables=tables, nudge=nudge, analysis="none", side=self.side,
                       flat=True, options=SWEEP_OPTIONS)
@@ -250,10 +281,10 @@ class BatchedNgspiceEngine:
         if chunk.states is not self.states:
             t0 = time.perf_counter()
             cmds = chunk.writer.commands(self.states, chunk.states)
-            self.session.commands(cmds)
+            self.session.send(cmds)
             chunk.states = self.states
-            self.stats["alters"] = self.stats.get("alters", 0) + len(cmds)
-            self.stats["write_seconds"] = self.stats.get("write_seconds", 0.0) + time.perf_counter() - t0
+            self.stats["alters"] += len(cmds)
+            self.stats["write_seconds"] += time.perf_counter() - t0
 
     def _detach(self) -> None:
         """The sweep deck is (about to be) gone: the next batch loads a new one."""

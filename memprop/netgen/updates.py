@@ -89,13 +89,15 @@ class DeviceWriter:
             prefixes = []
             for insts in copies:
                 for pol in ("p", "m"):
-                    prefixes.append([f"alter @{names.device_element(i, pol, linear, flat)}[{param}] = " for i in insts])
+                    prefixes.append([f"alter @{names.device_element(i, pol, linear, flat)}[{param}] = ".encode("ascii")
+                                     for i in insts])
             self._bars.append((bar.name, rows, cols, prefixes))
 
-    def commands(self, states: SynapseStates, previous: SynapseStates | None = None) -> list[str]:
-        """alter commands for every device, or only for those whose state differs from `previous`
-        (EP leaves devices fed by an input that was 0 V in every sample of a batch untouched)."""
-        out: list[str] = []
+    def commands(self, states: SynapseStates, previous: SynapseStates | None = None) -> list[bytes]:
+        """alter commands (ASCII bytes, as the session sends them) for every device, or only for those
+        whose state differs from `previous` (EP leaves devices fed by an input that was 0 V in every
+        sample of a batch untouched)."""
+        out: list[bytes] = []
         for name, rows, cols, prefixes in self._bars:
             x = states[name]
             values = read_value(self.network, x, name)
@@ -108,7 +110,7 @@ class DeviceWriter:
                 pol = k % 2
                 idx = np.nonzero(keep[pol])[0]
                 vals = values[pol][rows[idx], cols[idx]].tolist()
-                out.extend([pre[i] + "%.12g" % v for i, v in zip(idx.tolist(), vals)])
+                out.extend([pre[i] + b"%.12g" % v for i, v in zip(idx.tolist(), vals)])
         return out
 
 

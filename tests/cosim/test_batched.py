@@ -113,7 +113,8 @@ def test_one_deck_holds_the_upcoming_batches_and_device_writes_reach_it(ngspice)
             assert engine.planned_ahead() == 3 - k
     finally:
         engine.close()
-    assert engine.stats["chunks"] == 1 and engine.stats["alters"] > 0
+    # one deck (loaded twice when ngspice's first cold start failed, see the test below)
+    assert engine.stats["chunks"] - engine.stats["sweep_reloads"] == 1 and engine.stats["alters"] > 0
     for k, (x, y, betas) in enumerate(batches):
         assert _max_diff(got[k], _cold(net, states[k], x, y, betas)) <= WARM_VS_COLD, k
 
@@ -131,6 +132,30 @@ def test_a_batch_other_than_the_planned_one_loads_a_new_deck(ngspice):
         engine.close()
     assert engine.stats["chunks"] == 2
     assert _max_diff(got, _cold(net, states, *other)) <= WARM_VS_COLD
+
+
+def test_a_deck_whose_first_cold_start_fails_is_loaded_once_more(ngspice, monkeypatch):
+    """Right after a circuit with transistors, ngspice's first cold start of a new sweep deck can
+    fail to converge at the rest point although the same deck loaded again solves (seen in this
+    suite, depending on what ran before, so not reproducible on demand). Here the first start
+    fails as ngspice reports it; the engine loads the deck once more and solves every point."""
+    from memprop.cosim.session import NgSpiceSession, SimulationError
+
+    real, calls = NgSpiceSession.sweep, []
+
+    def first_start_fails(self, *args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise SimulationError("ngspice failed: dc vidx", ["doAnalyses: Too many iterations without convergence"])
+        return real(self, *args)
+    monkeypatch.setattr(NgSpiceSession, "sweep", first_start_fails)
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (16, 8, 4))
+    states = glorot_states(net, 0, gain=0.5)
+    x, y = _batch(net, 5, 0)
+    got, stats = _batched(net, states, x, y, SYMMETRIC)
+    assert len(calls) == 2 and stats["sweep_reloads"] == 1 and stats["chunks"] == 2
+    assert stats["sweep_fallbacks"] == 0 and stats["points"] == 15
+    assert _max_diff(got, _cold(net, states, x, y, SYMMETRIC)) <= WARM_VS_COLD
 
 
 def test_a_point_that_disagrees_with_the_twin_goes_through_the_retry_ladder(ngspice):
@@ -172,10 +197,10 @@ def test_a_failed_sweep_finishes_its_batch_with_per_phase_ops(ngspice, caplog):
 
 def test_memory_stays_flat_over_many_batched_analyses(ngspice):
     """200 batches, each resumed in a sweep and its devices re-written, over several decks."""
-    from tests.cosim.test_session import _rss_mb
+    from memprop.cosim.benchmarks import rss_mb
 
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (32, 16, 10))
-    batches = [(*_batch(net, 2, k), SYMMETRIC) for k in range(240)]
+    batches = [(*_batch(net, 2, k), SYMMETRIC) for k in range(300)]
     states = [glorot_states(net, k % 2, gain=0.5) for k in range(2)]
     engine = BatchedNgspiceEngine(net)
 
@@ -185,10 +210,10 @@ def test_memory_stays_flat_over_many_batched_analyses(ngspice):
             engine.phases(*batches[k], upcoming=lambda m, k=k: batches[k + m] if k + m < len(batches) and
                           (k + m) % 50 else None)  # a new deck every 50 batches
     try:
-        run(range(40))  # warm up allocator pools
-        start = _rss_mb()
-        run(range(40, 240))
-        end = _rss_mb()
+        run(range(100))  # warm up allocator pools: RSS settles after the first two decks
+        start = rss_mb()
+        run(range(100, 300))
+        end = rss_mb()
     finally:
         engine.close()
     assert engine.stats["chunks"] >= 5

@@ -36,19 +36,40 @@ def test_ep_steps_time_whole_steps_and_count_analyses(ngspice, backend):
 
 def test_format_speed_reports_every_figure():
     row = {"layers": [64, 32, 10], "memristors": 4736, "samples_per_s": 12.5}
+    epoch = {"seconds": 40.0, "batch_size": 10, "test_accuracy": 0.9, "outside_share": 0.05}
     r = {"behavioral": [dict(row, samples_per_s=900.0)], "ngspice": [dict(row, outside_share=0.08)],
          "behavioral_exponent": 0.9, "ngspice_exponent": 1.4, "ngspice_solver": "sparse",
-         "workers": {"1": {"samples_per_s": 10.0}, "2": {"samples_per_s": 19.0}}, "speedup_2_workers": 1.9,
+         "points": [{"layers": [64, 32, 10], "memristors": 5460, "sweep_point_s": 0.001, "op_s": 0.0095, "ratio": 9.5,
+                     "deck_and_first_point_s": 0.12}],
+         "epochs": {"runs": [{"per-phase": epoch, "sweep": dict(epoch, seconds=10.0, outside_share=0.09)}],
+                    "median_speedup": 4.0},
+         "updates": [{"layers": [64, 32, 10], "memristors": 5460, "alters": 5376, "alter_s": 0.03,
+                      "alter_us_each": 5.6, "reload_s": 0.08, "choice": "alter"}],
          "parallel": [{"batch": 20, "runs": [{"1": {"samples_per_s": 10.0}, "2": {"samples_per_s": 19.0}},
                                              {"1": {"samples_per_s": 10.0}, "2": {"samples_per_s": 17.0}}],
                        "speedups": [1.9, 1.7], "median_speedup": 1.8}],
-         "peak_rss_mb": {"main": 300.0, "largest_worker": 200.0},
-         "digits_epoch": {"seconds": 60.0, "analysis_seconds": 55.0, "analyses": 4700, "batch_size": 10,
-                          "outside_share": 1 - 55 / 60}}
+         "memory": {"layers": [784, 100, 10], "batches": 200, "rss_start_mb": 400.0, "rss_end_mb": 403.0,
+                    "growth_mb": 3.0, "decks": 5},
+         "peak_rss_mb": {"main": 300.0, "largest_worker": 200.0}}
     text = format_speed(r)
-    for needle in ("8.0 %", "k = 0.90", "k = 1.40", "solver: sparse", "median x1.80", "x1.90, x1.70", "10.0 -> 19.0", "outside ngspice analyses 8.3 %",
-                   "main 300 MB"):
+    for needle in ("8.0 %", "k = 0.90", "k = 1.40", "solver: sparse", "median x1.80", "x1.90, x1.70", "10.0 -> 19.0",
+                   "main 300 MB", "sweep point     1.00 ms", "x9.5", "per-phase 40.0 s, batched 10.0 s (x4.00)",
+                   "outside ngspice 5.0 % / 9.0 %", "epoch speedup median x4.00", "5.6 us each", "-> alter",
+                   "400 -> 403 MB (+3.0 MB)"):
         assert needle in text, needle
+
+
+def test_point_cost_and_device_update_cost_measure_both_ways(ngspice):
+    from memprop.cosim.benchmarks import device_update_cost, point_cost
+
+    p = point_cost((6, 4, 3), sweep_points=6, ops=3)
+    assert p["memristors"] == 2 * (4 * 6 + 3 * 4 * 2 + 4 + 3) and p["ratio"] == pytest.approx(p["op_s"] / p["sweep_point_s"])
+    assert 0 < p["sweep_point_s"] and 0 < p["op_s"] and p["deck_and_first_point_s"] > p["sweep_point_s"]
+    u = device_update_cost((6, 4, 3))
+    # every device whose state differs between the two initial states is re-written (the bias
+    # pairs start at W = 0 in both: 7 pairs, 14 devices)
+    assert u["alters"] == u["memristors"] - 14
+    assert u["alter_s"] > 0 and u["reload_s"] > 0 and u["choice"] in ("alter", "reload")
 
 
 def test_parallel_scaling_pairs_serial_and_two_workers(ngspice):

@@ -9,17 +9,12 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
 from memprop.cosim.backends import activation_nodes, settle_ngspice
+from memprop.cosim.benchmarks import rss_mb
 from memprop.cosim.session import NgSpiceSession, SimulationError
 from memprop.netgen.deck import render
 from memprop.netgen.updates import device_assignments, input_assignments
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 @pytest.mark.parametrize("device", sorted(DEVICE_MODELS))
@@ -68,22 +63,22 @@ def test_memory_stays_flat_across_loads_and_analyses(ngspice):
     for _ in range(5):  # warm up allocator pools
         ngspice.load(deck.text)
         ngspice.op()
-    start = _rss_mb()
+    start = rss_mb()
     for _ in range(30):
         ngspice.load(deck.text)
         ngspice.op()
-    after_loads = _rss_mb()
+    after_loads = rss_mb()
     rng = np.random.default_rng(0)
     small = layered_network(Neuron(), DEVICE_MODELS["vteam"], (8, 4, 2))
     small_deck = render(small, glorot_states(small, 0, gain=0.5), analysis="none")
     ngspice.load(small_deck.text)
     for _ in range(50):
         ngspice.op()
-    mid = _rss_mb()
+    mid = rss_mb()
     for _ in range(2000):
         ngspice.set_values(input_assignments(small, rng.uniform(0, 1, 8), small_deck.node_map))
         ngspice.op()
-    end = _rss_mb()
+    end = rss_mb()
     assert after_loads - start < 10, (start, after_loads)
     assert end - mid < 10, (mid, end)
 
