@@ -31,7 +31,7 @@ from memprop.cosim.rules import Phase
 from memprop.cosim.session import NgSpiceSession, SimulationError
 from memprop.netgen import names
 from memprop.netgen.deck import render
-from memprop.netgen.sweep import PointTables, concatenate, phase_points
+from memprop.netgen.sweep import PHASE_RISE, PointTables, concatenate, phase_ends, phase_points
 from memprop.netgen.updates import DeviceWriter
 
 LOG = logging.getLogger("memprop.engine")
@@ -81,6 +81,11 @@ class Chunk:
     next: int = 0
     nudge: bool = True
     read: list[bytes] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        """Points of the deck (the rest point included)."""
+        return self.plan[-1].first + self.plan[-1].count
 
 
 def chunk_points(network: Network) -> int:
@@ -178,7 +183,7 @@ class BatchedNgspiceEngine:
         pending = None
         try:
             self._write_states(chunk)
-            pending = self._threads.submit(NgspiceEngine._references, self.twin.twin, x, y, betas)
+            pending = self._threads.submit(self._references, x, y, betas)
             failure = self._run(chunk)
             if failure is not None and chunk.next == 0 and self._solved(chunk) == 0:
                 # nothing solved yet: after a circuit with transistors ngspice's first cold start of a
@@ -189,7 +194,7 @@ class BatchedNgspiceEngine:
         except SimulationError as err:
             failure = err
         if pending is None:
-            pending = self._threads.submit(NgspiceEngine._references, self.twin.twin, x, y, betas)
+            pending = self._threads.submit(self._references, x, y, betas)
         rows, failure = self._collect(chunk, failure)
         return rows, failure, pending
 
@@ -201,19 +206,42 @@ class BatchedNgspiceEngine:
         t0 = time.perf_counter()
         try:
             if chunk.plot is None:
-                last = chunk.plan[-1].first + chunk.plan[-1].count - 1
-                chunk.plot = self.session.sweep(names.SWEEP_SOURCE, last, pause)
+                chunk.plot = self._start(chunk, pause)
             else:
-                self.session.resume(pause)
+                self._resume(pause)
         except SimulationError as err:
             return err
         finally:
             self.stats["analysis_seconds"] += time.perf_counter() - t0
         return None
 
+    # ---- what is specific to the analysis (a .dc sweep here; see BatchedTransientEngine) ----
+    def _references(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Any]:
+        """The twin's equilibrium of every phase (computed in a thread while ngspice solves)."""
+        return NgspiceEngine._references(self.twin.twin, x, y, betas)
+
+    def _start(self, chunk: Chunk, pause: int | None) -> str:
+        """Start the chunk's analysis, pausing after point `pause`; returns its plot."""
+        return self.session.sweep(names.SWEEP_SOURCE, chunk.points - 1, pause)
+
+    def _resume(self, pause: int | None) -> None:
+        self.session.resume(pause)
+
     def _solved(self, chunk: Chunk) -> int:
-        """Points of the chunk's sweep solved so far."""
+        """Points of the chunk's analysis solved so far."""
         return self.session.points_done(chunk.plot, chunk.read[0]) if chunk.plot else 0
+
+    def _read(self, chunk: Chunk, first: int, stop: int) -> np.ndarray:
+        """The read vectors at points first .. stop-1, as (points, vectors)."""
+        return self.session.rows(chunk.plot, chunk.read, first, stop)
+
+    def _render(self, tables: PointTables, nudge: bool):
+        return render(self.network, self.states, tables=tables, nudge=nudge, analysis="none", side=self.side,
+                      flat=True, options=SWEEP_OPTIONS)
+
+    def _saved(self) -> list[str]:
+        """The vectors the engine reads (activations, and the side network's lambda)."""
+        return [f"{ln}_v" for ln in self.lines] + ([f"{ln}_l" for ln in self.lines] if self.side else [])
 
     def _collect(self, chunk: Chunk, failure: SimulationError | None) -> tuple[np.ndarray, SimulationError | None]:
         """The batch's rows from the sweep's plot, and why the sweep stopped short of them (if it did)."""
@@ -222,7 +250,7 @@ class BatchedNgspiceEngine:
         last = planned.first + planned.count - 1
         done = self._solved(chunk)
         stop = min(done, last + 1)
-        rows = (self.session.rows(chunk.plot, chunk.read, planned.first, stop) if stop > planned.first
+        rows = (self._read(chunk, planned.first, stop) if stop > planned.first
                 else np.zeros((0, len(chunk.read))))
         self.stats["points"] += rows.shape[0]
         self.stats["analyses"] += rows.shape[0]
@@ -235,7 +263,7 @@ class BatchedNgspiceEngine:
                     upcoming: Upcoming | None) -> Chunk:
         """A sweep deck holding this batch and as many upcoming ones as fit, loaded."""
         plan = [Planned(np.array(x), None if y is None else np.array(y), list(betas), 1)]
-        room = chunk_points(self.network) - 1 - plan[0].count
+        room = self._capacity() - 1 - plan[0].count
         m = 1
         while upcoming is not None and room > 0:
             nxt = upcoming(m)
@@ -255,11 +283,10 @@ class BatchedNgspiceEngine:
         first = plan[0]
         tables = self._tables(plan, nudge=self.side or first.y is not None or any(b != 0.0 for b in first.betas))
         nudge = tables.targets is not None
-        deck = render(self.network, self.states, tables=tables, nudge=nudge, analysis="none", side=self.side,
-                      flat=True, options=SWEEP_OPTIONS)
+        deck = self._render(tables, nudge)
         self._detach()
         self.session.load(deck.text)
-        read = [f"{ln}_v" for ln in self.lines] + ([f"{ln}_l" for ln in self.lines] if self.side else [])
+        read = self._saved()
         self.session.save_only(read + [names.SWEEP_NODE])
         self.stats["chunks"] += 1
         self.chunk = Chunk(plan, DeviceWriter(self.network, deck.node_map), self.states, nudge=nudge,
@@ -275,6 +302,10 @@ class BatchedNgspiceEngine:
         parts = [phase_points(p.x, p.y if p.y is not None or not nudge else np.zeros((p.x.shape[0], n_out)), p.betas)
                  for p in plan]
         return concatenate([rest] + parts)
+
+    def _capacity(self) -> int:
+        """Points one deck may hold."""
+        return chunk_points(self.network)
 
     def _write_states(self, chunk: Chunk) -> None:
         """alter the devices whose state changed since the deck (or the last batch) was solved."""
@@ -324,3 +355,159 @@ class BatchedNgspiceEngine:
                 vs[k][i] = self.fallback._accept_or_retry((vs[k][i], None), x[i], None if y is None else y[i], beta,
                                                           refs[k].v[i], refs[k].u[i], where)[0]
         return vs
+
+
+#: Points one transient sweep deck may hold: its plot keeps every time step (~27 per phase).
+TRAN_CHUNK_POINTS = 600
+
+
+class BatchedTransientEngine(BatchedNgspiceEngine):
+    """Transient phases of many batches back to back in one paused-and-resumed `.tran`.
+
+    The sweep deck's index source steps through the points in time (netgen/sweep.py `staircase`),
+    so every phase lasts settle_time tau and continues from where the circuit was, as on the
+    hardware; the analysis pauses after each batch's last phase, the devices are re-programmed
+    with `alter` and it resumes. ngspice chooses its own time steps (at most a tenth of a phase):
+    ~27 per 20-tau phase, 12 ms at 64-32-10.
+
+    The devices are in their read form (resistors): right only while no device can move, so only
+    for models with a switching threshold (read_limit > 0), and only while every line stays below
+    it - checked before each batch from the twin's bounds and after it from ngspice's own voltages;
+    a batch that fails either check is settled again in the dynamic form (the state equations
+    live) by the per-phase transient engine (`dynamic_batches` in the stats).
+
+    Every phase is checked against the twin's transient of the same phase from the state ngspice
+    started it in (one batch late, in a thread while the next batch runs): `max_twin_diff_mv`.
+    """
+
+    def __init__(self, network: Network, *, settle_time: float = 20.0, tolerance: float = 1e-3) -> None:
+        if network.neuron.level != "ideal" or network.device.read_limit <= 0:
+            raise ValueError("the batched transient engine needs ideal neurons and devices with a switching threshold")
+        super().__init__(network, tolerance=tolerance)
+        self.phase_time = settle_time * network.neuron.tau
+        self.dynamic = NgspiceEngine(network, analysis="tran", settle_time=settle_time)
+        self.dynamic.stats = self.stats  # one set of counters for every batch, whichever form settled it
+        self.stats.update({"dynamic_batches": 0, "late_checks": 0})
+        self._late: Future | None = None
+        self._ends: np.ndarray = np.zeros(0)
+        self._tail = 0
+        self._starts = np.zeros((0, len(self.lines)))
+
+    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float],
+               upcoming: Upcoming | None = None) -> list[Phase]:
+        self._finish_check()
+        if not self._read_form_holds(x):
+            return self._dynamic(x, y, betas)
+        busy = self.session.busy_seconds
+        rows, failure, _ = self._solve(x, y, betas, upcoming)
+        n, p = len(self.lines), len(betas)
+        if failure is not None or rows.shape[0] < x.shape[0] * p or not self._read_form_held(rows, x):
+            LOG.warning("the batch's transient in the read form %s; settling it in the dynamic form",
+                        f"failed ({failure.what})" if failure else "let a device reach its threshold")
+            self._detach()
+            return self._dynamic(x, y, betas)
+        # the twin of this batch's device states (program() builds a new one for the next batch)
+        self._late = self._threads.submit(self._phase_check, self.twin.twin, rows[:, :n], self._starts, x, y, betas)
+        self.stats["ngspice_seconds"] += self.session.busy_seconds - busy
+        vs = [rows[k::p, :n] for k in range(p)]
+        return [Phase(b, v, self.twin.twin.signals(v, x)) for b, v in zip(betas, vs)]
+
+    def close(self) -> None:
+        self._finish_check()
+        self.dynamic.close()
+        super().close()
+
+    # ---- the read form's condition ----
+    def _read_form_holds(self, x: np.ndarray) -> bool:
+        """Before a batch: every line stays within the rails (ideal neurons: V in [v_low, v_high])
+        and the inputs; the read form holds if that is below the threshold, with a 10 % margin."""
+        nrn = self.network.neuron
+        bound = max(abs(nrn.v_low), abs(nrn.v_high), float(np.max(np.abs(x))) if x.size else 0.0)
+        return bound <= 0.9 * self.network.device.read_limit
+
+    _peak = 0.0
+
+    def _read_form_held(self, rows: np.ndarray, x: np.ndarray) -> bool:
+        """After a batch: the largest line voltage ngspice saw (at every time step) stayed below."""
+        return self._peak <= self.network.device.read_limit
+
+    def _dynamic(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+        self.stats["dynamic_batches"] += 1
+        self._detach()
+        self.dynamic.program(self.states)
+        out = self.dynamic.phases(x, y, betas)
+        self.states = self.dynamic.current_states()  # the state equations were live: devices may have moved
+        self.fallback.states = self.states
+        self.twin.program(self.states)
+        return out
+
+    # ---- the check against the twin ----
+    def _references(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Any]:
+        return []  # checked after the batch, from the states ngspice started each phase in
+
+    def _phase_check(self, twin: Any, v: np.ndarray, starts: np.ndarray, x: np.ndarray, y: np.ndarray | None,
+                     betas: list[float]) -> float:
+        """Largest |V_ngspice - V_twin| (volts) at the ends of this batch's phases, each phase
+        integrated by the twin from the integrator voltages ngspice started it with."""
+        p = len(betas)
+        rows_y = None if y is None else np.repeat(y, p, axis=0)
+        ends = twin.phase_ends(-starts, np.repeat(x, p, axis=0), rows_y, np.tile(betas, x.shape[0]), self.phase_time)
+        return float(np.max(np.abs(v - self.network.neuron.rho(ends)))) if v.size else 0.0
+
+    def _finish_check(self) -> None:
+        if self._late is None:
+            return
+        diff, self._late = self._late.result(), None
+        self.stats["late_checks"] += 1
+        self.stats["max_twin_diff_mv"] = max(self.stats["max_twin_diff_mv"], 1e3 * diff)
+        if diff > self.tolerance:
+            LOG.warning("a transient phase ended %.3g mV from the twin's transient of it", 1e3 * diff)
+
+    def _detach(self) -> None:
+        super()._detach()
+        self.dynamic.detach()
+
+    # ---- the transient itself ----
+    def _saved(self) -> list[str]:
+        return [f"{ln}_v" for ln in self.lines] + [f"{ln}_s" for ln in self.lines]
+
+    def _render(self, tables: PointTables, nudge: bool):
+        self._ends = phase_ends(tables.points, self.phase_time, PHASE_RISE * self.phase_time)
+        self._tail = 0
+        return render(self.network, self.states, tables=tables, nudge=nudge, analysis="none", flat=True,
+                      phase_time=self.phase_time)
+
+    def _capacity(self) -> int:
+        return min(chunk_points(self.network), TRAN_CHUNK_POINTS)
+
+    def _start(self, chunk: Chunk, pause: int | None) -> str:
+        step = self.phase_time / 10
+        return self.session.transient(step, chunk.points * self.phase_time, step,
+                                      None if pause is None else float(self._ends[pause]))
+
+    def _resume(self, pause: int | None) -> None:
+        self.session.resume_transient(None if pause is None else float(self._ends[pause]))
+
+    def _solved(self, chunk: Chunk) -> int:
+        """Phases whose end the transient has reached."""
+        done = self.session.points_done(chunk.plot, b"time") if chunk.plot else 0
+        if done == 0:
+            return 0
+        last = float(self.session.rows(chunk.plot, [b"time"], done - 1, done)[0, 0])
+        return int(np.searchsorted(self._ends, last * (1 + 1e-12), side="right"))
+
+    def _read(self, chunk: Chunk, first: int, stop: int) -> np.ndarray:
+        """Every saved vector at the ends of phases first .. stop-1, and (kept aside) the
+        integrator voltages at the end of each one's preceding phase: where it started."""
+        done = self.session.points_done(chunk.plot, b"time")
+        tail = self.session.rows(chunk.plot, [b"time"] + chunk.read, self._tail, done)
+        # the next read starts a few steps back: at the last phase end (a time step of its own,
+        # the waveform's breakpoint), which the pause just passed
+        self._tail = max(done - 3, 0)
+        times, values = tail[:, 0], tail[:, 1:]
+        at = self._ends[first - 1:stop]
+        rows = np.stack([np.interp(at, times, values[:, k]) for k in range(values.shape[1])], axis=1)
+        n = len(self.lines)
+        self._peak = float(np.max(np.abs(values[:, :n]))) if values.size else 0.0
+        self._starts = rows[:-1, n:]
+        return rows[1:]

@@ -172,6 +172,9 @@ class TrainConfig:
     batching: str = param("sweep", "op in ngspice: sweep (every phase of many batches as points of one warm-started "
                                    "sweep, paused between batches to write the devices) or per-phase (a cold .op "
                                    "for every phase)")
+    device_form: str = param("auto", "tran: auto (devices as resistors wherever every device's voltage stays below "
+                                     "its switching threshold - checked before and after each batch - their state "
+                                     "equations live otherwise) or dynamic (the state equations always live)")
     epochs: int = param(5, "passes over the training set")
     batch_size: int = param(10, "samples per weight update")
     lr: tuple[float, ...] = param((0.2, 0.05), "learning rate per neuron layer (first to last; the last repeats)")
@@ -197,6 +200,7 @@ class TrainConfig:
         check_choice("backend", self.backend, ("ngspice", "behavioral"))
         check_choice("analysis", self.analysis, ("op", "tran"))
         check_choice("batching", self.batching, BATCHINGS)
+        check_choice("device_form", self.device_form, ("auto", "dynamic"))
         check_int("epochs", self.epochs, low=0, high=100000)
         check_int("batch_size", self.batch_size, low=1, high=100000)
         if not isinstance(self.lr, tuple) or not 1 <= len(self.lr) <= 16:

@@ -329,14 +329,22 @@ class NgspiceEngine:
         self.node_map = None
 
 
+def batched_transient_fits(network: Network) -> bool:
+    """Transient phases can be batched with devices in their read form: ideal neurons (the twin
+    continues their phases from any state) and devices that cannot move below a threshold."""
+    return network.neuron.level == "ideal" and network.device.read_limit > 0
+
+
 def make_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
                 rule: str = "ep", workers: int = 1, scheduler: str | None = None, isolate: bool = False,
-                timeout: float = 600.0, batching: str = "sweep"):
+                timeout: float = 600.0, batching: str = "sweep", device_form: str = "auto"):
     """The engine for a backend: serial in this process, or in worker processes (parallel, or
     isolated so that a crashed or hung ngspice is restarted instead of ending the run).
 
     ngspice `.op` phases are batched into warm-started sweeps (memprop.cosim.batched) unless
-    batching is "per-phase"; transients run per phase."""
+    batching is "per-phase"; so are transient phases (back to back in one `.tran`, devices in their
+    read form) where the read form is right (batched_transient_fits) and device_form is "auto";
+    other transients run per phase with the devices' state equations live."""
     if workers > 1 or scheduler or (isolate and backend == "ngspice"):
         from memprop.cosim.executors import ParallelEngine
 
@@ -350,6 +358,10 @@ def make_engine(backend: str, network: Network, analysis: str = "op", settle_tim
         from memprop.cosim.batched import BatchedNgspiceEngine
 
         return BatchedNgspiceEngine(network, side=(rule == "rbp"))
+    if backend == "ngspice" and batching == "sweep" and device_form == "auto" and batched_transient_fits(network):
+        from memprop.cosim.batched import BatchedTransientEngine
+
+        return BatchedTransientEngine(network, settle_time=settle_time)
     if backend == "ngspice":
         return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
     return BehavioralEngine(network)

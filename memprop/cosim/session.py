@@ -349,24 +349,36 @@ class NgSpiceSession:
         """Start `dc source 0 last 1` (old plots destroyed first); with pause_after, stop after that
         point (a breakpoint on the index node `idx`, which must be saved). Returns the plot name."""
         self.commands(["destroy all"])
-        self._until(f"dc {source} 0 {int(last)} 1", pause_after)
+        self._until(f"dc {source} 0 {int(last)} 1", None if pause_after is None else f"v(idx) > {pause_after - 0.5:g}")
         return self._last_plot("dc")
 
     def resume(self, pause_after: int | None) -> None:
         """Continue a paused sweep from its next point (warm: no set-up, no re-ordering), up to
         and including point pause_after (None: to the end)."""
-        self._until("resume", pause_after)
+        self._until("resume", None if pause_after is None else f"v(idx) > {pause_after - 0.5:g}")
 
-    def _until(self, cmd: str, pause_after: int | None) -> None:
-        """Run an analysis command up to a breakpoint after point pause_after. The breakpoint is
+    def transient(self, step: float, stop: float, max_step: float, pause_after: float | None) -> str:
+        """Start `tran step stop 0 max_step uic` (old plots destroyed first), pausing at the first
+        time point after pause_after seconds (None: run to the end). Returns the plot name."""
+        self.commands(["destroy all"])
+        self._until(f"tran {step:.12g} {stop:.12g} 0 {max_step:.12g} uic",
+                    None if pause_after is None else f"time > {pause_after:.12g}")
+        return self._last_plot("tran")
+
+    def resume_transient(self, pause_after: float | None) -> None:
+        """Continue a paused transient from where it stopped, up to pause_after seconds."""
+        self._until("resume", None if pause_after is None else f"time > {pause_after:.12g}")
+
+    def _until(self, cmd: str, condition: str | None) -> None:
+        """Run an analysis command until `condition` holds (`stop when ...`). The breakpoint is
         deleted as soon as the analysis pauses: while one is set every command costs ~20 % more
         (measured on `alter`, the commands that run between two batches)."""
-        if pause_after is not None:
-            self.commands([f"stop when v(idx) > {pause_after - 0.5:g}"])
+        if condition is not None:
+            self.commands([f"stop when {condition}"])
         try:
             self._analysis(cmd)
         finally:
-            if pause_after is not None:
+            if condition is not None:
                 self.commands(["delete all"])
 
     def _analysis(self, cmd: str) -> None:

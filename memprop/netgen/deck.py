@@ -20,9 +20,9 @@ import numpy as np
 from memprop import __version__
 from memprop.circuits.devices import HPLinearDrift, MemristorModel
 from memprop.circuits.network import Network, SynapseStates, check_states
-from memprop.circuits.validation import ConfigError, comment_lines
+from memprop.circuits.validation import ConfigError, check_finite, comment_lines
 from memprop.netgen import names
-from memprop.netgen.sweep import PointTables, pwl
+from memprop.netgen.sweep import PHASE_RISE, PointTables, pwl, staircase
 
 ANALYSES = ("op", "tran", "dc", "none")
 FORMS = ("read", "dynamic")
@@ -98,7 +98,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
            tran: TranSpec = TranSpec(), header: Sequence[str] = (), title: str = "memprop network",
            nudge: bool | None = None, nodeset: dict[str, float] | None = None, side: bool = False,
            side_gain: float = 1.0, input_step: float | None = None, dialect: str = "ngspice",
-           tables: PointTables | None = None, flat: bool = False, options: Sequence[str] = ()) -> Deck:
+           tables: PointTables | None = None, flat: bool = False, options: Sequence[str] = (),
+           phase_time: float | None = None) -> Deck:
     """The deck for `network` with `states` programmed in.
 
     form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
@@ -113,6 +114,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     flat: linear-read devices as plain resistors, crossbar by crossbar column by column, G+ then G-
     of each column (the same circuit; parses 4x faster, and ngspice's matrix walks memory in order).
     options: simulator options written as `.options` (validated `name=number` pairs).
+    phase_time: with tables, a transient sweep deck: the index steps through the points in time, one
+    phase of this many seconds each (netgen/sweep.py `staircase`); analysis "tran" writes its `.tran`.
     """
     if analysis not in ANALYSES:
         raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
@@ -269,7 +272,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
         tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not cmos},
         prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)], nodesets=nodeset_lines,
-        sweep=_sweep_context(tables) if tables is not None else None, options=_option_text(options))
+        sweep=_sweep_context(tables, phase_time) if tables is not None else None, options=_option_text(options))
     node_map["form"] = form
     node_map["flat"] = use_flat
     node_map["points"] = tables.points if tables is not None else 0
@@ -304,11 +307,16 @@ def _check_tables(network: Network, tables: PointTables) -> None:
         raise ConfigError("tables.targets", f"expected {n_out} target columns, got {tables.targets.shape[1]}")
 
 
-def _sweep_context(tables: PointTables) -> dict[str, Any]:
+def _sweep_context(tables: PointTables, phase_time: float | None) -> dict[str, Any]:
     """What the deck template needs to write the sweep index and the nudging-strength table."""
-    return {"source": names.SWEEP_SOURCE, "node": names.SWEEP_NODE, "last": tables.points - 1,
-            "beta_node": names.NUDGE_NODE, "beta_source": names.table_source(names.NUDGE_NODE),
-            "beta_table": pwl(tables.beta, names.SWEEP_NODE)}
+    ctx = {"source": names.SWEEP_SOURCE, "node": names.SWEEP_NODE, "last": tables.points - 1,
+           "beta_node": names.NUDGE_NODE, "beta_source": names.table_source(names.NUDGE_NODE),
+           "beta_table": pwl(tables.beta, names.SWEEP_NODE), "stair": None}
+    if phase_time is not None:
+        t = check_finite("phase_time", phase_time, low=1e-12, high=1.0)
+        ctx.update(stair=staircase(tables.points, t, PHASE_RISE * t), phase_time=number(t),
+                   stop=number(tables.points * t), step=number(t / 10))
+    return ctx
 
 
 def _pair_nodes(bar, i: int, j: int, src_lines: list[str], tgt_lines: list[str], rw: str | None) -> tuple[str, str, str]:

@@ -23,6 +23,9 @@ from memprop.circuits.validation import ConfigError
 
 #: Breakpoints per continuation line of a long pwl table (keeps every deck line short).
 PAIRS_PER_LINE = 32
+#: A transient sweep deck's inputs switch from one phase to the next within this fraction of a phase
+#: (1/1000 of 20 tau: far faster than the neurons, and a well-defined waveform for the integrator).
+PHASE_RISE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,19 @@ def pwl(values: np.ndarray, control: str) -> str:
     pairs = [f"{i}, {v:.12g}" for i, v in zip(idx.tolist(), vals.tolist())]
     chunks = [", ".join(pairs[k:k + PAIRS_PER_LINE]) for k in range(0, len(pairs), PAIRS_PER_LINE)]
     return f"pwl(V({control}), " + ",\n+ ".join(chunks) + ")"
+
+
+def staircase(points: int, phase_time: float, rise: float) -> str:
+    """The index source of a transient sweep deck: `pwl(...)` holding V(idx) = k from k*T to
+    (k+1)*T - rise, then rising to k+1 within `rise`: every table switches to point k+1 together.
+    Phase k of the transient thus ends (settled) at (k+1)*T - rise, a breakpoint of the waveform."""
+    if not (phase_time > 0 and 0 < rise < phase_time):
+        raise ConfigError("tables", f"a transient sweep needs 0 < rise < phase time; got {rise!r}, {phase_time!r}")
+    pairs = [f"{k * phase_time:.12g} {k} {(k + 1) * phase_time - rise:.12g} {k}" for k in range(points)]
+    chunks = [" ".join(pairs[k:k + PAIRS_PER_LINE // 2]) for k in range(0, len(pairs), PAIRS_PER_LINE // 2)]
+    return "pwl(" + "\n+ ".join(chunks) + ")"
+
+
+def phase_ends(points: int, phase_time: float, rise: float) -> np.ndarray:
+    """When each point's phase of a transient sweep deck ends (see `staircase`)."""
+    return (np.arange(points) + 1) * phase_time - rise

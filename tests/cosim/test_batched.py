@@ -224,4 +224,4 @@ def test_the_batched_engine_is_the_default_for_op_and_per_phase_on_request():
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (4, 3, 2))
     assert isinstance(make_engine("ngspice", net), BatchedNgspiceEngine)
     assert isinstance(make_engine("ngspice", net, batching="per-phase"), NgspiceEngine)
-    assert isinstance(make_engine("ngspice", net, analysis="tran"), NgspiceEngine)
+    assert isinstance(make_engine("ngspice", net, analysis="tran", batching="per-phase"), NgspiceEngine)
