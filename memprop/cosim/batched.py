@@ -340,21 +340,31 @@ class BatchedNgspiceEngine:
         for k in range(p):
             vs[k][:solved] = rows[k:solved * p:p, :n]
         if solved < x.shape[0]:
-            LOG.warning("the sweep solved %d of %d samples of this batch (%s); the rest settle as per-phase .ops",
-                        solved, x.shape[0], failure.lines[-1:] or failure.what)
-            self.stats["sweep_fallbacks"] += 1
-            rest = self.fallback.phases(x[solved:], None if y is None else y[solved:], betas)
-            for k in range(p):
-                vs[k][solved:] = rest[k].v
+            self._finish_per_phase(vs, solved, failure, x, y, betas)
         for k, beta in enumerate(betas):
-            bad = np.nonzero(np.max(np.abs(vs[k][:solved] - refs[k].v[:solved]), axis=1) > self.tolerance)[0]
-            self._note_diff(np.delete(vs[k][:solved], bad, axis=0), np.delete(refs[k].v[:solved], bad, axis=0))
-            for i in bad.tolist():
-                self._detach()
-                where = f"sample {i} of the batch, {'free phase' if beta == 0 else f'nudged phase beta={beta:+g}'}"
-                vs[k][i] = self.fallback._accept_or_retry((vs[k][i], None), x[i], None if y is None else y[i], beta,
-                                                          refs[k].v[i], refs[k].u[i], where)[0]
+            self._retry_disagreeing(vs[k], refs[k], solved, x, y, beta)
         return vs
+
+    def _finish_per_phase(self, vs: list[np.ndarray], solved: int, failure: SimulationError, x: np.ndarray,
+                          y: np.ndarray | None, betas: list[float]) -> None:
+        """The samples a failed sweep did not reach, as per-phase `.op`s (with their own checks)."""
+        LOG.warning("the sweep solved %d of %d samples of this batch (%s); the rest settle as per-phase .ops",
+                    solved, x.shape[0], failure.lines[-1:] or failure.what)
+        self.stats["sweep_fallbacks"] += 1
+        rest = self.fallback.phases(x[solved:], None if y is None else y[solved:], betas)
+        for k in range(len(betas)):
+            vs[k][solved:] = rest[k].v
+
+    def _retry_disagreeing(self, v: np.ndarray, ref: Any, solved: int, x: np.ndarray, y: np.ndarray | None,
+                           beta: float) -> None:
+        """Points of one phase that disagree with the twin, each through the retry ladder."""
+        bad = np.nonzero(np.max(np.abs(v[:solved] - ref.v[:solved]), axis=1) > self.tolerance)[0]
+        self._note_diff(np.delete(v[:solved], bad, axis=0), np.delete(ref.v[:solved], bad, axis=0))
+        for i in bad.tolist():
+            self._detach()
+            where = f"sample {i} of the batch, {'free phase' if beta == 0 else f'nudged phase beta={beta:+g}'}"
+            v[i] = self.fallback.accept_or_retry((v[i], None), x[i], None if y is None else y[i], beta,
+                                                  ref.v[i], ref.u[i], where)[0]
 
 
 #: Points one transient sweep deck may hold: its plot keeps every time step (~27 per phase).

@@ -221,6 +221,55 @@ def batched_memory(layers: tuple[int, ...], batches: int, batch: int = 1) -> dic
             "growth_mb": end - start, "decks": engine.stats["chunks"]}
 
 
+def scale_run(config: Any, samples: int, workers: int | None = None, test_images: int = 200) -> dict[str, Any]:
+    """A config's first `samples` training images trained with ngspice in the loop, then the same
+    images from the same start with the behavioural engine: the cost per training sample, the full
+    epoch it projects to, and how far apart the two runs' weights end (relative to the largest)."""
+    from memprop.circuits.network import conductances
+    from memprop.cosim.trainer import Trainer
+
+    train = replace(config.train, epochs=1, eval_size=test_images, workers=workers or config.train.workers)
+    base = replace(config, data=replace(config.data, train_size=samples), train=train)
+    runs = {}
+    for backend in ("ngspice", "behavioral"):
+        cfg = replace(base, train=replace(base.train, backend=backend))
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = Trainer(cfg, tmp)
+            runs[backend] = (trainer.run()[-1], trainer.states, trainer.network)
+    (row, spice, net), (row_b, beh, _) = runs["ngspice"], runs["behavioral"]
+    g_s, g_b = conductances(net, spice), conductances(net, beh)
+    w_s = {k: net.neuron.r_f * (v[0] - v[1]) for k, v in g_s.items()}
+    w_b = {k: net.neuron.r_f * (v[0] - v[1]) for k, v in g_b.items()}
+    largest = max(float(np.max(np.abs(w))) for w in w_b.values())
+    diff = max(float(np.max(np.abs(w_s[k] - w_b[k]))) for k in w_b)
+    per_sample = row["train_seconds"] / samples
+    from memprop.cosim.datasets import load_splits
+
+    full = len(load_splits(config.data.dataset, seed=config.data.seed, validation=config.data.validation,
+                           data_dir=config.data.data_dir or None).train.y)
+    return {"layers": list(config.network.layers), "memristors": net.n_devices, "samples": samples,
+            "workers": train.workers, "batch_size": train.batch_size, "train_seconds": row["train_seconds"],
+            "seconds_per_sample": per_sample, "epoch_samples": full, "projected_epoch_hours": per_sample * full / 3600,
+            "weight_rel_diff": diff / largest, "test_images": test_images,
+            "test_accuracy": row["test_accuracy"], "test_accuracy_behavioral": row_b["test_accuracy"],
+            "ngspice": {k[8:]: v for k, v in row.items() if k.startswith("ngspice_")}}
+
+
+def format_scale(r: dict[str, Any]) -> str:
+    s = r["ngspice"]
+    return "\n".join([
+        f"{r['layers']} ({r['memristors']} memristors), {r['samples']} training samples, batch {r['batch_size']}, "
+        f"{r['workers']} worker(s), ngspice in the loop: {r['train_seconds']:.0f} s = "
+        f"{1e3 * r['seconds_per_sample']:.0f} ms per sample",
+        f"  projected full epoch ({r['epoch_samples']} samples): {r['projected_epoch_hours']:.2f} h",
+        f"  weights vs the behavioural engine on the same samples: max |dW| / max |W| = {r['weight_rel_diff']:.2e}",
+        f"  test accuracy on the first {r['test_images']} test images: ngspice {100 * r['test_accuracy']:.2f} %, "
+        f"behavioural {100 * r['test_accuracy_behavioral']:.2f} %",
+        f"  ngspice: {s.get('points', 0)} sweep points, {s.get('chunks', 0)} decks, {s.get('alters', 0)} alters, "
+        f"max |ngspice - twin| {s.get('max_twin_diff_mv', 0.0):.2g} mV, restarts {s.get('restarts', 0)}, "
+        f"fallbacks {s.get('sweep_fallbacks', 0)}"])
+
+
 def _throughput(backend: str, sizes: list[tuple[int, ...]], batches: int, batch: int) -> list[dict[str, Any]]:
     rows = []
     for layers in sizes:

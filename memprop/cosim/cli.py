@@ -307,6 +307,22 @@ def bench_speed(quick: bool, as_json: bool) -> None:
     click.echo(json.dumps(result, indent=1) if as_json else format_speed(result))
 
 
+@bench_group.command("scale")
+@click.argument("config_path", type=PathArg(dir_okay=False, path_type=Path))
+@click.option("--samples", type=click.IntRange(1, 10**7), default=5000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 512), default=None, help="default: the config's")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def bench_scale(config_path: Path, samples: int, workers: int | None, as_json: bool) -> None:
+    """CONFIG's first N training samples with ngspice in the loop and behaviourally: cost per sample,
+    the projected epoch, and the two runs' weights compared."""
+    from memprop.cosim.benchmarks import format_scale, scale_run
+    from memprop.cosim.config import load
+
+    result = scale_run(load(config_path), samples, workers)
+    click.echo(json.dumps(result, indent=1) if as_json else format_scale(result))
+
+
 @bench_group.command("robustness")
 @click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("robustness"))
 @click.option("--quick", is_flag=True, help="fewer severities, epochs and training images")

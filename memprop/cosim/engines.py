@@ -174,9 +174,9 @@ class NgspiceEngine:
             first: Any = self._op()
         except SimulationError as err:
             first = err
-        return self._accept_or_retry(first, x, y, beta, ref_v, ref_u, where)
+        return self.accept_or_retry(first, x, y, beta, ref_v, ref_u, where)
 
-    def _accept_or_retry(self, first: Any, x: np.ndarray, y: np.ndarray | None, beta: float, ref_v: np.ndarray,
+    def accept_or_retry(self, first: Any, x: np.ndarray, y: np.ndarray | None, beta: float, ref_v: np.ndarray,
                          ref_u: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]:
         """Accept a plain .op's (v, lambda) when it agrees with the twin; else (or when it raised) retry."""
         from memprop.cosim.session import SimulationError
@@ -300,7 +300,7 @@ class NgspiceEngine:
             yi = None if y is None else y[i]
             for p, beta in enumerate(betas):
                 where = f"sample {i} of the batch, {'free phase' if p == 0 else f'nudged phase beta={beta:+g}'}"
-                vs[p][i] = self._accept_or_retry(raw[p][i], x[i], yi, beta, refs[p].v[i], refs[p].u[i], where)[0]
+                vs[p][i] = self.accept_or_retry(raw[p][i], x[i], yi, beta, refs[p].v[i], refs[p].u[i], where)[0]
         return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
 
     def adjoint_phase(self, x: np.ndarray, y: np.ndarray, upcoming: Any = None) -> tuple[Phase, np.ndarray]:

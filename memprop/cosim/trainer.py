@@ -345,6 +345,7 @@ class Trainer:
                 if prog.batch % tcfg.checkpoint_every == 0 and prog.batch < n_batches:
                     prog.seconds = time.perf_counter() - t_start
                     self._save(states, prog)
+            train_seconds = time.perf_counter() - t_start
             test = self.splits.test
             if tcfg.eval_size:
                 test = test.subset(np.arange(min(tcfg.eval_size, len(test.y))))
@@ -353,7 +354,7 @@ class Trainer:
             row = {"epoch": prog.epoch + 1, "train_loss": prog.loss_sum / max(prog.loss_count, 1),
                    "test_accuracy": test_eval["accuracy"], "test_loss": test_eval["loss"],
                    "validation_accuracy": val_eval["accuracy"],
-                   "seconds": time.perf_counter() - t_start, "backend": engine.name,
+                   "seconds": time.perf_counter() - t_start, "train_seconds": train_seconds, "backend": engine.name,
                    "update": tcfg.update, **prog.fidelity.summary()}
             # counters of this epoch (maxima: of the run so far)
             row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)

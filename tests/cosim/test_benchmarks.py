@@ -82,3 +82,19 @@ def test_parallel_scaling_pairs_serial_and_two_workers(ngspice):
         assert pair["2"]["analyses"] == pair["1"]["analyses"] == 4 * 3  # the workers really ran ngspice
         assert ratio == pytest.approx(pair["2"]["samples_per_s"] / pair["1"]["samples_per_s"])
     assert min(rows[0]["speedups"]) <= rows[0]["median_speedup"] <= max(rows[0]["speedups"])
+
+
+def test_scale_run_compares_ngspice_and_behavioural_weights_and_projects_the_epoch(ngspice):
+    import tomllib
+
+    from memprop.cosim.benchmarks import format_scale, scale_run
+    from memprop.cosim.config import parse
+
+    cfg = parse(tomllib.loads('[network]\nlayers = [64, 8, 10]\n[data]\nvalidation = 0.0\n'
+                              '[train]\nbatch_size = 10\ncheckpoint_every = 1000\n'))
+    r = scale_run(cfg, samples=30, test_images=10)
+    assert r["samples"] == 30 and r["epoch_samples"] > 1000  # the whole digits training split
+    assert r["projected_epoch_hours"] == pytest.approx(r["seconds_per_sample"] * r["epoch_samples"] / 3600)
+    assert 0 < r["weight_rel_diff"] < 1e-6  # ngspice's equilibria equal the twin's: so do the weights
+    assert r["ngspice"]["points"] == 30 * 3 + 10 and r["ngspice"]["sweep_fallbacks"] == 0
+    assert "max |dW| / max |W|" in format_scale(r)
