@@ -282,7 +282,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
 
 
 #: Numeric simulator options a deck may carry (tolerances, iteration limits, stepping).
-OPTIONS = ("reltol", "abstol", "vntol", "gmin", "itl1", "itl2", "itl4", "pivtol", "pivrel", "gminsteps", "srcsteps")
+OPTIONS = ("reltol", "abstol", "vntol", "trtol", "gmin", "itl1", "itl2", "itl4", "pivtol", "pivrel", "gminsteps",
+           "srcsteps")
 
 
 def _option_text(options: Sequence[str]) -> str:
@@ -314,7 +315,7 @@ def _sweep_context(tables: PointTables, phase_time: float | None) -> dict[str, A
            "beta_table": pwl(tables.beta, names.SWEEP_NODE), "stair": None}
     if phase_time is not None:
         t = check_finite("phase_time", phase_time, low=1e-12, high=1.0)
-        ctx.update(stair=staircase(tables.points, t, PHASE_RISE * t), phase_time=number(t),
+        ctx.update(stair=staircase(tables.points, t, PHASE_RISE * t), phase_time=number(t), rise=number(PHASE_RISE * t),
                    stop=number(tables.points * t), step=number(t / 10))
     return ctx
 
