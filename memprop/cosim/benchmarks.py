@@ -141,28 +141,63 @@ def _point_seconds(engine) -> float:
 
 
 # ---- whole runs ----
-def digits_epoch(batching: str = "sweep") -> dict[str, Any]:
+def digits_epoch(batching: str = "sweep", analysis: str = "op") -> dict[str, Any]:
     """One real EP training epoch of the default config (64-32-10 digits, ngspice, batch 10),
     evaluation included: its wall time and the share spent outside ngspice (memprop's Python)."""
     from memprop.cosim.config import Config
     from memprop.cosim.trainer import Trainer
 
     cfg = Config()
-    cfg = replace(cfg, train=replace(cfg.train, epochs=1, batching=batching))
+    cfg = replace(cfg, train=replace(cfg.train, epochs=1, batching=batching, analysis=analysis))
     with tempfile.TemporaryDirectory() as tmp:
         row = Trainer(cfg, tmp).run()[-1]
     inside = row.get("ngspice_ngspice_seconds", row["ngspice_analysis_seconds"])
-    return {"batching": batching, "seconds": row["seconds"], "analysis_seconds": row["ngspice_analysis_seconds"],
+    return {"batching": batching, "analysis": analysis, "seconds": row["seconds"], "analysis_seconds": row["ngspice_analysis_seconds"],
             "ngspice_seconds": inside, "analyses": row["ngspice_analyses"], "test_accuracy": row["test_accuracy"],
             "train_loss": row["train_loss"], "batch_size": cfg.train.batch_size,
             "max_twin_diff_mv": row["ngspice_max_twin_diff_mv"], "outside_share": 1.0 - inside / row["seconds"]}
 
 
 def default_epochs(repeats: int) -> dict[str, Any]:
-    """The default epoch on the per-phase and the batched engine, interleaved `repeats` times."""
-    runs = [{b: digits_epoch(b) for b in ("per-phase", "sweep")} for _ in range(repeats)]
+    """The default epoch on the per-phase and the batched engine, and with transient phases,
+    interleaved `repeats` times (the same machine state for each triple)."""
+    runs = [{"per-phase": digits_epoch("per-phase"), "sweep": digits_epoch("sweep"), "tran": digits_epoch("sweep", "tran")}
+            for _ in range(repeats)]
     ratios = [r["per-phase"]["seconds"] / r["sweep"]["seconds"] for r in runs]
-    return {"runs": runs, "speedups": ratios, "median_speedup": float(np.median(ratios)) if ratios else float("nan")}
+    tran = [r["tran"]["seconds"] / r["sweep"]["seconds"] for r in runs]
+    return {"runs": runs, "speedups": ratios, "median_speedup": float(np.median(ratios)) if ratios else float("nan"),
+            "tran_ratios": tran, "median_tran_ratio": float(np.median(tran)) if tran else float("nan")}
+
+
+def transient_cost(layers: tuple[int, ...], batches: int = 2, batch: int = 5) -> dict[str, Any]:
+    """Seconds per transient phase: batched with the devices in their read form, against one
+    per-phase transient with their state equations live (the dynamic form; one phase only: it is
+    ~1000x slower). Both settle_time = 20 tau."""
+    from memprop.cosim.batched import BatchedTransientEngine
+    from memprop.cosim.engines import NgspiceEngine
+
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], layers)
+    states = glorot_states(net, 0, gain=0.5)
+    plan = _batches(net, batches, batch, 0)
+    read = BatchedTransientEngine(net)
+    try:
+        read.program(states)
+        t0 = time.perf_counter()
+        for k, b in enumerate(plan):
+            read.phases(*b, upcoming=lambda m, k=k: plan[k + m] if k + m < len(plan) else None)
+        read_s = (time.perf_counter() - t0) / (batches * batch * 3)
+    finally:
+        read.close()
+    dynamic = NgspiceEngine(net, analysis="tran")
+    try:
+        dynamic.program(states)
+        t0 = time.perf_counter()
+        dynamic.phases(plan[0][0][:1], plan[0][1][:1], [0.0])
+        dynamic_s = time.perf_counter() - t0
+    finally:
+        dynamic.close()
+    return {"layers": list(layers), "memristors": net.n_devices, "read_phase_s": read_s,
+            "dynamic_phase_s": dynamic_s, "ratio": dynamic_s / read_s}
 
 
 def parallel_scaling(net, batches: tuple[int, ...], repeats: int, steps: int) -> list[dict[str, Any]]:
@@ -300,6 +335,7 @@ def speed(quick: bool = False) -> dict[str, Any]:
     result["epochs"] = default_epochs(0 if quick else 2)
     result["points"] = [point_cost(layers, pts, ops) for layers, pts, ops in point_sizes]
     result["updates"] = [device_update_cost(layers) for layers in update_sizes]
+    result["transient"] = transient_cost((64, 32, 10) if not quick else (16, 8, 4))
     result["behavioral"] = _throughput("behavioral", beh_sizes, 2 if quick else 4, 100)
     result["ngspice"] = _throughput("ngspice", spice_sizes, 2 if quick else 3, 10)
     for key in ("behavioral", "ngspice"):
@@ -326,8 +362,18 @@ def format_speed(r: dict[str, Any]) -> str:
                      f"{pp['seconds']:.1f} s, batched {sw['seconds']:.1f} s (x{pp['seconds'] / sw['seconds']:.2f}); "
                      f"test accuracy {100 * pp['test_accuracy']:.2f} % / {100 * sw['test_accuracy']:.2f} %; outside "
                      f"ngspice {100 * pp['outside_share']:.1f} % / {100 * sw['outside_share']:.1f} %")
+        tr = e.get("tran")
+        if tr:
+            lines.append(f"  the same epoch with transient phases (batched, read form): {tr['seconds']:.1f} s = "
+                         f"x{tr['seconds'] / sw['seconds']:.1f} the batched op epoch; test accuracy "
+                         f"{100 * tr['test_accuracy']:.2f} %, max |ngspice - twin transient| {tr['max_twin_diff_mv']:.2f} mV")
     if r.get("epochs", {}).get("runs"):
-        lines.append(f"  epoch speedup median x{r['epochs']['median_speedup']:.2f}")
+        lines.append(f"  epoch speedup median x{r['epochs']['median_speedup']:.2f}; tran/op median "
+                     f"x{r['epochs'].get('median_tran_ratio', float('nan')):.1f}")
+    if "transient" in r:
+        tc = r["transient"]
+        lines.append(f"transient phase (20 tau) at {tc['layers']}: batched read form {1e3 * tc['read_phase_s']:.1f} ms, "
+                     f"per-phase dynamic form {tc['dynamic_phase_s']:.1f} s (x{tc['ratio']:.0f}); per sample x3")
     lines.append("device updates between batches: alter every device vs render and load a new deck")
     for u in r.get("updates", []):
         lines.append(f"  {str(u['layers']):<16} {u['memristors']:>7} memristors: alter {u['alters']} in "

@@ -91,3 +91,19 @@ def test_the_device_form_follows_the_model_and_the_config(device, form, batched)
     engine = make_engine("ngspice", net, analysis="tran", device_form=form)
     assert isinstance(engine, BatchedTransientEngine) == batched
     assert isinstance(engine, NgspiceEngine) != batched
+
+
+def test_hp_devices_keep_their_read_disturb_in_tran_mode(ngspice):
+    """No threshold: every read moves an HP device, so its transients keep the state equations live
+    and the engine hands back the states the reads left (the read form would hide the disturb)."""
+    net = layered_network(Neuron(), DEVICE_MODELS["hp-joglekar"], (6, 3, 2))
+    states = glorot_states(net, 0, gain=0.5)
+    engine = make_engine("ngspice", net, analysis="tran", settle_time=10.0)
+    try:
+        engine.program(states)
+        engine.phases(*_batches(net, 1, 1)[0])
+        moved = engine.current_states()
+    finally:
+        engine.close()
+    assert not isinstance(engine, BatchedTransientEngine)
+    assert max(np.max(np.abs(moved[k] - states[k])) for k in states.states) > 1e-9

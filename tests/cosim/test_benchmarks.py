@@ -41,8 +41,11 @@ def test_format_speed_reports_every_figure():
          "behavioral_exponent": 0.9, "ngspice_exponent": 1.4, "ngspice_solver": "sparse",
          "points": [{"layers": [64, 32, 10], "memristors": 5460, "sweep_point_s": 0.001, "op_s": 0.0095, "ratio": 9.5,
                      "deck_and_first_point_s": 0.12}],
-         "epochs": {"runs": [{"per-phase": epoch, "sweep": dict(epoch, seconds=10.0, outside_share=0.09)}],
-                    "median_speedup": 4.0},
+         "epochs": {"runs": [{"per-phase": epoch, "sweep": dict(epoch, seconds=10.0, outside_share=0.09),
+                              "tran": dict(epoch, seconds=70.0, max_twin_diff_mv=0.4)}],
+                    "median_speedup": 4.0, "median_tran_ratio": 7.0},
+         "transient": {"layers": [64, 32, 10], "memristors": 5460, "read_phase_s": 0.01, "dynamic_phase_s": 15.0,
+                       "ratio": 1500.0},
          "updates": [{"layers": [64, 32, 10], "memristors": 5460, "alters": 5376, "alter_s": 0.03,
                       "alter_us_each": 5.6, "reload_s": 0.08, "choice": "alter"}],
          "parallel": [{"batch": 20, "runs": [{"1": {"samples_per_s": 10.0}, "2": {"samples_per_s": 19.0}},
@@ -55,7 +58,8 @@ def test_format_speed_reports_every_figure():
     for needle in ("8.0 %", "k = 0.90", "k = 1.40", "solver: sparse", "median x1.80", "x1.90, x1.70", "10.0 -> 19.0",
                    "main 300 MB", "sweep point     1.00 ms", "x9.5", "per-phase 40.0 s, batched 10.0 s (x4.00)",
                    "outside ngspice 5.0 % / 9.0 %", "epoch speedup median x4.00", "5.6 us each", "-> alter",
-                   "400 -> 403 MB (+3.0 MB)"):
+                   "400 -> 403 MB (+3.0 MB)", "70.0 s = x7.0 the batched op epoch", "tran/op median x7.0",
+                   "batched read form 10.0 ms, per-phase dynamic form 15.0 s (x1500)"):
         assert needle in text, needle
 
 
@@ -82,6 +86,14 @@ def test_parallel_scaling_pairs_serial_and_two_workers(ngspice):
         assert pair["2"]["analyses"] == pair["1"]["analyses"] == 4 * 3  # the workers really ran ngspice
         assert ratio == pytest.approx(pair["2"]["samples_per_s"] / pair["1"]["samples_per_s"])
     assert min(rows[0]["speedups"]) <= rows[0]["median_speedup"] <= max(rows[0]["speedups"])
+
+
+def test_transient_cost_times_the_read_and_the_dynamic_form(ngspice):
+    from memprop.cosim.benchmarks import transient_cost
+
+    r = transient_cost((6, 4, 3), batches=2, batch=2)
+    assert r["read_phase_s"] > 0 and r["dynamic_phase_s"] > 0
+    assert r["ratio"] == pytest.approx(r["dynamic_phase_s"] / r["read_phase_s"])
 
 
 def test_scale_run_compares_ngspice_and_behavioural_weights_and_projects_the_epoch(ngspice):
