@@ -11,6 +11,7 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network, random_states, recurrent_network
 from memprop.circuits.neuron import Neuron
+from memprop.circuits.nonideal import NonIdeal
 from memprop.cosim.batched import BatchedNgspiceEngine
 from memprop.cosim.engines import NgspiceEngine, make_engine
 
@@ -54,6 +55,9 @@ NETWORKS = {
                                                          DEVICE_MODELS["vteam"], (16, 8, 4)),
     "layered-ideal-smooth": lambda: layered_network(Neuron(activation="smooth"), DEVICE_MODELS["vteam"], (16, 8, 4)),
     "recurrent": lambda: recurrent_network(Neuron(), DEVICE_MODELS["vteam"], 10, 6, 3),
+    "layered-wire-resistance": lambda: layered_network(Neuron(), DEVICE_MODELS["vteam"], (16, 8, 4), wire_resistance=5.0),
+    "layered-device-variation": lambda: layered_network(Neuron(), DEVICE_MODELS["vteam"], (16, 8, 4)).with_nonideal(
+        NonIdeal(d2d_sigma=0.2, stuck_on=0.05, stuck_off=0.05)),
 }
 
 
