@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from memprop.circuits.devices import DEVICE_MODELS
-from memprop.circuits.neuron import NEURON_LEVELS, Neuron
+from memprop.circuits.neuron import CORNERS, NEURON_LEVELS, Neuron
 from memprop.circuits.params import describe
 from memprop.circuits.validation import ConfigError
 
@@ -263,18 +263,21 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
 
 @main.command("validate")
 @click.argument("run", type=PathArg(file_okay=False, path_type=Path))
-@click.option("--neuron", "level", type=click.Choice(["cmos", "macromodel", "ideal"]), default="cmos")
+@click.option("--neuron", "level", type=click.Choice(["cmos", "sky130", "macromodel", "ideal"]), default="cmos")
+@click.option("--corner", type=click.Choice(list(CORNERS)), default="tt", help="sky130: process corner")
+@click.option("--temp", type=click.FloatRange(-55.0, 150.0), default=27.0, help="sky130: temperature (degC)")
 @click.option("--images", type=click.IntRange(1, 100000), default=100, help="test images for the accuracy change")
 @click.option("--transients", type=click.IntRange(0, 1000), default=3, help="samples for settling time and energy")
 @click.option("--json", "as_json", is_flag=True)
 @guarded
-def validate_cmd(run: Path, level: str, images: int, transients: int, as_json: bool) -> None:
+def validate_cmd(run: Path, level: str, corner: str, temp: float, images: int, transients: int,
+                 as_json: bool) -> None:
     """Re-run a trained network's inference at another neuron level (e.g. transistor level) in ngspice."""
     from memprop.cosim.trainer import load_run
     from memprop.cosim.validate import validate
 
     cfg, states, _ = load_run(run)
-    result = validate(cfg, states, level, images=images, transients=transients)
+    result = validate(cfg, states, level, images=images, transients=transients, corner=corner, temp=temp)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -288,6 +291,12 @@ def validate_cmd(run: Path, level: str, images: int, transients: int, as_json: b
                    f"{1e9 * s['reference']['energy_to_settle_j']:.2f} nJ -> {1e9 * s['validated']['energy_to_settle_j']:.2f} nJ")
     click.echo(f"mean settling {1e6 * result['validated_mean_settling_time_s']:.2f} us, mean energy per inference "
                f"{1e9 * result['validated_mean_energy_j']:.2f} nJ at {level}")
+    if result["transients"]:
+        parts = ", ".join(f"{name} {1e9 * result[f'validated_mean_energy_{key}_j']:.3g} nJ"
+                          for key, name in (("neurons", "neurons"), ("read_rails", "crossbar read rails"),
+                                            ("sources", "input and bias sources")))
+        click.echo(f"energy drawn by {parts}; {1e15 * result['validated_energy_per_mac_j']:.3g} fJ per MAC "
+                   f"({result['macs']} MACs per inference)")
 
 
 @main.group("bench")

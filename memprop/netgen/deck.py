@@ -20,8 +20,9 @@ import numpy as np
 from memprop import __version__
 from memprop.circuits.devices import HPLinearDrift, MemristorModel
 from memprop.circuits.network import Network, SynapseStates, check_states
+from memprop.circuits.neuron import SKY130_SUPPLY, Neuron
 from memprop.circuits.validation import ConfigError, check_finite, comment_lines
-from memprop.netgen import names
+from memprop.netgen import names, pdk
 from memprop.netgen.sweep import PHASE_RISE, PointTables, pwl, staircase
 
 ANALYSES = ("op", "tran", "dc", "none")
@@ -83,14 +84,42 @@ def _device_text(env: jinja2.Environment, network: Network) -> str:
 
 
 def _neuron_text(env: jinja2.Environment, network: Network, side: bool = False) -> str:
-    n = network.neuron
+    return neuron_text(env, network.neuron, side)
+
+
+def neuron_text(env: jinja2.Environment, n: Neuron, side: bool = False) -> str:
+    """The neuron template of `n`'s level rendered: its `neuron` subckt (and `side_neuron` with side)."""
     span = n.v_high - n.v_low
     ctx = {"rf": number(n.r_f), "cf": number(n.c_f), "activation": n.activation,
            "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span), "half_span": number(0.5 * span),
            "mid": number(0.5 * (n.v_high + n.v_low)), "a0": number(n.a0), "pole_hz": number(n.pole_hz),
            "c_pole": number(n.pole_capacitance), "v_rail": number(n.v_rail), "v_offset": number(n.v_offset),
            "side": side, "vdd": number(n.vdd)}
+    if n.level == "sky130":
+        if side:
+            raise ConfigError("train.rule", "the RBP side network is built at the ideal and macromodel levels only")
+        ctx.update(models=pdk.model_lines(n.corner, n.mismatch), corner=n.corner, temp=number(n.temp),
+                   mismatch=n.mismatch, supply=number(SKY130_SUPPLY), compat=pdk.COMPAT_LINE)
     return env.get_template(f"neurons/{n.level}.j2").render(**ctx)
+
+
+def supplies(neuron: Neuron) -> dict[str, float]:
+    """The supply sources of a transistor-level neuron's deck: source name -> volts (their node
+    has the same name). Empty for the ideal and macromodel levels."""
+    if neuron.level == "cmos":
+        return {"vdd_cmos": neuron.vdd, "vss_cmos": -neuron.vdd, "vhi_cmos": neuron.v_high}
+    if neuron.level == "sky130":
+        return {"vdd_sky": SKY130_SUPPLY, "vss_sky": -SKY130_SUPPLY, "vhi_sky": neuron.v_high,
+                "vlo_sky": -neuron.v_high}
+    return {}
+
+
+def simulator_lines(neuron: Neuron) -> list[str]:
+    """Temperature and the mismatch draw's seed of a sky130 deck (none for other levels, whose
+    elements have no temperature dependence)."""
+    if neuron.level != "sky130":
+        return []
+    return [f".temp {number(neuron.temp)}"] + ([f".options seed={neuron.mismatch_seed}"] if neuron.mismatch else [])
 
 
 def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None = None,
@@ -119,12 +148,13 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     """
     if analysis not in ANALYSES:
         raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
-    cmos = network.neuron.level == "cmos"
+    cmos = network.neuron.transistor_level
     # transistor-level neurons start transients from their operating point (their bias circuits
     # cannot start from all-zero node voltages), so their devices are written in the read form
     form = form or ("dynamic" if analysis == "tran" and not cmos else "read")
     if cmos and form == "dynamic":
-        raise ConfigError("form", "the cmos neuron's transients start from the operating point: use the read form")
+        raise ConfigError("form", f"the {network.neuron.level} neuron's transients start from the operating point: "
+                                  "use the read form")
     if form not in FORMS:
         raise ConfigError("form", f"must be one of {', '.join(FORMS)}; got {form!r}")
     check_states(network, states)
@@ -266,13 +296,14 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         gref=number(network.neuron.g_ref), beta=number(network.beta),
         device_text=device_text(env, network.device), neuron_text=_neuron_text(env, network, side),
         side_neurons=side_neurons, side_pairs=side_pairs, side_errors=side_errors,
-        cmos={"vdd": number(network.neuron.vdd), "v_high": number(network.neuron.v_high)}
-        if network.neuron.level == "cmos" else None,
+        supplies=[(name, number(volts)) for name, volts in supplies(network.neuron).items()],
+        simulator_lines=simulator_lines(network.neuron),
         form=form, read_param="r" if network.device.linear_read else "x",
         sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
         tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not cmos},
         prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)], nodesets=nodeset_lines,
         sweep=_sweep_context(tables, phase_time) if tables is not None else None, options=_option_text(options))
+    node_map["supplies"] = list(supplies(network.neuron))
     node_map["form"] = form
     node_map["flat"] = use_flat
     node_map["points"] = tables.points if tables is not None else 0

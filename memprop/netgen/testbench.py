@@ -18,8 +18,9 @@ import numpy as np
 
 from memprop import __version__
 from memprop.circuits.devices import MemristorModel
+from memprop.circuits.neuron import Neuron
 from memprop.circuits.validation import ConfigError, check_finite, check_int
-from memprop.netgen.deck import device_text, environment, number
+from memprop.netgen.deck import device_text, environment, neuron_text, number, simulator_lines, supplies
 
 #: Vector names of the testbench's tran plot in an ngspice session.
 VECTORS = {"time": "time", "v": "p", "i_source": "vdrive#branch", "x": "xdut.xs"}
@@ -94,3 +95,32 @@ def run_device_testbench(device: MemristorModel, *, amplitude: float, frequency:
     if not all(np.all(np.isfinite(a)) for a in out.values()) or math.isclose(out["t"][-1], 0.0):
         raise RuntimeError("device testbench produced no usable transient")
     return out
+
+
+#: How far past the activation rails the neuron testbench sweeps u = R_f I (as a fraction of the swing).
+SWEEP_MARGIN = 1.0
+
+
+def neuron_testbench(neuron: Neuron, *, points: int = 121, step: float | None = None,
+                     stop: float | None = None) -> str:
+    """A deck with one neuron cell driven by a current source `iin` into its summing node: a `.dc`
+    sweep of u = R_f I over the swing and as far again on either side (`points` points), or with
+    `step` a transient of a step of u = `step` volts (rising in 1 ns) until `stop` (default 20 tau).
+    Runs as-is with `ngspice -b`; in a session the analysis is issued as a command (see
+    neuron_sweep / neuron_step)."""
+    check_int("points", points, low=8, high=100_000)
+    swing = neuron.v_high - neuron.v_low
+    low, high = neuron.v_low - SWEEP_MARGIN * swing, neuron.v_high + SWEEP_MARGIN * swing
+    sweep = {"low": number(low / neuron.r_f), "step": number((high - low) / neuron.r_f / (points - 1)),
+             "last": points - 1}
+    timing = None
+    if step is not None:
+        check_finite("step", step, low=-10.0, high=10.0)
+        stop = 20.0 * neuron.tau if stop is None else check_finite("stop", stop, positive=True, high=1.0)
+        timing = {"current": number(step / neuron.r_f), "rise": number(1e-9), "stop": number(stop),
+                  "print": number(stop / 400)}
+    env = environment("ngspice")
+    return env.get_template("neuron_tb.cir.j2").render(
+        version=__version__, level=neuron.level, neuron_text=neuron_text(env, neuron).rstrip("\n"),
+        supplies=[(name, number(volts)) for name, volts in supplies(neuron).items()],
+        simulator_lines=simulator_lines(neuron), sweep=sweep, step=timing)

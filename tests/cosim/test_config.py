@@ -212,7 +212,7 @@ def test_an_unknown_key_with_line_breaks_stays_one_escaped_line(tmp_path):
     ("neuron", "v_high", [1.0], "must be a number, got list [1.0]"),
     ("network", "seed", [0], "must be an integer, got list [0]"),
     ("network", "topology", ["layered"], "must be one of layered, recurrent; got ['layered']"),
-    ("neuron", "level", {"ideal": 1}, "must be one of ideal, macromodel, cmos; got {'ideal': 1}"),
+    ("neuron", "level", {"ideal": 1}, "must be one of ideal, macromodel, cmos, sky130; got {'ideal': 1}"),
     ("sim", "tran_step", {"value": 1e-8}, "must be a number, got dict"),
     ("device.params", "k_on", [5e5], "must be a number, got list [500000.0]"),
     ("device.params", "r_off", {"x": 1}, "must be a number, got dict"),

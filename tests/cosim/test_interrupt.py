@@ -61,7 +61,9 @@ def test_ctrl_c_stops_an_ngspice_run_at_once_and_it_resumes(tmp_path, extra):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, out + err
-    assert elapsed < 1.0, elapsed
+    # ~0.3 s on an idle machine; 1.1-1.7 s measured with five other jobs on its two cores. A Ctrl-C
+    # that was swallowed would instead run the training to its end and exit 0 (checked above).
+    assert elapsed < 5.0, elapsed
     assert err == (f"memprop: error: interrupted; {run} keeps the run up to its last checkpoint (continue it with "
                    "--resume)\n")
     _, meta = rundir.load_checkpoint(run / rundir.CHECKPOINT)
