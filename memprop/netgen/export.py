@@ -117,7 +117,7 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
         raise ConfigError("device.model", "export writes devices as resistances: it needs a linear-read device "
                                           "model (vteam, hp-joglekar, hp-biolek)")
     if network.neuron.level not in EXPORTED_LEVELS:
-        raise ConfigError("neuron.level", f"export writes {' and '.join(EXPORTED_LEVELS)} neurons, not the "
+        raise ConfigError("neuron.level", f"export writes {', '.join(EXPORTED_LEVELS[:-1])} and {EXPORTED_LEVELS[-1]} neurons, not the "
                                           f"{network.neuron.level} one (use `memprop netgen` for its ngspice deck)")
     x = np.asarray(inputs, dtype=float)
     if x.shape != (network.n_inputs,):
