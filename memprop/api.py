@@ -126,7 +126,7 @@ def network(cfg: ConfigLike = None) -> Network:
     Example:
         >>> net = memprop.network(memprop.layered([4, 3, 2]))
         >>> net.n_inputs, net.n_neurons, net.n_devices
-        (4, 5, 42)
+        (4, 5, 58)
     """
     from memprop.cosim.config import build_network
 
@@ -143,7 +143,7 @@ def netlist(cfg: ConfigLike = None, *, analysis: str | None = None, form: str | 
     Example:
         >>> deck = memprop.netlist(memprop.layered([4, 3, 2]))
         >>> deck.text.splitlines()[0]
-        '* memprop layered network, 5 neurons, 42 vteam devices'
+        '* memprop layered network, 5 neurons, 58 vteam devices'
     """
     from memprop.cosim.backends import sample_inputs
     from memprop.cosim.config import build_network, dumps, initial_states
@@ -240,7 +240,7 @@ def train(cfg: ConfigLike, out: str | Path, *, resume: bool = False, plots: bool
     plots=False skips the trained deck and PNGs; `report(rows)` sees the epoch rows before them.
 
     Example:
-        >>> cfg = memprop.layered([64, 8, 10], data={"train_size": 40, "test_size": 20, "validation": 0.0})
+        >>> cfg = memprop.layered([64, 8, 10], data={"train_size": 40, "test_size": 20, "validation": 0.25})
         >>> run = memprop.train(cfg, "run1", epochs=1, backend="behavioral", plots=False)
         >>> len(run.metrics), 0.0 <= run.test_accuracy <= 1.0
         (1, True)
@@ -289,11 +289,15 @@ def evaluate(run: Run | str | Path, backend: str | None = None) -> dict[str, Any
         >>> figures["epochs_done"], 0.0 <= figures["test_accuracy"] <= 1.0
         (1, True)
     """
+    from memprop.circuits.validation import check_choice
+    from memprop.cosim.backends import BACKENDS
     from memprop.cosim.config import build_network
     from memprop.cosim.datasets import load_splits
     from memprop.cosim.engines import make_engine
     from memprop.cosim.trainer import evaluate as evaluate_engine
 
+    if backend is not None:
+        check_choice("backend", backend, BACKENDS)
     r = run if isinstance(run, Run) else open_run(_run_dir(run))
     cfg = r.config
     net = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
@@ -375,7 +379,7 @@ def validate(run: Run | str | Path, level: str = "cmos", *, images: int = 100, t
     or macromodel/ideal) in ngspice: accuracy change, settling time and energy per inference.
 
     Example:
-        >>> result = memprop.validate("run", "macromodel", images=10, transients=0)
+        >>> result = memprop.validate("run", "macromodel", images=10, transients=1)
         >>> abs(result["accuracy_change_points"]) <= 100
         True
     """
