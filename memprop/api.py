@@ -19,6 +19,7 @@ from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.validation import ConfigError
 from memprop.cosim.backends import Settled
 from memprop.cosim.config import Config
+from memprop.cosim.session import SimulationError
 from memprop.netgen.deck import Deck
 
 #: What every function accepts as a config.
@@ -26,14 +27,6 @@ ConfigLike = Config | Mapping[str, Any] | str | Path | None
 
 __all__ = ["Config", "ConfigError", "Run", "Settled", "SimulationError", "config", "dialects", "evaluate", "export", "layered",
            "netlist", "network", "open_run", "recurrent", "settle", "train", "validate"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SimulationError":  # its module loads PySpice: only when asked for
-        from memprop.cosim.session import SimulationError
-
-        return SimulationError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- configs and networks ----
@@ -68,17 +61,23 @@ def _table(section: str, values: Any) -> dict[str, Any]:
 
 def _as_config(source: ConfigLike) -> Config:
     """Any accepted config form as a Config (strings with a newline or `=` are TOML text)."""
-    from memprop.cosim.config import load, loads, parse
+    from memprop.cosim.config import load, loads
 
     if source is None or isinstance(source, Config):
         return source or Config()
     if isinstance(source, Mapping):
-        return parse({k: dict(v) if isinstance(v, Mapping) else v for k, v in source.items()}, "<dict>")
+        return _from_tables(source, "<dict>")
     if isinstance(source, str) and ("\n" in source or "=" in source):
         return loads(source, "<text>")
     if isinstance(source, (str, Path)):
         return load(source)
     raise ConfigError("config", f"give a Config, a dict of tables, TOML text or a path, not {type(source).__name__}")
+
+
+def _from_tables(tables: Mapping[str, Any], source: str) -> Config:
+    from memprop.cosim.config import parse
+
+    return parse({k: dict(v) if isinstance(v, Mapping) else v for k, v in tables.items()}, source)
 
 
 def layered(layers: list[int] | tuple[int, ...], *, neuron: str = "ideal", device: str = "vteam",
@@ -95,7 +94,7 @@ def layered(layers: list[int] | tuple[int, ...], *, neuron: str = "ideal", devic
     if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
         raise ConfigError("layers", f"must be a list of sizes, got {layers!r}")
     net = {"topology": "layered", "layers": list(layers), "bias": bias, "seed": seed}
-    return _with_cell(net, neuron, device, tables)
+    return _with_cell(net, neuron, device, tables, "memprop.layered")
 
 
 def recurrent(neurons: int, inputs: int, outputs: int, *, neuron: str = "ideal", device: str = "vteam",
@@ -110,14 +109,14 @@ def recurrent(neurons: int, inputs: int, outputs: int, *, neuron: str = "ideal",
     """
     net = {"topology": "recurrent", "neurons": neurons, "inputs": inputs, "outputs": outputs, "bias": bias,
            "seed": seed}
-    return _with_cell(net, neuron, device, tables)
+    return _with_cell(net, neuron, device, tables, "memprop.recurrent")
 
 
-def _with_cell(net: dict[str, Any], neuron: str, device: str, tables: Mapping[str, Any]) -> Config:
+def _with_cell(net: dict[str, Any], neuron: str, device: str, tables: Mapping[str, Any], source: str) -> Config:
     given = {k: _table(k, v) for k, v in tables.items()}
     for section, values in (("network", net), ("neuron", {"level": neuron}), ("device", {"model": device})):
         given[section] = {**values, **given.get(section, {})}
-    return _as_config(given)
+    return _from_tables(given, source)
 
 
 def network(cfg: ConfigLike = None) -> Network:
