@@ -344,6 +344,8 @@ def export(source: Run | Config | Mapping[str, Any] | str | Path, directory: str
 
     if dialect not in DIALECTS:
         raise ConfigError("dialect", f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
+    if not isinstance(directory, (str, Path)) or not str(directory):
+        raise ConfigError("directory", f"give a directory for the files (. for the current one), not {directory!r}")
     directory = Path(directory)
     files = DIALECTS[dialect]().files(_export_netlist(source, dialect))
     for name in files:
@@ -382,7 +384,13 @@ def validate(run: Run | str | Path, level: str = "cmos", *, images: int = 100, t
         >>> abs(result["accuracy_change_points"]) <= 100
         True
     """
+    from memprop.circuits.neuron import CORNERS
+    from memprop.circuits.validation import check_choice, check_finite, check_int
     from memprop.cosim.validate import validate as validate_states
 
+    check_int("images", images, low=1, high=100000)
+    check_int("transients", transients, low=0, high=1000)
+    check_choice("corner", corner, CORNERS)
+    check_finite("temp", temp, low=-55.0, high=150.0)
     r = run if isinstance(run, Run) else open_run(_run_dir(run))
     return validate_states(r.config, r.states, level, images=images, transients=transients, corner=corner, temp=temp)

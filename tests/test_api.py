@@ -193,6 +193,8 @@ def test_export_of_a_trained_run_runs_in_ngspice_at_its_trained_equilibrium(run_
     with pytest.raises(memprop.ConfigError, match="unknown dialect"):
         memprop.export(run_dir, tmp_path / "x", dialect="pspice")
     assert not (tmp_path / "x").exists()
+    with pytest.raises(memprop.ConfigError, match="directory"):
+        memprop.export(run_dir, "")  # not silently the current directory
 
 
 def test_validate_at_the_macromodel_level_keeps_the_accuracy(run_dir, ngspice):
@@ -202,3 +204,5 @@ def test_validate_at_the_macromodel_level_keeps_the_accuracy(run_dir, ngspice):
     assert result["validated_mean_energy_j"] > 0
     with pytest.raises(memprop.ConfigError, match="level"):
         memprop.validate(run_dir, "vacuum-tube")
+    with pytest.raises(memprop.ConfigError, match="images"):
+        memprop.validate(run_dir, "macromodel", images=0)
