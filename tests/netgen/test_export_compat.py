@@ -5,6 +5,7 @@ writes it, and VACASK refuses it in memprop's words."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from memprop.cosim.rawfile import read_ascii_raw
 from memprop.netgen.dialects import DIALECTS
 from memprop.netgen.export import build
 
+GOLDEN = Path(__file__).parent / "golden"
 #: ngspice's compatibility mode for each dialect run here.
 MODES = {"hspice": "hs", "ltspice": "lt"}
 INPUTS = np.array([0.1, 0.5, 0.9, 0.3])
@@ -83,3 +85,16 @@ def test_sky130_is_not_exported():
     net = layered_network(Neuron(level="sky130", r_f=100e3, v_high=0.5), DEVICE_MODELS["vteam"], (4, 3, 2))
     with pytest.raises(ConfigError, match="sky130"):
         build(net, glorot_states(net, SEED), INPUTS * 0.5)
+
+
+@pytest.mark.parametrize("dialect", sorted(set(DIALECTS) - {"vacask"}))
+def test_cmos_export_matches_golden_file(dialect):
+    """The cmos cell's text pinned per dialect (MEMPROP_UPDATE_GOLDEN=1 rewrites the files)."""
+    net = _network("layered", "cmos")
+    files = DIALECTS[dialect]().files(build(net, glorot_states(net, SEED), INPUTS, title="memprop golden export"))
+    for name, text in files.items():
+        golden = GOLDEN / f"{dialect}-cmos-{name}"
+        if os.environ.get("MEMPROP_UPDATE_GOLDEN"):
+            golden.write_text(text)
+        assert golden.exists(), f"missing golden file {golden} (MEMPROP_UPDATE_GOLDEN=1 writes it)"
+        assert text == golden.read_text(), f"{golden} differs"
