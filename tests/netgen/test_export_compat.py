@@ -6,6 +6,7 @@ pinned by golden files in every dialect."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -64,6 +65,20 @@ def test_export_runs_in_ngspice_compatibility_mode(tmp_path, dialect, level, top
     worst = max(abs(got[node] - volts) for node, volts in reference.items())
     assert worst < 1e-3, f"{dialect} {level} {topology}: {1e3 * worst:.4f} mV"
     assert len({round(v, 3) for v in reference.values()}) > 2  # not every neuron at a rail
+
+
+@pytest.mark.parametrize("topology", ["layered", "recurrent"])
+@pytest.mark.parametrize("level", ["ideal", "macromodel", "cmos"])
+def test_ngspice_export_runs_at_the_deck_equilibrium(tmp_path, level, topology, ngspice):
+    net = _network(topology, level)
+    states = glorot_states(net, SEED)
+    for name, text in DIALECTS["ngspice"]().files(build(net, states, INPUTS)).items():
+        (tmp_path / name).write_text(text)
+    proc = subprocess.run(["ngspice", "-b", "testbench.cir"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    got = {m.group(1): float(m.group(2)) for m in re.finditer(r"v\((\w+)\) = (\S+)", proc.stdout)}
+    reference = settle_ngspice(net, states, INPUTS, "op").voltages
+    assert set(got) == set(reference) and max(abs(got[k] - v) for k, v in reference.items()) < 1e-3
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
