@@ -25,8 +25,8 @@ from memprop.netgen.deck import Deck
 #: What every function accepts as a config.
 ConfigLike = Config | Mapping[str, Any] | str | Path | None
 
-__all__ = ["Config", "ConfigError", "Run", "Settled", "SimulationError", "config", "dialects", "evaluate", "export", "layered",
-           "netlist", "network", "open_run", "recurrent", "settle", "train", "validate"]
+__all__ = ["Config", "ConfigError", "Run", "Settled", "SimulationError", "config", "dialects", "evaluate",
+           "export", "layered", "netlist", "network", "open_run", "recurrent", "settle", "train", "validate"]
 
 
 # ---- configs and networks ----
@@ -48,8 +48,10 @@ def config(source: ConfigLike = None, **tables: Mapping[str, Any]) -> Config:
         return base
     merged = to_dict(base)
     for section, values in tables.items():
-        merged.setdefault(section, {})
-        merged[section] = {**merged[section], **_table(section, values)}
+        given = _table(section, values)
+        if section == "device" and "model" in given:  # another model: its own parameter defaults
+            merged["device"]["params"] = {}
+        merged[section] = {**merged.get(section, {}), **given}
     return parse(merged, base.source)
 
 

@@ -59,6 +59,8 @@ def test_config_from_dict_text_and_file_agree(tmp_path):
     from_dict = memprop.config({"network": {"layers": [4, 3, 2]}, "neuron": {"level": "macromodel"}})
     assert from_dict == memprop.config(text) == memprop.config(tmp_path / "c.toml") == memprop.config(str(tmp_path / "c.toml"))
     assert memprop.config(from_dict, train={"epochs": 3}).train.epochs == 3
+    switched = memprop.config(from_dict, device={"model": "hp-biolek"})  # the vteam parameters do not follow
+    assert switched.device.model == "hp-biolek" and switched.network.layers == (4, 3, 2)
     assert memprop.config().network.layers == (64, 32, 10)  # the defaults
 
 
