@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NGSPICE_PKGS := ngspice libngspice0 libngspice0-dev
 
-.PHONY: demo test ngspice venv bench clean
+.PHONY: demo test ngspice venv bench docs clean
 
 ngspice:
 	@if command -v ngspice >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libngspice.so '; then \
@@ -45,6 +45,12 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# The API reference from memprop.api's docstrings (pdoc, the optional extra `docs`), in docs/api/.
+docs: venv
+	@$(BIN)/python -c "import pdoc" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(BIN)/python -m pdoc memprop.api --docformat google -o docs/api
+	@echo "API reference: docs/api/memprop/api.html (tutorial: docs/tutorial.md)"
 
 bench: venv
 	$(BIN)/python bench/deck_timing.py

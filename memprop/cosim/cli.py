@@ -96,19 +96,13 @@ def main() -> None:
 def netgen(config: Path | None, output: Path, analysis: str | None, form: str | None,
            map_path: Path | None) -> None:
     """Write the ngspice deck of a config's network (runs as-is with `ngspice -b`)."""
-    from memprop.cosim.backends import sample_inputs
-    from memprop.cosim.config import build_network, dumps, initial_states, load
+    from memprop import api
+    from memprop.cosim.config import load
     from memprop.cosim.files import write_output
-    from memprop.netgen.deck import TranSpec, render
 
     cfg = load(config)
-    network = build_network(cfg)
-    states = initial_states(cfg, network)
-    deck = render(network, states, inputs=sample_inputs(cfg, network), analysis=analysis or cfg.sim.analysis, form=form,
-                  tran=TranSpec(cfg.sim.tran_step, cfg.sim.tran_stop),
-                  header=["resolved config:"] + dumps(cfg).splitlines(),
-                  title=f"memprop {network.topology} network, {network.n_neurons} neurons, "
-                        f"{network.n_devices} {network.device.kind} devices")
+    network = api.network(cfg)
+    deck = api.netlist(cfg, analysis=analysis, form=form)
     write_output(output, deck.text)
     if map_path is not None:
         write_output(map_path, json.dumps(deck.node_map, indent=1, sort_keys=True) + "\n")
@@ -155,12 +149,12 @@ def config_show(config: Path | None) -> None:
 @guarded
 def settle(config: Path | None, backend: str, as_json: bool) -> None:
     """Settle one sample and print every neuron's equilibrium voltage."""
-    from memprop.cosim.backends import settle as do_settle
+    from memprop import api
     from memprop.cosim.config import load
 
     cfg = load(config)
     names = ["ngspice", "behavioral"] if backend == "both" else [backend]
-    results = [do_settle(cfg, b) for b in names]
+    results = [api.settle(cfg, b) for b in names]
     if as_json:
         payload = [{"backend": r.backend, "analysis": r.analysis, "voltages": r.voltages} for r in results]
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=1))
@@ -219,46 +213,23 @@ def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_
 @guarded
 def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path | None, list_only: bool) -> None:
     """Write a self-contained netlist (+ model files) of a trained network and a testbench."""
-    from dataclasses import replace
+    from memprop import api
+    from memprop.cosim.config import load
 
-    from memprop.cosim.backends import sample_inputs
-    from memprop.cosim.config import build_network, initial_states, load
-    from memprop.cosim.files import atomic_write, check_replaceable
-    from memprop.netgen.dialects import DIALECTS
-    from memprop.netgen.export import build
-
+    known = api.dialects()
     if list_only:
-        for name, cls in DIALECTS.items():
-            click.echo(f"{name:<9} {cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ''}")
+        for name, line in known.items():
+            click.echo(f"{name:<9} {line}")
         return
-    if dialect not in DIALECTS:
-        raise ConfigError("--dialect", f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
+    if dialect not in known:
+        raise ConfigError("--dialect", f"unknown dialect {dialect!r}; known: {', '.join(known)}")
     if output is None:
         raise ConfigError("-o", "give an output directory")
     if (run is None) == (config is None):
         raise ConfigError("RUN", "give either a run directory or --config CONFIG")
-    if run is not None:
-        from memprop.cosim.trainer import load_run
-
-        cfg, states, meta = load_run(run)
-        what = f"trained run {run} ({meta['epoch']} epochs)"
-    else:
-        cfg = load(config)
-        states = None
-        what = f"untrained network from {config}"
-    network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
-    if states is None:
-        states = initial_states(cfg, network)
-    netlist = build(network, states, sample_inputs(cfg, network),
-                    title=f"memprop export ({dialect}): {what}",
-                    comments=[f"{network.topology} network, {network.n_neurons} neurons, {network.n_devices} "
-                              f"{network.device.kind} devices written as their programmed resistances"])
-    files = DIALECTS[dialect]().files(netlist)
-    for name in files:
-        check_replaceable(output / name)  # all or nothing: refuse before the first file is written
-    for name, text in files.items():
-        atomic_write(output / name, text)
-    click.echo(f"wrote {', '.join(str(output / n) for n in files)}")
+    source = api.open_run(run) if run is not None else load(config)
+    files = api.export(source, output, dialect)
+    click.echo(f"wrote {', '.join(str(f) for f in files)}")
 
 
 @main.command("validate")
@@ -273,11 +244,11 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
 def validate_cmd(run: Path, level: str, corner: str, temp: float, images: int, transients: int,
                  as_json: bool) -> None:
     """Re-run a trained network's inference at another neuron level (e.g. transistor level) in ngspice."""
-    from memprop.cosim.trainer import load_run
-    from memprop.cosim.validate import validate
+    from memprop import api
 
-    cfg, states, _ = load_run(run)
-    result = validate(cfg, states, level, images=images, transients=transients, corner=corner, temp=temp)
+    opened = api.open_run(run)
+    cfg = opened.config
+    result = api.validate(opened, level, images=images, transients=transients, corner=corner, temp=temp)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -451,9 +422,9 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
     """Train a network on the circuit (EP), co-simulated in ngspice or with the numpy twin."""
     from dataclasses import replace
 
+    from memprop import api
     from memprop.cosim import rundir
     from memprop.cosim.config import load
-    from memprop.cosim.trainer import Trainer, write_artifacts
 
     if resume:
         if config is not None:
@@ -470,19 +441,20 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
         except ConfigError as err:
             raise ConfigError(f"--{err.field}", err.reason) from None
     bars = _EpochBars(not quiet)
-    trainer = Trainer(cfg, out, progress=bars)
-    with trainer.locked():  # the run and its plots: no other process in between
-        try:
-            rows = trainer.run(resume=resume, overrides=changes)
-        finally:
-            bars.close()
+
+    def report(rows: list[dict[str, Any]]) -> None:
+        bars.close()
         for row in rows:
             click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
                        f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
-        if not no_plots:
-            written = write_artifacts(cfg, out, trainer.network, trainer.states, rows, trainer.splits,
-                                      waveform=True)
-            click.echo("wrote " + ", ".join(str(p) for p in written))
+
+    try:
+        done = api.train(None if resume else cfg, out, resume=resume, plots=not no_plots, progress=bars,
+                         report=report, **changes)
+    finally:
+        bars.close()
+    if not no_plots:
+        click.echo("wrote " + ", ".join(str(p) for p in done.artifacts))
 
 
 @main.command("eval")
@@ -493,34 +465,15 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
 @guarded
 def evaluate_run(run: Path, backend: str | None, as_json: bool) -> None:
     """Evaluate a run's latest devices on its test and validation sets."""
-    from dataclasses import replace
+    from memprop import api
 
-    from memprop.cosim.config import build_network
-    from memprop.cosim.datasets import load_splits
-    from memprop.cosim.engines import make_engine
-    from memprop.cosim.trainer import evaluate, load_run
-
-    cfg, states, meta = load_run(run)
-    network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
-    splits = load_splits(cfg.data.dataset, seed=cfg.data.seed, validation=cfg.data.validation,
-                         train_size=cfg.data.train_size, test_size=cfg.data.test_size,
-                         data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
-    engine = make_engine(backend or cfg.train.backend, network)
-    engine.program(states)
-    try:
-        test = evaluate(engine, network, splits.test)
-        val = evaluate(engine, network, splits.validation)
-    finally:
-        engine.close()
-    result = {"run": str(run), "backend": engine.name, "epochs_done": meta["epoch"],
-              "test_accuracy": test["accuracy"], "test_loss": test["loss"], "test_size": len(splits.test.y),
-              "validation_accuracy": val["accuracy"], "validation_size": len(splits.validation.y)}
+    result = api.evaluate(run, backend)
     if as_json:
         click.echo(json.dumps(result, indent=1))
     else:
-        click.echo(f"{run}: {meta['epoch']} epochs; {engine.name}: test accuracy "
-                   f"{100 * test['accuracy']:.2f} % on {len(splits.test.y)} images, validation "
-                   f"{100 * val['accuracy']:.2f} %")
+        click.echo(f"{run}: {result['epochs_done']} epochs; {result['backend']}: test accuracy "
+                   f"{100 * result['test_accuracy']:.2f} % on {result['test_size']} images, validation "
+                   f"{100 * result['validation_accuracy']:.2f} %")
 
 
 if __name__ == "__main__":

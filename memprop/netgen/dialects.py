@@ -69,6 +69,11 @@ class Dialect:
             return f"{self._prefixed('c', el.name)} {el.p} {el.n} {num(el.value)}{ic}"
         if isinstance(el, ir.VSource):
             return f"{self._prefixed('v', el.name)} {el.p} {el.n} dc {num(el.dc)}"
+        if isinstance(el, ir.ISource):
+            return f"{self._prefixed('i', el.name)} {el.p} {el.n} dc {num(el.dc)}"
+        if isinstance(el, ir.Mosfet):
+            return (f"{self._prefixed('m', el.name)} {el.d} {el.g} {el.s} {el.b} {el.model} w={self.value(el.w)} "
+                    f"l={num(el.l)}")
         if isinstance(el, ir.VCVS):
             return f"{self._prefixed('e', el.name)} {el.p} {el.n} {el.cp} {el.cn} {num(el.gain)}"
         if isinstance(el, ir.VCCS):
@@ -108,9 +113,23 @@ class Dialect:
         start a line of its own, so none can open a `.control` block or run a `shell` command."""
         return [self.comment_prefix + line for line in comment_lines(texts)]
 
+    def model_card(self, model: ir.Model) -> str:
+        return f".model {model.name} {model.kind} " + " ".join(f"{k}={num(v)}" for k, v in model.params)
+
+    def global_line(self, nodes: tuple[str, ...]) -> list[str]:
+        return [f".global {' '.join(nodes)}"] if nodes else []
+
+    def cell_lines(self, net: ir.Netlist) -> list[str]:
+        """Global supply nodes and model cards (transistor-level neurons only; empty otherwise)."""
+        if not net.models and not net.global_nodes:
+            return []
+        return ["", *self.comments("global supply nodes and generic level-1 MOSFET cards (not a foundry's)"),
+                *self.global_line(net.global_nodes), *(self.model_card(m) for m in net.models)]
+
     def network_text(self, net: ir.Netlist) -> str:
         out = self.comments(net.title, *net.comments)
-        out += self.preamble()
+        out += self.preamble(net)
+        out += self.cell_lines(net)
         params = {sc.name: dict(sc.params) for sc in net.subckts}
         for sc in net.subckts:
             out.append("")
@@ -125,7 +144,7 @@ class Dialect:
             out.append(self.element(el, params))
         return "\n".join(out) + "\n"
 
-    def preamble(self) -> list[str]:
+    def preamble(self, net: ir.Netlist) -> list[str]:
         return []
 
     def testbench_text(self, net: ir.Netlist, network_file: str) -> str:
@@ -194,6 +213,12 @@ class Xyce(Dialect):
 
     def subckt_end(self, sc: ir.Subckt) -> str:
         return f".ENDS {sc.name}"
+
+    def global_line(self, nodes: tuple[str, ...]) -> list[str]:
+        return [f".GLOBAL {' '.join(nodes)}"] if nodes else []
+
+    def model_card(self, model: ir.Model) -> str:
+        return f".MODEL {model.name} {model.kind.upper()} " + " ".join(f"{k}={num(v)}" for k, v in model.params)
 
     def line_rules(self, line: str) -> list[str]:
         out = []
@@ -272,8 +297,16 @@ class Spectre(Dialect):
     def value(self, v: float | str) -> str:
         return num(v) if not isinstance(v, str) else v
 
-    def preamble(self) -> list[str]:
-        return ["simulator lang=spectre", "global 0"]
+    def preamble(self, net: ir.Netlist) -> list[str]:
+        return ["simulator lang=spectre", " ".join(("global", "0", *net.global_nodes))]
+
+    def global_line(self, nodes: tuple[str, ...]) -> list[str]:
+        return []  # in the preamble's global statement
+
+    def model_card(self, model: ir.Model) -> str:
+        """Spectre's mos1 is SPICE level 1: the same parameters, the polarity as type=n|p."""
+        params = " ".join(f"{k}={num(v)}" for k, v in model.params if k != "level")
+        return f"model {model.name} mos1 type={model.kind[0]} {params}"
 
     def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
         if isinstance(el, ir.Resistor):
@@ -283,6 +316,10 @@ class Spectre(Dialect):
             return f"{el.name} ({el.p} {el.n}) capacitor c={num(el.value)}{ic}"
         if isinstance(el, ir.VSource):
             return f"{el.name} ({el.p} {el.n}) vsource type=dc dc={num(el.dc)}"
+        if isinstance(el, ir.ISource):
+            return f"{el.name} ({el.p} {el.n}) isource type=dc dc={num(el.dc)}"
+        if isinstance(el, ir.Mosfet):
+            return f"{el.name} ({el.d} {el.g} {el.s} {el.b}) {el.model} w={self.value(el.w)} l={num(el.l)}"
         if isinstance(el, ir.VCVS):
             return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vcvs gain={num(el.gain)}"
         if isinstance(el, ir.VCCS):
@@ -310,7 +347,7 @@ class Spectre(Dialect):
         if line.startswith("."):
             out.append("SPICE dot-command in a Spectre netlist")
         if line.strip() and not line.startswith(("simulator", "global", "subckt", "ends", "parameters", "include",
-                                                 "save", "dcOp")) and "(" not in line:
+                                                 "save", "dcOp", "model ")) and "(" not in line:
             out.append("instance without a parenthesised terminal list")
         return out
 
@@ -336,7 +373,7 @@ class Vacask(Spectre):
     def __init__(self) -> None:
         self.modules: dict[str, str] = {}
 
-    def preamble(self) -> list[str]:
+    def preamble(self, net: ir.Netlist) -> list[str]:
         return ["ground 0"]
 
     def va_module(self, subckt: str, el: ir.BehavioralV) -> tuple[str, list[str]]:
@@ -376,6 +413,8 @@ class Vacask(Spectre):
     def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
         if isinstance(el, ir.VSource):
             return f"{el.name} ({el.p} {el.n}) vsource dc={num(el.dc)}"
+        if isinstance(el, ir.ISource):
+            return f"{el.name} ({el.p} {el.n}) isource dc={num(el.dc)}"
         if isinstance(el, ir.VCCS):
             return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vccs gain={num(el.gain)}"
         if isinstance(el, ir.CCCS):
@@ -409,7 +448,19 @@ class Vacask(Spectre):
         head += ["model resistor resistor", "model capacitor capacitor", "model vsource vsource",
                  "model vcvs vcvs", "model vccs vccs", "model cccs cccs"]
         head += [f"model {name[:-3]} {name[:-3]}" for name in sorted(self.modules)]
-        return "\n".join(head + body) + "\n"
+        return "\n".join(head + self.transistor_head(net) + body) + "\n"
+
+    def transistor_head(self, net: ir.Netlist) -> list[str]:
+        """The cmos cell's needs: global supplies, SPICE level-1 MOSFETs from VACASK's OSDI library
+        (sp_mos1, polarity as type=1|-1), the built-in current source. Empty for other levels."""
+        if not net.models:
+            return []
+        return [f"global {' '.join(net.global_nodes)}", 'load "spice/mos1.osdi"', "model isource isource",
+                *(self.model_card(m) for m in net.models)]
+
+    def model_card(self, model: ir.Model) -> str:
+        params = " ".join(f"{k}={num(v)}" for k, v in model.params if k != "level")
+        return f"model {model.name} sp_mos1 type={1 if model.kind == 'nmos' else -1} {params}"
 
     def subckt_end(self, sc: ir.Subckt) -> str:
         return "ends"

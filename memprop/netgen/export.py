@@ -17,12 +17,66 @@ from memprop.netgen import ir, names
 from memprop.netgen.deck import read_value
 
 
-#: The neuron levels `_neuron_subckt` writes (the transistor-level cmos neuron is ngspice-only).
-EXPORTED_LEVELS = ("ideal", "macromodel")
+#: The neuron levels `_neuron_subckt` writes (sky130 needs the PDK's model library: ngspice only).
+EXPORTED_LEVELS = ("ideal", "macromodel", "cmos")
+#: The cmos neuron's generic level-1 MOSFET cards (the same as memprop's ngspice deck,
+#: templates/ngspice/neurons/cmos.j2; written for memprop, not a foundry's).
+def _level1(vto: float, kp: float) -> tuple[tuple[str, float], ...]:
+    return (("level", 1.0), ("vto", vto), ("kp", kp), ("gamma", 0.4), ("phi", 0.8), ("lambda", 0.02),
+            ("tox", 4e-9), ("cgso", 0.2e-9), ("cgdo", 0.2e-9), ("cj", 1e-3), ("cjsw", 0.2e-9))
+
+
+CMOS_MODELS = (ir.Model("nch", "nmos", _level1(0.45, 200e-6)), ir.Model("pch", "pmos", _level1(-0.45, 80e-6)))
+CMOS_SUPPLIES = ("vdd_cmos", "vss_cmos", "vhi_cmos")
+
+
+def _ota_subckt() -> ir.Subckt:
+    """The cmos neuron's two-stage Miller OTA: output stage between the ports vop and von."""
+    vdd, vss = "vdd_cmos", "vss_cmos"
+    body: list[ir.Element] = [
+        ir.ISource("ib", vdd, "nb", 20e-6),
+        ir.Mosfet("m8", "nb", "nb", vss, vss, "nch", 10e-6, 1e-6),
+        ir.Mosfet("m5", "tail", "nb", vss, vss, "nch", 20e-6, 1e-6),
+        ir.Mosfet("m1", "o1", "inp", "tail", vss, "nch", 20e-6, 1e-6),
+        ir.Mosfet("m2", "d2", "inn", "tail", vss, "nch", 20e-6, 1e-6),
+        ir.Mosfet("m3", "d2", "d2", vdd, vdd, "pch", 25e-6, 1e-6),
+        ir.Mosfet("m4", "o1", "d2", vdd, vdd, "pch", 25e-6, 1e-6),
+        ir.Mosfet("m6", "out", "o1", "vop", vdd, "pch", "wout", 1e-6),
+        ir.Mosfet("m7", "out", "nb", "von", vss, "nch", "wsink", 1e-6),
+        ir.Capacitor("cc", "o1", "zc", 2e-12),
+        ir.Resistor("rz", "zc", "out", 2e3),
+    ]
+    return ir.Subckt("ota", ("inp", "inn", "out", "vop", "von"), (("wout", 100e-6), ("wsink", 50e-6)), body,
+                     "two-stage Miller OTA (generic level-1 MOSFETs), class-A output stage between vop and von")
+
+
+def _cmos_neuron_subckt(network: Network) -> ir.Subckt:
+    """Three OTAs: the integrator (s = -u), the saturating amplifier (V = u clipped by its rails
+    vhi_cmos and 0 V) and the unity inverter (-V); the same cell as memprop's ngspice deck."""
+    n = network.neuron
+    body: list[ir.Element] = [
+        ir.Instance("x1", "ota", ("0", "n", "s", "vdd_cmos", "vss_cmos"), (("wout", 200e-6), ("wsink", 1000e-6))),
+        ir.Resistor("rf", "n", "s", n.r_f), ir.Capacitor("cf", "n", "s", n.c_f),
+        ir.Resistor("r1", "s", "m", 10e3), ir.Resistor("r2", "v", "m", 10e3),
+        ir.Instance("x2", "ota", ("0", "m", "v", "vhi_cmos", "0"), (("wout", 400e-6), ("wsink", 2000e-6))),
+        ir.Resistor("r3", "v", "m3", 10e3), ir.Resistor("r4", "vm", "m3", 10e3),
+        ir.Instance("x3", "ota", ("0", "m3", "vm", "vdd_cmos", "vss_cmos"), (("wout", 100e-6), ("wsink", 2000e-6))),
+    ]
+    return ir.Subckt("neuron", ("n", "s", "v", "vm"), (), body,
+                     f"cmos neuron: integrator, rail-clipping amplifier (V in [0, {n.v_high:g}] V) and inverter; "
+                     f"supplies +/-{n.vdd:g} V")
+
+
+def _cmos_supplies(network: Network) -> list[ir.Element]:
+    n = network.neuron
+    volts = {"vdd_cmos": n.vdd, "vss_cmos": -n.vdd, "vhi_cmos": n.v_high}
+    return [ir.VSource(name, name, "0", float(volts[name])) for name in CMOS_SUPPLIES]
 
 
 def _neuron_subckt(network: Network) -> ir.Subckt:
     n = network.neuron
+    if n.level == "cmos":
+        return _cmos_neuron_subckt(network)
     if n.activation == "hard":
         sat: ir.Expr = ir.clip(ir.Neg(ir.Volt("s")), n.v_low, n.v_high)
     else:
@@ -63,12 +117,14 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
         raise ConfigError("device.model", "export writes devices as resistances: it needs a linear-read device "
                                           "model (vteam, hp-joglekar, hp-biolek)")
     if network.neuron.level not in EXPORTED_LEVELS:
-        raise ConfigError("neuron.level", f"export writes {' and '.join(EXPORTED_LEVELS)} neurons, not the "
+        raise ConfigError("neuron.level", f"export writes {', '.join(EXPORTED_LEVELS[:-1])} and {EXPORTED_LEVELS[-1]} neurons, not the "
                                           f"{network.neuron.level} one (use `memprop netgen` for its ngspice deck)")
     x = np.asarray(inputs, dtype=float)
     if x.shape != (network.n_inputs,):
         raise ConfigError("inputs", f"expected {network.n_inputs} input voltages, got shape {x.shape}")
     net = ir.Netlist(title=title, comments=list(comments or []), tran=tran)
+    if network.neuron.level == "cmos":
+        _add_cmos_cell(net, network)
     net.subckts.append(_neuron_subckt(network))
     net.subckts.append(ir.Subckt("diffpair", ("sv", "svm", "t"), (("r_pos", 1e5), ("r_neg", 1e5)),
                                  [ir.Resistor("rp", "sv", "t", "r_pos"), ir.Resistor("rm", "svm", "t", "r_neg")],
@@ -111,6 +167,15 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
                                         network.beta * network.neuron.g_ref))
     net.prints = [f"{nm}_v" for g in network.neuron_groups for nm in lines[g.name]]
     return net
+
+
+def _add_cmos_cell(net: ir.Netlist, network: Network) -> None:
+    """The cmos neuron's model cards, its OTA, and its supplies as global nodes."""
+    net.models.extend(CMOS_MODELS)
+    net.global_nodes = CMOS_SUPPLIES
+    net.subckts.append(_ota_subckt())
+    net.sections.append(("supplies of the cmos neurons", 0))
+    net.elements.extend(_cmos_supplies(network))
 
 
 @dataclass

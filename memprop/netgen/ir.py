@@ -125,6 +125,39 @@ class CCCS:
 
 
 @dataclass(frozen=True)
+class ISource:
+    """A DC current source: `dc` amperes flow from p through the source to n."""
+
+    name: str
+    p: str
+    n: str
+    dc: float
+
+
+@dataclass(frozen=True)
+class Mosfet:
+    """A MOSFET (drain, gate, source, bulk) of a `Model`; w a number or a subcircuit parameter's name."""
+
+    name: str
+    d: str
+    g: str
+    s: str
+    b: str
+    model: str
+    w: float | str
+    l: float
+
+
+@dataclass(frozen=True)
+class Model:
+    """A device model card, e.g. a level-1 MOSFET: kind `nmos` or `pmos`, its parameters."""
+
+    name: str
+    kind: str
+    params: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
 class BehavioralV:
     name: str
     p: str
@@ -150,7 +183,7 @@ class VaInstance:
     params: tuple[tuple[str, float], ...] = ()
 
 
-Element = Union[Resistor, Capacitor, VSource, VCVS, VCCS, CCCS, BehavioralV, Instance, VaInstance]
+Element = Union[Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance, VaInstance]
 
 
 @dataclass
@@ -173,3 +206,5 @@ class Netlist:
     tran: tuple[float, float] | None = None
     prints: list[str] = field(default_factory=list)  # nodes whose voltages the testbench reports
     va_modules: dict[str, str] = field(default_factory=dict)  # module name -> Verilog-A file name
+    models: list[Model] = field(default_factory=list)  # model cards (the cmos neuron's MOSFETs)
+    global_nodes: tuple[str, ...] = ()  # nodes every subcircuit sees (the cmos neuron's supplies)

@@ -38,13 +38,23 @@ def test_a_malformed_scheduler_address_is_a_clear_error_before_any_file(tmp_path
     assert not out.exists()
 
 
-def test_export_of_a_cmos_network_is_refused_not_written_as_a_macromodel(tmp_path):
+def test_export_of_a_cmos_network_is_written_as_transistors_not_as_a_macromodel(tmp_path):
     config = tmp_path / "cmos.toml"
     config.write_text('[neuron]\nlevel = "cmos"\n')
     out = tmp_path / "export"
+    result = CliRunner().invoke(main, ["export", "--config", str(config), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "network.cir").read_text()
+    assert ".model nch nmos level=1" in text and "macromodel" not in text
+
+
+def test_export_of_a_sky130_network_is_refused(tmp_path):
+    config = tmp_path / "sky.toml"
+    config.write_text('[neuron]\nlevel = "sky130"\nr_f = 100e3\nv_high = 0.5\n')
+    out = tmp_path / "export"
     line = one_error_line(CliRunner().invoke(main, ["export", "--config", str(config), "-o", str(out)]))
-    assert line == ("memprop: error: neuron.level: export writes ideal and macromodel neurons, not the cmos one "
-                    "(use `memprop netgen` for its ngspice deck)")
+    assert line == ("memprop: error: neuron.level: export writes ideal, macromodel and cmos neurons, not the sky130 "
+                    "one (use `memprop netgen` for its ngspice deck)")
     assert not out.exists()
 
 
