@@ -163,11 +163,12 @@ def acceptance(methods: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "best_correlation": methods[best]["update_correlation"],
             "met": bool(methods[best]["test_accuracy"] >= ideal - ACCURACY_MARGIN
                         and methods[best]["update_correlation"] >= CORRELATION_TARGET),
-            "best_accuracy_mean": methods[best]["accuracy_mean"], "ideal_accuracy_mean": methods["ideal"]["accuracy_mean"]}
+            "best_accuracy_mean": methods[best]["accuracy_mean"],
+            "ideal_accuracy_mean": methods["ideal"]["accuracy_mean"]}
 
 
 def _finite(obj: Any) -> Any:
-    """JSON-able: NaN becomes null (a scheme without verify reads has no unwritten fraction in ideal mode)."""
+    """JSON-able: NaN becomes null (strict JSON has no NaN)."""
     if isinstance(obj, dict):
         return {str(k): _finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.programming import SCHEMES, PulseScheme
 from memprop.circuits.validation import ConfigError
 from memprop.cosim import rundir
