@@ -340,6 +340,19 @@ def bench_classification(out: Path, quick: bool) -> None:
     click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
 
 
+@bench_group.command("programming")
+@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("programming"))
+@click.option("--quick", is_flag=True, help="one epoch, 100 training images, one seed")
+@guarded
+def bench_programming(out: Path, quick: bool) -> None:
+    """Every pulse programming scheme against ideal writes on the digits (report.md, programming.png, results.json)."""
+    from memprop.cosim.programming_report import run
+
+    result = run(out, quick=quick)
+    click.echo(f"wrote {out / 'report.md'}, {out / 'programming.png'} and {out / 'results.json'} "
+               f"({result['seconds']:.0f} s)")
+
+
 @main.group("data")
 def data_group() -> None:
     """Datasets: where they are, and fetching the IDX files."""

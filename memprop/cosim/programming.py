@@ -12,14 +12,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from memprop.circuits.network import Network, SynapseStates
 import dataclasses
 
+from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.nonideal import NonIdeal, write_noise
-from memprop.circuits.programming import ResolvedPulses, program_by_pulses
+from memprop.circuits.programming import Programmed, ResolvedPulses, program
 
 
 FIDELITY_FIELDS = ("n", "sw", "sa", "sww", "saa", "swa", "see", "pulses")
+#: Running sums of pulse writes beside the fidelity (their own checkpoint array, so checkpoints of
+#: earlier versions, which lack it, still resume): energy in J, verify reads, device writes asked
+#: for (nonzero wanted change), and those of them that got no pulse.
+PROGRAMMING_FIELDS = ("energy", "reads", "requests", "unwritten")
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Fidelity:
     """Wanted vs achieved conductance changes, as running sums (so a checkpoint can carry them)."""
 
     sums: np.ndarray = field(default_factory=lambda: np.zeros(len(FIDELITY_FIELDS)))
+    programming: np.ndarray = field(default_factory=lambda: np.zeros(len(PROGRAMMING_FIELDS)))
 
     def add(self, wanted: np.ndarray, achieved: np.ndarray) -> None:
         w, a = wanted.ravel(), achieved.ravel()
@@ -34,6 +39,18 @@ class Fidelity:
 
     def add_pulses(self, count: int) -> None:
         self.sums[7] += count
+
+    def add_programming(self, wanted: np.ndarray, done: Programmed) -> None:
+        requested = wanted != 0
+        self.sums[7] += int(done.counts.sum())
+        self.programming += [float(done.energy.sum()), done.reads, int(requested.sum()),
+                             int((requested & (done.counts == 0)).sum())]
+
+    def programming_summary(self) -> dict[str, float]:
+        """Energy (J), verify reads, and the fraction of asked-for device writes that got no pulse."""
+        energy, reads, requests, unwritten = self.programming
+        return {"programming_energy": float(energy), "verify_reads": int(reads),
+                "unwritten_fraction": float(unwritten / requests) if requests else float("nan")}
 
     def summary(self) -> dict[str, float]:
         n, sw, sa, sww, saa, swa, see, pulses = self.sums
@@ -49,12 +66,14 @@ class Fidelity:
 
 def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarray], mode: str,
                  pulses: ResolvedPulses | None, fidelity: Fidelity, nonideal: NonIdeal | None = None,
-                 rng: np.random.Generator | None = None) -> SynapseStates:
+                 rng: np.random.Generator | None = None,
+                 pulse_rng: np.random.Generator | None = None) -> SynapseStates:
     """New device states after the weight changes dw (tied crossbars included in dw).
 
     Write-side non-idealities (finite levels, cycle-to-cycle noise) act on where each write lands;
     the fidelity compares the wanted change with what the devices then read (read-side
     non-idealities included), as a controller without read-verify would experience it.
+    pulse_rng: the stream of stochastic rounding (pulse mode, see programming.program).
     """
     dev = network.device
     out = states.copy()
@@ -73,8 +92,9 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
                 target = write_noise(target, dev.g_min, dev.g_max, nonideal, rng)
             new_x = dev.state_for(target)
         else:
-            new_x, counts = program_by_pulses(dev, x, wanted, pulses)
-            fidelity.add_pulses(int(counts.sum()))
+            done = program(dev, x, wanted, pulses, pulse_rng)
+            new_x = done.x
+            fidelity.add_programming(wanted, done)  # masked-off devices: nothing wanted, no pulse
             if noisy and nonideal.c2c_sigma:
                 pulsed = dataclasses.replace(nonideal, levels=0)
                 new_x = dev.state_for(write_noise(dev.conductance(new_x), dev.g_min, dev.g_max, pulsed, rng))

@@ -22,7 +22,7 @@ from memprop.cosim import rundir
 from memprop.cosim.config import Config, build_network, check_trainable, differences, dumps, initial_states, load, loads
 from memprop.cosim.datasets import Dataset, Splits, load_splits
 from memprop.cosim.engines import make_engine
-from memprop.cosim.programming import FIDELITY_FIELDS, Fidelity, apply_update
+from memprop.cosim.programming import FIDELITY_FIELDS, PROGRAMMING_FIELDS, Fidelity, apply_update
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
 from memprop.cosim.session import SimulationError
 
@@ -149,8 +149,18 @@ def _progress(cfg: Config, meta: dict[str, Any], arrays: dict[str, np.ndarray], 
     if fidelity is None or fidelity.shape != (len(FIDELITY_FIELDS),) or fidelity.dtype != np.float64 \
             or not np.all(np.isfinite(fidelity)):
         raise ConfigError("fidelity", f"must be {len(FIDELITY_FIELDS)} finite numbers")
-    progress.fidelity = Fidelity(fidelity.copy())
+    progress.fidelity = Fidelity(fidelity.copy(), _programming_sums(arrays))
     return progress
+
+
+def _programming_sums(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The pulse-write sums of a checkpoint (zeros for one of a version that did not keep them)."""
+    sums = arrays.get("programming")
+    if sums is None:
+        return np.zeros(len(PROGRAMMING_FIELDS))
+    if sums.shape != (len(PROGRAMMING_FIELDS),) or sums.dtype != np.float64 or not np.all(np.isfinite(sums)):
+        raise ConfigError("programming", f"must be {len(PROGRAMMING_FIELDS)} finite numbers")
+    return sums.copy()
 
 
 def _check_config(cfg: Config, text: Any, may_differ: frozenset[str]) -> None:
@@ -173,7 +183,7 @@ def _check_config(cfg: Config, text: Any, may_differ: frozenset[str]) -> None:
 
 
 def _check_arrays(network: Network, arrays: dict[str, np.ndarray]) -> None:
-    known = {f"state__{bar.name}" for bar in network.crossbars} | {"fidelity"}
+    known = {f"state__{bar.name}" for bar in network.crossbars} | {"fidelity", "programming"}
     for key, a in sorted(arrays.items()):
         if key not in known:
             raise ConfigError("arrays", f"unknown array {key!r} (not a crossbar of the network in config.toml)")
@@ -184,7 +194,11 @@ def _check_arrays(network: Network, arrays: dict[str, np.ndarray]) -> None:
 class Trainer:
     """One training run in a run directory."""
 
-    def __init__(self, cfg: Config, run_dir: Path, *, progress: Callable[[str, int], Any] | None = None) -> None:
+    def __init__(self, cfg: Config, run_dir: Path, *, progress: Callable[[str, int], Any] | None = None,
+                 observer: Callable[[int, int, SynapseStates, SynapseStates, dict[str, np.ndarray]], Any]
+                 | None = None) -> None:
+        """observer(epoch, batch, states before, states after, dw): called after every device write
+        (benchmarks record update fidelity and conductance trajectories with it)."""
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
@@ -195,6 +209,7 @@ class Trainer:
         self.pulses = cfg.pulse.resolved(self.network.device) if cfg.train.update == "pulse" else None
         self.rates = layer_rates(self.network, cfg.train.lr)
         self.progress = progress
+        self.observer = observer
         self.engine = None
         self._lock: rundir.RunLock | None = None
         self._stored_config = ""  # the config text of the checkpoint a resumed run started from
@@ -205,6 +220,7 @@ class Trainer:
                 "seconds": prog.seconds, "config": dumps(self.cfg)}
         arrays = states_to_arrays(states)
         arrays["fidelity"] = prog.fidelity.sums
+        arrays["programming"] = prog.fidelity.programming
         rundir.save_checkpoint(self.run_dir / rundir.CHECKPOINT, arrays, meta)
 
     def _restore(self, overrides: set[str]) -> tuple[SynapseStates, Progress]:
@@ -336,8 +352,12 @@ class Trainer:
                 prog.loss_sum += float(0.5 * np.sum((free.v[:, out] - y) ** 2))
                 prog.loss_count += len(idx)
                 write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
+                pulse_rng = np.random.default_rng([cfg.pulse.seed, prog.epoch, prog.batch, 11])
+                before = states
                 states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
-                                      cfg.nonideal, write_rng)
+                                      cfg.nonideal, write_rng, pulse_rng)
+                if self.observer:
+                    self.observer(prog.epoch, prog.batch, before, states, dw)
                 engine.program(states)
                 prog.batch += 1
                 if self.progress:
@@ -356,6 +376,8 @@ class Trainer:
                    "validation_accuracy": val_eval["accuracy"],
                    "seconds": time.perf_counter() - t_start, "train_seconds": train_seconds, "backend": engine.name,
                    "update": tcfg.update, **prog.fidelity.summary()}
+            if tcfg.update == "pulse":
+                row.update({**prog.fidelity.programming_summary(), **bound_fractions(network, states)})
             # counters of this epoch (maxima: of the run so far)
             row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
                         for k, v in engine.stats.items()})
@@ -365,6 +387,17 @@ class Trainer:
             self._save(states, prog)
         self.states = states
         return rows
+
+
+def bound_fractions(network: Network, states: SynapseStates, margin: float = 0.01) -> dict[str, float]:
+    """Fractions of the devices that read within `margin` of the range from G_max or from G_min
+    (pulse writes that favour one polarity pile devices up at a bound, where they stop learning)."""
+    dev = network.device
+    span = dev.g_max - dev.g_min
+    g = np.concatenate([dev.conductance(x[:, network.crossbar(name).mask().astype(bool)]).ravel()
+                        for name, x in states.items()])
+    return {"at_g_max_fraction": float(np.mean(g >= dev.g_max - margin * span)),
+            "at_g_min_fraction": float(np.mean(g <= dev.g_min + margin * span))}
 
 
 def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:

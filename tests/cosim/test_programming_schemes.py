@@ -1,0 +1,135 @@
+"""Programming schemes in training: the metrics a pulse run records, stochastic rounding that
+resumes bit-identically, and checkpoints of earlier versions (without the programming sums)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from memprop.circuits.devices import DEVICE_MODELS
+from memprop.circuits.network import glorot_states, layered_network
+from memprop.circuits.neuron import Neuron
+from memprop.circuits.programming import SCHEMES, PulseScheme
+from memprop.circuits.validation import ConfigError
+from memprop.cosim import rundir
+from memprop.cosim.config import parse
+from memprop.cosim.programming import PROGRAMMING_FIELDS, Fidelity, apply_update
+from memprop.cosim.rules import with_ties
+from memprop.cosim.trainer import Trainer, read_checkpoint
+
+PROGRAMMING_KEYS = ("programming_energy", "verify_reads", "unwritten_fraction", "at_g_max_fraction",
+                    "at_g_min_fraction")
+
+
+def _pulse_config(scheme: str, **train):
+    return parse({"network": {"layers": [64, 6, 10]}, "data": {"train_size": 60, "test_size": 20},
+                  "train": {"backend": "behavioral", "epochs": 1, "update": "pulse", "checkpoint_every": 2,
+                            **train},
+                  "pulse": {"scheme": scheme}})
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_pulse_run_records_what_its_writes_cost(tmp_path, scheme):
+    rows = Trainer(_pulse_config(scheme), tmp_path / "run").run()
+    row = rows[0]
+    assert row["pulses"] > 0 and row["programming_energy"] > 0
+    assert row["verify_reads"] == (row["pulses"] if scheme == "write-verify" else 0)
+    assert 0.0 <= row["unwritten_fraction"] <= 1.0
+    assert (row["unwritten_fraction"] == 0.0) == (scheme == "manhattan")
+    assert 0.0 <= row["at_g_max_fraction"] <= 1.0 and 0.0 <= row["at_g_min_fraction"] <= 1.0
+    assert rundir.read_metrics(tmp_path / "run" / rundir.METRICS)[0]["programming_energy"] == row["programming_energy"]
+
+
+def test_ideal_runs_keep_their_metrics_as_before(tmp_path):
+    cfg = parse({"network": {"layers": [64, 6, 10]}, "data": {"train_size": 30, "test_size": 10},
+                 "train": {"backend": "behavioral", "epochs": 1}})
+    row = Trainer(cfg, tmp_path / "run").run()[0]
+    assert not set(PROGRAMMING_KEYS) & set(row)
+
+
+def test_stochastic_rounding_resumes_bit_identically(tmp_path):
+    cfg = _pulse_config("stochastic")
+    reference = Trainer(cfg, tmp_path / "ref").run()
+
+    class Stop(Exception):
+        pass
+
+    trainer = Trainer(cfg, tmp_path / "run")
+    original = trainer._save
+
+    def save_then_stop(states, prog):
+        original(states, prog)
+        if prog.batch == 4:
+            raise Stop
+    trainer._save = save_then_stop
+    with pytest.raises(Stop):
+        trainer.run()
+    arrays, _ = rundir.load_checkpoint(tmp_path / "run" / rundir.CHECKPOINT)
+    assert arrays["programming"][0] > 0  # the energy so far travels with the checkpoint
+    rows = Trainer(cfg, tmp_path / "run").run(resume=True)
+    wall = [k for k in reference[0] if k.endswith("seconds")]
+    assert [{k: v for k, v in r.items() if k not in wall} for r in rows] == \
+           [{k: v for k, v in r.items() if k not in wall} for r in reference]
+
+
+def test_the_pulse_seed_changes_stochastic_runs_only(tmp_path):
+    def pulses_and_energy(scheme, seed, name):
+        cfg = parse({"network": {"layers": [64, 6, 10]}, "data": {"train_size": 60, "test_size": 20},
+                     "train": {"backend": "behavioral", "epochs": 1, "update": "pulse"},
+                     "pulse": {"scheme": scheme, "seed": seed}})
+        row = Trainer(cfg, tmp_path / name).run()[0]
+        return row["pulses"], row["programming_energy"]
+    assert pulses_and_energy("stochastic", 0, "a") != pulses_and_energy("stochastic", 1, "b")
+    assert pulses_and_energy("per-polarity", 0, "c") == pulses_and_energy("per-polarity", 1, "d")
+
+
+def _checkpointed_run(tmp_path):
+    run = tmp_path / "run"
+    cfg = _pulse_config("per-polarity", epochs=1, checkpoint_every=2)
+    trainer = Trainer(cfg, run)
+    trainer.run()
+    return cfg, trainer.network, run
+
+
+def test_a_checkpoint_without_programming_sums_resumes_with_zeros(tmp_path):
+    cfg, network, run = _checkpointed_run(tmp_path)
+    arrays, meta = rundir.load_checkpoint(run / rundir.CHECKPOINT)
+    del arrays["programming"]
+    rundir.save_checkpoint(run / rundir.CHECKPOINT, arrays, meta)
+    _, prog, _ = read_checkpoint(cfg, network, run / rundir.CHECKPOINT)
+    assert np.array_equal(prog.fidelity.programming, np.zeros(len(PROGRAMMING_FIELDS)))
+
+
+@pytest.mark.parametrize("bad", [np.full(len(PROGRAMMING_FIELDS), np.nan), np.zeros(2),
+                                 np.zeros(len(PROGRAMMING_FIELDS), dtype=np.float32)], ids=["nan", "shape", "float32"])
+def test_forged_programming_sums_are_refused(tmp_path, bad):
+    cfg, network, run = _checkpointed_run(tmp_path)
+    arrays, meta = rundir.load_checkpoint(run / rundir.CHECKPOINT)
+    arrays["programming"] = bad
+    rundir.save_checkpoint(run / rundir.CHECKPOINT, arrays, meta)
+    with pytest.raises(ConfigError, match="programming: must be 4 finite numbers"):
+        read_checkpoint(cfg, network, run / rundir.CHECKPOINT)
+
+
+@pytest.mark.parametrize("model", sorted(DEVICE_MODELS))
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_every_scheme_writes_a_network_faithfully(model, scheme):
+    """Correlation of wanted and achieved changes of one update (the legacy scheme on VTEAM-like
+    devices is the one allowed to be poor)."""
+    dev = DEVICE_MODELS[model]
+    net = layered_network(Neuron(), dev, (6, 5, 3))
+    states = glorot_states(net, 0, gain=0.5)
+    rng = np.random.default_rng(1)
+    span = dev.g_max - dev.g_min
+    dw = with_ties(net, {b.name: rng.normal(0.0, 0.01 * span * 2 * net.neuron.r_f, (b.rows, b.cols))
+                         for b in net.crossbars if b.tied_to is None})
+    fidelity = Fidelity()
+    apply_update(net, states, dw, "pulse", PulseScheme(scheme=scheme).resolved(dev), fidelity,
+                 pulse_rng=np.random.default_rng(0))
+    corr = fidelity.summary()["update_correlation"]
+    floor = {"set-calibrated": 0.3, "manhattan": 0.3}.get(scheme, 0.85)
+    assert corr > floor, (model, scheme, corr)
+    assert fidelity.programming_summary()["programming_energy"] > 0
+    assert not math.isnan(fidelity.programming_summary()["unwritten_fraction"])
