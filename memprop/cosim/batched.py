@@ -367,15 +367,11 @@ class BatchedNgspiceEngine:
                                                   ref.v[i], ref.u[i], where)[0]
 
 
-#: Points one transient sweep deck may hold: its plot keeps every time step (~20 per phase).
+#: Points one transient sweep deck may hold: its plot keeps every time step (~22 per phase).
 TRAN_CHUNK_POINTS = 600
 #: The transient's truncation-error factor (ngspice's default 7): measured at 64-32-10, 20 takes 10 %
 #: fewer time steps and keeps every phase end within 0.4 mV of the twin's transient.
 TRAN_OPTIONS = ("trtol=20",)
-#: The largest time step, as a fraction of a phase: a settled circuit needs no finer steps. Measured
-#: at 64-32-10 (900 phases, random inputs): 1/10 -> 1/5 takes 12 % fewer time points with every
-#: phase end within 0.36 mV of the twin's transient (0.11 mV before); 1/2 reaches 0.9 mV.
-TRAN_MAX_STEP = 0.2
 
 
 class BatchedTransientEngine(BatchedNgspiceEngine):
@@ -384,8 +380,8 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
     The sweep deck's index source steps through the points in time (netgen/sweep.py `staircase`),
     so every phase lasts settle_time tau and continues from where the circuit was, as on the
     hardware; the analysis pauses after each batch's last phase, the devices are re-programmed
-    with `alter` and it resumes. ngspice chooses its own time steps (at most TRAN_MAX_STEP of a phase):
-    ~20 per 20-tau phase, ~10-17 ms at 64-32-10.
+    with `alter` and it resumes. ngspice chooses its own time steps (at most a tenth of a phase):
+    ~22 per 20-tau phase, ~10 ms at 64-32-10.
 
     The devices are in their read form (resistors): right only while no device can move, so only
     for models with a switching threshold (read_limit > 0), and only while every line stays below
@@ -499,7 +495,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
 
     def _start(self, chunk: Chunk, pause: int | None) -> str:
         step = self.phase_time / 10
-        return self.session.transient(step, chunk.points * self.phase_time, TRAN_MAX_STEP * self.phase_time,
+        return self.session.transient(step, chunk.points * self.phase_time, step,
                                       None if pause is None else float(self._ends[pause]))
 
     def _resume(self, pause: int | None) -> None:
