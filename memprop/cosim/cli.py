@@ -121,7 +121,6 @@ def models() -> None:
             click.echo(f"    {pname:<10} = {value!s:<10} {unit:<9} {doc}")
     for level in NEURON_LEVELS:
         click.echo(f"neuron level {level}")
-    click.echo("neuron level cmos: reserved for the transistor-level neuron (not yet available)")
     click.echo("neuron parameters:")
     for pname, value, unit, doc in describe(Neuron()):
         click.echo(f"    {pname:<10} = {value!s:<10} {unit:<9} {doc}")
