@@ -436,12 +436,12 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
 
     from memprop import api
     from memprop.cosim import rundir
-    from memprop.cosim.config import load
+    from memprop.cosim.config import load, load_stored
 
     if resume:
         if config is not None:
             raise ConfigError("CONFIG", "with --resume the config is the run's own config.toml; give only --out")
-        cfg = load(out / rundir.CONFIG)
+        cfg = load_stored(out / rundir.CONFIG)
     else:
         cfg = load(config)
     changes = {k: v for k, v in (("backend", backend), ("analysis", analysis), ("epochs", epochs),

@@ -370,6 +370,30 @@ def loads(text: str, source: str = "<config>") -> Config:
     return parse(data, source)
 
 
+#: The pulse scheme of every pulse run written before `[pulse] scheme` existed (SET-calibrated widths).
+LEGACY_PULSE_SCHEME = "set-calibrated"
+
+
+def loads_stored(text: str, source: str) -> Config:
+    """A run's own resolved config (config.toml, a checkpoint's copy). Written by memprop, it holds
+    every field; one without `[pulse] scheme` predates the schemes, and a pulse run then programmed
+    with SET-calibrated widths: it reads as that, so resuming cannot silently switch schemes."""
+    cfg = loads(text, source)
+    pulse = tomllib.loads(text).get("pulse")
+    if cfg.train.update == "pulse" and isinstance(pulse, dict) and "scheme" not in pulse:
+        return dataclasses.replace(cfg, pulse=dataclasses.replace(cfg.pulse, scheme=LEGACY_PULSE_SCHEME))
+    return cfg
+
+
+def load_stored(path: str | Path) -> Config:
+    """A run directory's config.toml (see `loads_stored`)."""
+    raw = read_bounded(Path(path), MAX_CONFIG_BYTES, wanted="a TOML file")
+    try:
+        return loads_stored(raw.decode("utf-8"), str(path))
+    except UnicodeDecodeError as err:
+        raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", str(path)) from None
+
+
 def to_dict(cfg: Config) -> dict[str, Any]:
     """The fully resolved config (device parameters included) as plain TOML-able data."""
     out: dict[str, Any] = {}

@@ -19,7 +19,8 @@ import numpy as np
 from memprop.circuits.network import Network, SynapseStates, check_states
 from memprop.circuits.validation import ConfigError, check_finite, check_int
 from memprop.cosim import rundir
-from memprop.cosim.config import Config, build_network, check_trainable, differences, dumps, initial_states, load, loads
+from memprop.cosim.config import (Config, build_network, check_trainable, differences, dumps, initial_states,
+                                  load_stored, loads_stored)
 from memprop.cosim.datasets import Dataset, Splits, load_splits
 from memprop.cosim.engines import make_engine
 from memprop.cosim.programming import FIDELITY_FIELDS, PROGRAMMING_FIELDS, Fidelity, apply_update
@@ -170,7 +171,7 @@ def _check_config(cfg: Config, text: Any, may_differ: frozenset[str]) -> None:
     if text == dumps(cfg):
         return
     try:
-        stored = loads(text, "checkpoint")
+        stored = loads_stored(text, "checkpoint")
     except ConfigError as err:
         raise ConfigError("config", f"is not a valid run config ({err.field}: {err.reason})") from None
     diffs = [d for d in differences(stored, cfg) if d[0] not in may_differ]
@@ -405,7 +406,7 @@ def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError("run", "no such run directory", str(run_dir))
-    cfg = load(run_dir / rundir.CONFIG)
+    cfg = load_stored(run_dir / rundir.CONFIG)
     network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
     states, _, meta = read_checkpoint(cfg, network, run_dir / rundir.CHECKPOINT)
     return cfg, states, meta

@@ -14,10 +14,10 @@ from memprop.circuits.neuron import Neuron
 from memprop.circuits.programming import SCHEMES, PulseScheme
 from memprop.circuits.validation import ConfigError
 from memprop.cosim import rundir
-from memprop.cosim.config import parse
+from memprop.cosim.config import LEGACY_PULSE_SCHEME, dumps, load_stored, loads_stored, parse
 from memprop.cosim.programming import PROGRAMMING_FIELDS, Fidelity, apply_update
 from memprop.cosim.rules import with_ties
-from memprop.cosim.trainer import Trainer, read_checkpoint
+from memprop.cosim.trainer import Trainer, load_run, read_checkpoint
 
 PROGRAMMING_KEYS = ("programming_energy", "verify_reads", "unwritten_fraction", "at_g_max_fraction",
                     "at_g_min_fraction")
@@ -133,3 +133,54 @@ def test_every_scheme_writes_a_network_faithfully(model, scheme):
     assert corr > floor, (model, scheme, corr)
     assert fidelity.programming_summary()["programming_energy"] > 0
     assert not math.isnan(fidelity.programming_summary()["unwritten_fraction"])
+
+
+def _without_scheme(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if not ln.startswith("scheme =")]
+    assert len(lines) == len(text.splitlines()) - 1
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("update, expected", [("pulse", LEGACY_PULSE_SCHEME), ("ideal", "per-polarity")])
+def test_a_stored_config_from_before_the_schemes_keeps_its_scheme(update, expected):
+    """A run written before [pulse] scheme existed programmed with SET-calibrated widths; its
+    config.toml (and its checkpoint's copy) must not read as today's default."""
+    cfg = parse({"train": {"update": update}})
+    assert cfg.pulse.scheme == "per-polarity"
+    assert loads_stored(_without_scheme(dumps(cfg)), "run").pulse.scheme == expected
+    assert loads_stored(dumps(cfg), "run").pulse.scheme == "per-polarity"
+
+
+def test_an_old_pulse_run_resumes_with_the_scheme_it_ran(tmp_path):
+    """A pulse run stopped mid-epoch, its config.toml and its checkpoint's copy stripped of the
+    scheme (as written before schemes existed): resumed from its run directory, it ends exactly as
+    the SET-calibrated run it was."""
+    cfg = _pulse_config("set-calibrated")
+    reference = Trainer(cfg, tmp_path / "ref").run()
+
+    class Stop(Exception):
+        pass
+
+    run = tmp_path / "run"
+    trainer = Trainer(cfg, run)
+    original = trainer._save
+
+    def save_then_stop(states, prog):
+        original(states, prog)
+        if prog.batch == 4:
+            raise Stop
+    trainer._save = save_then_stop
+    with pytest.raises(Stop):
+        trainer.run()
+    (run / rundir.CONFIG).write_text(_without_scheme((run / rundir.CONFIG).read_text()))
+    arrays, meta = rundir.load_checkpoint(run / rundir.CHECKPOINT)
+    rundir.save_checkpoint(run / rundir.CHECKPOINT, arrays, {**meta, "config": _without_scheme(meta["config"])})
+    old = load_stored(run / rundir.CONFIG)
+    assert old.pulse.scheme == LEGACY_PULSE_SCHEME
+    rows = Trainer(old, run).run(resume=True)
+    assert rows[-1]["test_accuracy"] == reference[-1]["test_accuracy"]
+    assert rows[-1]["pulses"] == reference[-1]["pulses"]
+    _, states, _ = load_run(run)
+    _, states_ref, _ = load_run(tmp_path / "ref")
+    for (name, a), (_, b) in zip(states.items(), states_ref.items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
