@@ -84,6 +84,12 @@ class MemristorModel:
         """Zero any rate that would push the state past its bounds (the SPICE text does the same)."""
         return np.where(rate > 0, rate * (x < self.x_hi), rate * (x > self.x_lo))
 
+    def scaled_read_state(self, x: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        """The state that reads `factor` times the current of state x (device-to-device variation
+        on a nonlinear read, whose decks take a state, not a resistance). x * factor: exact where
+        the current is proportional to x (Yakopcic)."""
+        return x * factor
+
     def spice_constants(self) -> dict[str, float]:
         """Derived numbers a template uses besides the parameters (none for most models)."""
         return {}
@@ -406,6 +412,11 @@ class StanfordPKU(MemristorModel):
         gap = -self.g0 * np.log(np.asarray(g, dtype=float) * self.v0 / self.i0)
         s = (self.gap_max - gap) / (self.gap_max - self.gap_min)
         return np.clip(self.x_lo + s * (self.x_hi - self.x_lo), self.x_lo, self.x_hi)
+
+    def scaled_read_state(self, x: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        # i ~ exp(-g/g0) at every voltage: a factor on the current is a shift of the gap by g0 ln(factor)
+        shift = self.g0 * np.log(factor) / (self.gap_max - self.gap_min)
+        return np.asarray(x, dtype=float) + shift * (self.x_hi - self.x_lo)
 
     @property
     def read_limit(self) -> float:
