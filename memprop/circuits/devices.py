@@ -329,8 +329,9 @@ class StanfordPKU(MemristorModel):
     Simplifications, stated: isothermal (no Joule heating: the card's C_th, tau_th are left
     out, so T stays at `temperature`) and no stochastic gap term (deltaGap0 = 0, the card's
     standard model). Both sinh arguments are clipped to +-EXP_LIMIT, identically in the twin,
-    the SPICE text and the Verilog-A, so a Newton overshoot cannot overflow (only beyond
-    |v| = EXP_LIMIT v0 = 10 V, or ~3 V on the rate, far past every drive memprop applies).
+    the SPICE text and the Verilog-A, so a Newton overshoot cannot overflow (the clip acts only
+    beyond |v| = EXP_LIMIT v0 = 10 V on the I-V and 3.2 .. 4.1 V on the rate, past the default
+    drives: a 1.5 V sine, pulses of 1.53 and -1.68 V).
     The read current is nonlinear (sinh): the read conductance is the small-signal slope
     i0/v0 exp(-g/g0), and decks read through a behavioural current source, as for Yakopcic.
     """

@@ -32,7 +32,8 @@ def test_the_state_moves_exactly_from_its_own_field_threshold():
         assert np.all(RRAM.gap_rate(sign * threshold * (1 - 1e-9), STATES) == 0.0)
         above = RRAM.gap_rate(sign * threshold * (1 + 1e-9), STATES)
         # at the threshold the sinh argument is f_min a0 / Vt in every state: one rate for all
-        jump = RRAM.vel0 * np.exp(-RRAM.ea / RRAM.thermal_voltage) * np.sinh(RRAM.f_min * RRAM.a0 / RRAM.thermal_voltage)
+        vt = RRAM.thermal_voltage
+        jump = RRAM.vel0 * np.exp(-RRAM.ea / vt) * np.sinh(RRAM.f_min * RRAM.a0 / vt)
         np.testing.assert_allclose(-sign * above, jump, rtol=1e-6)
 
 
