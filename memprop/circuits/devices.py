@@ -84,6 +84,16 @@ class MemristorModel:
         """Zero any rate that would push the state past its bounds (the SPICE text does the same)."""
         return np.where(rate > 0, rate * (x < self.x_hi), rate * (x > self.x_lo))
 
+    def scaled_read_state(self, x: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        """The state that reads `factor` times the current of state x (device-to-device variation
+        on a nonlinear read, whose decks take a state, not a resistance). x * factor: exact where
+        the current is proportional to x (Yakopcic)."""
+        return x * factor
+
+    def spice_constants(self) -> dict[str, float]:
+        """Derived numbers a template uses besides the parameters (none for most models)."""
+        return {}
+
     def spice_params(self) -> dict[str, float]:
         """Parameter name -> value, as the device template expects them."""
         return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)
@@ -294,6 +304,153 @@ class Yakopcic(MemristorModel):
         return max(self.v_p, self.v_n) + 0.8, 1e4
 
 
+#: Boltzmann constant over the elementary charge (V/K): the thermal voltage is this times T.
+BOLTZMANN_OVER_Q = 8.617333262e-5
+
+
+@dataclass(frozen=True)
+class StanfordPKU(MemristorModel):
+    """Stanford-PKU RRAM (Yu/Wong): a filament gap g that a field-driven hopping current grows or shrinks.
+
+    Equations (Jiang, Yu, Wong et al., IEEE TED 63, 1884 (2016); Stanford RRAM model v1.0.0,
+    doi:10.4231/D37H1DN48), with the state x normalised and linear in the gap:
+
+        g(x)   = gap_max - s (gap_max - gap_min),     s = (x - x_lo) / (x_hi - x_lo)  (x_hi = ON)
+        i      = i0 exp(-g/g0) sinh(v/v0)
+        gamma  = gamma0 - beta (g/g1)^3
+        dg/dt  = -vel0 exp(-ea/Vt) sinh(gamma a0/tox v/Vt),  Vt = k T / q
+        dg/dt  = 0 where gamma |v| / tox < f_min (the card's minimum field for gap change)
+
+    The field threshold makes reads exact: below v_th(g) = f_min tox / gamma(g) the state does not
+    move at all, and read_limit is its smallest value over the gap range (at gap_min, 1.105 V).
+    Defaults are the published card (i0, v0, g0, vel0, ea, a0, tox, gamma0, beta, f_min, gap_max,
+    T = T_ini) except gap_min, raised from 0.1 nm to 1.0 nm so the read conductances
+    i0/v0 exp(-g/g0) span 4.5 .. 73 uS, inside the crossbar's 1 .. 100 uS synapse range.
+    Simplifications, stated: isothermal (no Joule heating: the card's C_th, tau_th are left
+    out, so T stays at `temperature`) and no stochastic gap term (deltaGap0 = 0, the card's
+    standard model). Both sinh arguments are clipped to +-EXP_LIMIT, identically in the twin,
+    the SPICE text and the Verilog-A, so a Newton overshoot cannot overflow (the clip acts only
+    beyond |v| = EXP_LIMIT v0 = 10 V on the I-V and 3.2 .. 4.1 V on the rate, past the default
+    drives: a 1.5 V sine, pulses of 1.53 and -1.68 V).
+    The read current is nonlinear (sinh): the read conductance is the small-signal slope
+    i0/v0 exp(-g/g0), and decks read through a behavioural current source, as for Yakopcic.
+    """
+
+    kind: ClassVar[str] = "stanford-rram"
+    template: ClassVar[str] = "stanford_rram"
+    linear_read: ClassVar[bool] = False
+    #: Largest |argument| of either sinh (see the class docstring).
+    EXP_LIMIT: ClassVar[float] = 40.0
+
+    i0: float = param(1e-3, "I-V current scale", "A")
+    v0: float = param(0.25, "I-V voltage scale (sinh nonlinearity)", "V")
+    g0: float = param(0.25e-9, "I-V gap scale (tunnelling decay length)", "m")
+    gap_min: float = param(1.0e-9, "smallest gap (ON end; card 0.1 nm, raised into the synapse range)", "m")
+    gap_max: float = param(1.7e-9, "largest gap (OFF end)", "m")
+    vel0: float = param(10.0, "gap velocity prefactor", "m/s")
+    ea: float = param(0.6, "activation energy of vacancy hopping", "eV")
+    temperature: float = param(298.0, "device temperature (isothermal: no Joule heating)", "K")
+    a0: float = param(0.25e-9, "hopping distance (atom spacing)", "m")
+    tox: float = param(12e-9, "oxide thickness", "m")
+    gamma0: float = param(16.0, "field enhancement factor at zero gap", "")
+    beta: float = param(0.8, "field enhancement decay with the gap", "")
+    g1: float = param(1e-9, "gap reference length of the enhancement decay", "m")
+    f_min: float = param(1.4e9, "minimum field gamma |v| / tox for any gap change", "V/m")
+
+    def _validate(self) -> None:
+        for name in ("i0", "v0", "g0", "gap_min", "vel0", "ea", "temperature", "a0", "tox", "gamma0", "g1", "f_min"):
+            check_finite(name, getattr(self, name), positive=True)
+        check_finite("beta", self.beta, nonnegative=True)
+        if self.gap_max <= self.gap_min:
+            raise ConfigError("gap_max", f"must exceed gap_min ({self.gap_min:g}), got {self.gap_max:g}")
+        if self.gap_max >= self.tox:
+            raise ConfigError("gap_max", f"must be below the oxide thickness tox ({self.tox:g}), got {self.gap_max:g}")
+        if self.enhancement(np.asarray(self.gap_max)) <= 0:
+            raise ConfigError("beta", "gamma0 - beta (gap_max/g1)^3 must stay > 0 over the gap range, "
+                                      f"got {float(self.enhancement(np.asarray(self.gap_max))):g}")
+
+    # --- the gap and its physics ---
+    @property
+    def thermal_voltage(self) -> float:
+        return BOLTZMANN_OVER_Q * self.temperature
+
+    def gap(self, x: np.ndarray) -> np.ndarray:
+        s = (np.asarray(x, dtype=float) - self.x_lo) / (self.x_hi - self.x_lo)
+        return self.gap_max - s * (self.gap_max - self.gap_min)
+
+    def enhancement(self, gap: np.ndarray) -> np.ndarray:
+        """gamma(g): the local field enhancement, weaker for a longer gap."""
+        return self.gamma0 - self.beta * (np.asarray(gap, dtype=float) / self.g1) ** 3
+
+    def threshold(self, x: np.ndarray) -> np.ndarray:
+        """|v| below which the state at x does not move: f_min tox / gamma(g)."""
+        return self.f_min * self.tox / self.enhancement(self.gap(x))
+
+    def _sinh(self, argument: np.ndarray) -> np.ndarray:
+        return np.sinh(np.clip(argument, -self.EXP_LIMIT, self.EXP_LIMIT))
+
+    def gap_rate(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """dg/dt (m/s), zero below the field threshold."""
+        v = np.asarray(v, dtype=float)
+        gamma = self.enhancement(self.gap(x))
+        vt = self.thermal_voltage
+        rate = -self.vel0 * np.exp(-self.ea / vt) * self._sinh(gamma * self.a0 / self.tox * v / vt)
+        return np.where(gamma * np.abs(v) / self.tox >= self.f_min, rate, 0.0)
+
+    # --- the MemristorModel interface ---
+    def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.i0 * np.exp(-self.gap(x) / self.g0) * self._sinh(np.asarray(v, dtype=float) / self.v0)
+
+    def dxdt(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        scale = (self.x_hi - self.x_lo) / (self.gap_max - self.gap_min)
+        return self._guard(-self.gap_rate(v, x) * scale, x)
+
+    def conductance(self, x: np.ndarray) -> np.ndarray:
+        return self.i0 / self.v0 * np.exp(-self.gap(x) / self.g0)
+
+    def state_for(self, g: np.ndarray) -> np.ndarray:
+        gap = -self.g0 * np.log(np.asarray(g, dtype=float) * self.v0 / self.i0)
+        s = (self.gap_max - gap) / (self.gap_max - self.gap_min)
+        return np.clip(self.x_lo + s * (self.x_hi - self.x_lo), self.x_lo, self.x_hi)
+
+    def scaled_read_state(self, x: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        # i ~ exp(-g/g0) at every voltage: a factor on the current is a shift of the gap by g0 ln(factor)
+        shift = self.g0 * np.log(factor) / (self.gap_max - self.gap_min)
+        return np.asarray(x, dtype=float) + shift * (self.x_hi - self.x_lo)
+
+    @property
+    def read_limit(self) -> float:
+        # the smallest field threshold over the range (gamma is largest at the shortest gap):
+        # below it dg/dt is exactly 0 in every state
+        return float(self.threshold(np.asarray(self.x_hi)))
+
+    #: RESET pulses are taken this much beyond SET ones (see programming_threshold).
+    RESET_OVERDRIVE: ClassVar[float] = 1.1
+
+    def programming_threshold(self, sign: int) -> float:
+        """The signed voltage memprop's default pulses start from (they add 10 %).
+
+        SET: the field threshold at the longest gap (OFF end), so a SET pulse moves every state.
+        RESET: RESET_OVERDRIVE times that. With the card's odd sinh, a SET and a RESET pulse of one
+        amplitude are near-exact inverses, so a write-verify loop whose step near the ON end
+        exceeds twice its tolerance would cycle between two reads for its whole budget (and can
+        end below its start); a stronger RESET breaks the symmetry and the loop settles.
+        """
+        threshold = float(self.threshold(np.asarray(self.x_lo)))
+        return threshold if sign > 0 else -self.RESET_OVERDRIVE * threshold
+
+    def spice_constants(self) -> dict[str, float]:
+        """The thermal voltage and the sinh clip, computed once here for all three forms."""
+        return {"vt": self.thermal_voltage, "exp_limit": self.EXP_LIMIT}
+
+    @property
+    def characteristic_drive(self) -> tuple[float, float]:
+        # 1.5 V is above every state's field threshold (1.11 .. 1.39 V); at 10 MHz one period
+        # carries the mid state ~1/6 of its range ON and back (the sinh is odd, the gap returns)
+        return 1.5, 1e7
+
+
 #: The registered device models, by the name a config uses. A new model added here is picked up
 #: by the CLI, the config loader and every parametrized test.
 DEVICE_MODELS: Mapping[str, MemristorModel] = MappingProxyType({
@@ -301,6 +458,7 @@ DEVICE_MODELS: Mapping[str, MemristorModel] = MappingProxyType({
     "hp-joglekar": HPLinearDrift(window="joglekar"),
     "hp-biolek": HPLinearDrift(window="biolek"),
     "yakopcic": Yakopcic(),
+    "stanford-rram": StanfordPKU(),
 })
 
 

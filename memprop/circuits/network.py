@@ -154,7 +154,8 @@ class Network:
             hi, lo = dev.x_hi, dev.x_lo
         if self.variation is None:
             return out
-        out = out * self.variation.factors[name]
+        factors = self.variation.factors[name]
+        out = out * factors if dev.linear_read else dev.scaled_read_state(out, factors)
         stuck = self.variation.stuck[name]
         return np.where(stuck > 0, hi, np.where(stuck < 0, lo, out))
 

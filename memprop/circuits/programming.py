@@ -161,6 +161,8 @@ class ResolvedPulses:
 
 
 def _threshold(device: MemristorModel, sign: int) -> float:
+    if hasattr(device, "programming_threshold"):  # a state-dependent threshold: the model picks it
+        return device.programming_threshold(sign)
     for pos, neg in (("v_on", "v_off"), ("v_p", "v_n")):
         if hasattr(device, pos):
             return getattr(device, pos) if sign > 0 else (getattr(device, neg) if neg == "v_off"

@@ -75,6 +75,7 @@ def device_text(env: jinja2.Environment, device: MemristorModel) -> str:
     ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw}
     if isinstance(dev, HPLinearDrift):
         ctx["k"] = number(dev.k)
+    ctx.update({k: number(v) for k, v in dev.spice_constants().items()})
     return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
 
 

@@ -32,6 +32,7 @@ def device_module(device: MemristorModel) -> tuple[str, str]:
     if isinstance(device, HPLinearDrift):
         params.append(("k", number(device.k)))
         ctx["window"] = device.window
+    params += [(k, number(v)) for k, v in device.spice_constants().items()]
     return f"memprop_{device.template}", _env().get_template(f"{device.template}.va.j2").render(**ctx)
 
 

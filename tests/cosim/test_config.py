@@ -176,7 +176,7 @@ def test_unknown_device_parameter_is_rejected_with_the_known_ones(tmp_path, mode
 
 def test_unknown_device_model_is_rejected(tmp_path):
     rejected(tmp_path, "[device]\nmodel = 'memristor9000'\n", "device.model",
-             "must be one of vteam, hp-joglekar, hp-biolek, yakopcic; got 'memristor9000'")
+             "must be one of vteam, hp-joglekar, hp-biolek, yakopcic, stanford-rram; got 'memristor9000'")
 
 
 def test_an_unknown_key_with_line_breaks_stays_one_escaped_line(tmp_path):
