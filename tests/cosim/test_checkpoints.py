@@ -256,7 +256,7 @@ def test_a_thousand_random_corruptions_give_clear_errors_or_identical_loads(smal
     path = small_run / rundir.CHECKPOINT
     raw = path.read_bytes()
     cfg, states, meta = load_run(small_run)
-    monkeypatch.setattr(trainer, "load", lambda _path: cfg)
+    monkeypatch.setattr(trainer, "load_stored", lambda _path: cfg)
     rng = np.random.default_rng(14)
     outcomes = {"refused": 0, "identical": 0}
     internal, wrong = [], []
