@@ -400,7 +400,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         self.phase_time = settle_time * network.neuron.tau
         self.dynamic = NgspiceEngine(network, analysis="tran", settle_time=settle_time)
         self.dynamic.stats = self.stats  # one set of counters for every batch, whichever form settled it
-        self.stats.update({"dynamic_batches": 0, "late_checks": 0})
+        self.stats.update({"dynamic_batches": 0, "late_checks": 0, "twin_disagreements": 0})
         self._late: Future | None = None
         self._ends: np.ndarray = np.zeros(0)
         self._tail = 0
@@ -473,7 +473,8 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         diff, self._late = self._late.result(), None
         self.stats["late_checks"] += 1
         self.stats["max_twin_diff_mv"] = max(self.stats["max_twin_diff_mv"], 1e3 * diff)
-        if diff > self.tolerance:
+        if diff > self.tolerance:  # counted in the metrics: a strongly coupled network may settle
+            self.stats["twin_disagreements"] += 1  # into another equilibrium than the twin's from the same start
             LOG.warning("a transient phase ended %.3g mV from the twin's transient of it", 1e3 * diff)
 
     def _detach(self) -> None:

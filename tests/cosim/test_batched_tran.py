@@ -61,7 +61,18 @@ def test_every_transient_phase_ends_within_a_millivolt_of_the_twin_transient(ngs
     engine = BatchedTransientEngine(net)
     _run(engine, batches, [glorot_states(net, k, gain=0.5) for k in range(3)])
     assert engine.stats["late_checks"] == 3 and engine.stats["points"] == 3 * 5 * 3
-    assert engine.stats["max_twin_diff_mv"] <= 1.0
+    assert engine.stats["max_twin_diff_mv"] <= 1.0 and engine.stats["twin_disagreements"] == 0
+
+
+def test_a_phase_that_settles_elsewhere_than_the_twin_is_counted(ngspice):
+    """Strongly coupled (Glorot gain 2), the network has several equilibria and ngspice's
+    transient may settle into another one than the twin's from the same start: that must show in
+    the counters (and so in the metrics), not pass as agreement."""
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (16, 8, 4))
+    engine = BatchedTransientEngine(net)
+    _run(engine, _batches(net, 3, 5), [glorot_states(net, k, gain=2.0) for k in range(3)])
+    assert engine.stats["late_checks"] == 3
+    assert engine.stats["max_twin_diff_mv"] > 1.0 and engine.stats["twin_disagreements"] >= 1
 
 
 def test_a_device_that_could_switch_during_the_phases_gets_the_dynamic_form(ngspice):
