@@ -294,7 +294,7 @@ def evaluate(run: Run | str | Path, backend: str | None = None) -> dict[str, Any
     from memprop.cosim.backends import BACKENDS
     from memprop.cosim.config import build_network
     from memprop.cosim.datasets import load_splits
-    from memprop.cosim.engines import make_engine
+    from memprop.cosim.factory import make_engine
     from memprop.cosim.trainer import evaluate as evaluate_engine
 
     if backend is not None:

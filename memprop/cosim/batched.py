@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from memprop.circuits.network import Network, SynapseStates
-from memprop.cosim.engines import NgspiceEngine
+from memprop.cosim.engines import BehavioralEngine, NgspiceEngine
 from memprop.cosim.rules import Phase
 from memprop.cosim.session import NgSpiceSession, SimulationError
 from memprop.netgen import names
@@ -525,3 +525,26 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         self._peak = float(np.max(np.abs(values[:, :n]))) if values.size else 0.0
         self._starts = rows[:-1, n:]
         return rows[1:]
+
+
+# ---- which serial engine runs a backend ----
+def batched_transient_fits(network: Network) -> bool:
+    """Transient phases can be batched with devices in their read form: ideal neurons (the twin
+    continues their phases from any state) and devices that cannot move below a threshold."""
+    return network.neuron.level == "ideal" and network.device.read_limit > 0
+
+
+def serial_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
+                  rule: str = "ep", batching: str = "sweep", device_form: str = "auto"):
+    """The engine that settles a backend's phases in this process. ngspice `.op` phases are batched
+    into warm-started sweeps unless batching is "per-phase"; so are transient phases (back to back
+    in one `.tran`, devices in their read form) where the read form is right
+    (batched_transient_fits) and device_form is "auto"; other transients run per phase with the
+    devices' state equations live."""
+    if backend == "ngspice" and analysis == "op" and batching == "sweep":
+        return BatchedNgspiceEngine(network, side=(rule == "rbp"))
+    if backend == "ngspice" and batching == "sweep" and device_form == "auto" and batched_transient_fits(network):
+        return BatchedTransientEngine(network, settle_time=settle_time)
+    if backend == "ngspice":
+        return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
+    return BehavioralEngine(network)

@@ -20,7 +20,7 @@ import numpy as np
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.engines import make_engine
+from memprop.cosim.factory import make_engine
 from memprop.cosim.programming import Fidelity, apply_update
 from memprop.cosim.rules import ep_update, layer_rates, with_ties
 

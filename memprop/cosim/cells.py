@@ -1,4 +1,5 @@
-"""A neuron cell on its own in ngspice: its DC transfer, static power and step response.
+"""Single cells on their own in ngspice: a neuron's DC transfer, static power and step response,
+and one memristor under a sine drive (run_device_testbench, held against its numpy twin in the tests).
 
 What a designer checks first, and what the twin of a transistor-level network is built from
 (circuits.neuron.Transfer): the cell's summing node n, output V and inverted output V- for each
@@ -7,6 +8,7 @@ input current, measured on the testbench of netgen/testbench.py.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,8 @@ import numpy as np
 from memprop.circuits.neuron import Neuron, Transfer
 from memprop.cosim.session import NgSpiceSession
 from memprop.netgen.deck import supplies
-from memprop.netgen.testbench import neuron_testbench
+from memprop.circuits.devices import MemristorModel
+from memprop.netgen.testbench import CURRENT_SIGN, VECTORS, device_testbench, neuron_testbench, tran_timing
 
 NODES = ("n", "s", "v", "vm")
 
@@ -52,4 +55,21 @@ def step_response(neuron: Neuron, step: float, stop: float | None = None) -> dic
     plot = session.tran(stop / 400, stop, uic=False, max_step=stop / 400)
     out = session.vectors(plot, ["time", *NODES])
     session.clear()
+    return out
+
+
+def run_device_testbench(device: MemristorModel, *, amplitude: float, frequency: float, periods: float = 2.0,
+                         x0: float = 0.5, points_per_period: int = 400, session=None) -> dict[str, np.ndarray]:
+    """Run the testbench in the process's ngspice session; arrays t, v, i (device current), x."""
+    text = device_testbench(device, amplitude=amplitude, frequency=frequency, periods=periods, x0=x0,
+                            points_per_period=points_per_period)
+    session = NgSpiceSession.instance() if session is None else session
+    timing = tran_timing(frequency, periods, points_per_period)
+    session.load(text)
+    plot = session.tran(timing.step, timing.stop, uic=True, max_step=timing.max_step)
+    vec = session.vectors(plot, list(VECTORS.values()))
+    out = {"t": vec[VECTORS["time"]], "v": vec[VECTORS["v"]], "i": CURRENT_SIGN * vec[VECTORS["i_source"]],
+           "x": vec[VECTORS["x"]]}
+    if not all(np.all(np.isfinite(a)) for a in out.values()) or math.isclose(out["t"][-1], 0.0):
+        raise RuntimeError("device testbench produced no usable transient")
     return out

@@ -33,7 +33,7 @@ _WORKER_ENGINES: dict[str, Any] = {}
 
 
 def _worker_engine(key: str, network: Network, backend: str, rule: str, batching: str = "sweep") -> Any:
-    from memprop.cosim.engines import make_engine
+    from memprop.cosim.batched import serial_engine
 
     engine = _WORKER_ENGINES.get(key)
     if engine is None:
@@ -45,7 +45,7 @@ def _worker_engine(key: str, network: Network, backend: str, rule: str, batching
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1)
-        engine = make_engine(backend, network, "op", 20.0, rule, batching=batching)
+        engine = serial_engine(backend, network, "op", 20.0, rule, batching=batching)
         _WORKER_ENGINES[key] = engine
     return engine
 

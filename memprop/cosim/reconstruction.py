@@ -32,7 +32,8 @@ from memprop.circuits.network import Network, SynapseStates, glorot_states, recu
 from memprop.circuits.neuron import Neuron
 from memprop.cosim import hopfield
 from memprop.cosim.datasets import corrupt
-from memprop.cosim.engines import BehavioralEngine, make_engine
+from memprop.cosim.engines import BehavioralEngine
+from memprop.cosim.factory import make_engine
 from memprop.cosim.programming import Fidelity, apply_update
 from memprop.cosim.rules import Phase, ep_update, layer_rates, rbp_update, with_ties
 

@@ -22,7 +22,7 @@ from memprop.cosim import rundir
 from memprop.cosim.config import (Config, build_network, check_trainable, differences, dumps, initial_states,
                                   load_stored, loads_stored)
 from memprop.cosim.datasets import Dataset, Splits, load_splits
-from memprop.cosim.engines import make_engine
+from memprop.cosim.factory import make_engine
 from memprop.cosim.programming import FIDELITY_FIELDS, PROGRAMMING_FIELDS, Fidelity, apply_update
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
 from memprop.cosim.session import SimulationError

@@ -3,18 +3,15 @@ device model against its numpy twin (memprop/circuits/drive.py).
 
 `device_testbench` renders a deck that runs as-is with `ngspice -b` (the `.tran` and `.print`
 lines are in it); `tran_timing` gives the same transient settings for an in-process session
-(which drops a deck's analysis lines and issues the analysis as a command), and
-`run_device_testbench` does that load-run-read round trip. Vector names in a session's tran plot
+(which drops a deck's analysis lines and issues the analysis as a command;
+memprop.cosim.cells.run_device_testbench does that load-run-read round trip). Vector names in a session's tran plot
 are in VECTORS: ngspice names v(p) `p`, i(vdrive) `vdrive#branch` and the subckt's internal state
 node v(xdut.xs) `xdut.xs`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-import numpy as np
 
 from memprop import __version__
 from memprop.circuits.devices import MemristorModel
@@ -75,26 +72,6 @@ def device_testbench(device: MemristorModel, *, amplitude: float, frequency: flo
         kind=device.kind, version=__version__, device_text=device_text(env, device).rstrip("\n"),
         amplitude=number(amplitude), frequency=number(frequency), x0=number(x0), reltol=number(RELTOL),
         step=number(timing.step), stop=number(timing.stop), max_step=number(timing.max_step))
-
-
-def run_device_testbench(device: MemristorModel, *, amplitude: float, frequency: float, periods: float = 2.0,
-                         x0: float = 0.5, points_per_period: int = 400, session=None) -> dict[str, np.ndarray]:
-    """Run the testbench in the process's ngspice session; arrays t, v, i (device current), x."""
-    text = device_testbench(device, amplitude=amplitude, frequency=frequency, periods=periods, x0=x0,
-                            points_per_period=points_per_period)
-    if session is None:
-        from memprop.cosim.session import NgSpiceSession
-
-        session = NgSpiceSession.instance()
-    timing = tran_timing(frequency, periods, points_per_period)
-    session.load(text)
-    plot = session.tran(timing.step, timing.stop, uic=True, max_step=timing.max_step)
-    vec = session.vectors(plot, list(VECTORS.values()))
-    out = {"t": vec[VECTORS["time"]], "v": vec[VECTORS["v"]], "i": CURRENT_SIGN * vec[VECTORS["i_source"]],
-           "x": vec[VECTORS["x"]]}
-    if not all(np.all(np.isfinite(a)) for a in out.values()) or math.isclose(out["t"][-1], 0.0):
-        raise RuntimeError("device testbench produced no usable transient")
-    return out
 
 
 #: How far past the activation rails the neuron testbench sweeps u = R_f I (as a fraction of the swing).

@@ -13,7 +13,8 @@ from memprop.circuits.network import glorot_states, layered_network, random_stat
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.nonideal import NonIdeal
 from memprop.cosim.batched import BatchedNgspiceEngine
-from memprop.cosim.engines import NgspiceEngine, make_engine
+from memprop.cosim.engines import NgspiceEngine
+from memprop.cosim.factory import make_engine
 
 #: The issue's bar for a warm-started point against a cold .op of the same phase (volts).
 WARM_VS_COLD = 1e-6

@@ -9,7 +9,7 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import layered_network
 from memprop.circuits.neuron import Neuron
 from memprop.cosim.benchmarks import _ep_steps, _exponent, format_speed
-from memprop.cosim.engines import make_engine
+from memprop.cosim.factory import make_engine
 
 
 def test_cost_exponent_recovers_a_power_law():
