@@ -133,12 +133,13 @@ def config_group() -> None:
 
 @config_group.command("show")
 @click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
+@click.option("--doc", is_flag=True, help="every field's unit and meaning as a comment beside it")
 @guarded
-def config_show(config: Path | None) -> None:
+def config_show(config: Path | None, doc: bool) -> None:
     """Print the fully resolved config (defaults filled in) as TOML."""
-    from memprop.cosim.config import dumps, load
+    from memprop.cosim.config import documented, dumps, load
 
-    click.echo(dumps(load(config)), nl=False)
+    click.echo((documented if doc else dumps)(load(config)), nl=False)
 
 
 @main.command()

@@ -24,9 +24,9 @@ from memprop.circuits.network import (MAX_GROUP_SIZE, Network, SynapseStates, gl
                                       random_states, recurrent_network)
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.nonideal import NonIdeal
-from memprop.circuits.params import param
+from memprop.circuits.params import describe, param
 from memprop.circuits.programming import PulseScheme
-from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int
+from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int, one_safe_line
 from memprop.cosim.files import read_bounded
 
 MAX_CONFIG_BYTES = 1_000_000
@@ -411,6 +411,35 @@ def to_dict(cfg: Config) -> dict[str, Any]:
 
 def dumps(cfg: Config) -> str:
     return tomli_w.dumps(to_dict(cfg))
+
+
+def _inline(value: Any) -> str:
+    """A TOML value on one line (tomli_w writes lists one item per line)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).strip()[len("v = "):]
+
+
+def _documented_table(header: str, obj: Any, values: dict[str, Any]) -> list[str]:
+    """`[header]` and one `key = value  # [unit] doc` line per field of a parameter dataclass."""
+    lines = [f"[{header}]"]
+    for name, _, unit, doc in describe(obj):
+        if isinstance(values.get(name), dict):
+            continue  # a sub-table ([device.params]) is written after its section
+        text = f"{name} = {_inline(values[name])}"
+        note = " ".join(part for part in (f"[{unit}]" if unit else "", one_safe_line(doc)) if part)
+        lines.append(f"{text:<34} # {note}" if note else text)
+    return lines
+
+
+def documented(cfg: Config) -> str:
+    """The resolved config as TOML with every field's unit and meaning as a comment beside it
+    (`memprop config show --doc`): still valid TOML, it loads back to the same config."""
+    data = to_dict(cfg)
+    blocks = [_documented_table(name, getattr(cfg, name), data[name]) for name in SECTIONS]
+    device = cfg.device.build()
+    blocks.insert(3, _documented_table("device.params", device, data["device"]["params"]))
+    return "\n\n".join("\n".join(b) for b in blocks) + "\n"
 
 
 def differences(a: Config, b: Config) -> list[tuple[str, Any, Any]]:

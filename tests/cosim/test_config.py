@@ -16,7 +16,7 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.validation import ConfigError, one_line
 from memprop.circuits.neuron import Neuron
 from memprop.cosim.config import (MAX_CONFIG_BYTES, SECTIONS, Config, DeviceConfig, NetworkConfig, SampleConfig,
-                                  SimConfig, build_network, dumps, load, parse, to_dict)
+                                  SimConfig, build_network, dumps, load, loads, parse, to_dict)
 
 # ---------------------------------------------------------------- helpers
 
@@ -549,3 +549,38 @@ def test_shipped_configs_load_and_build(path):
     network = build_network(cfg)
     check_trainable(cfg, network)
     assert network.n_inputs == cfg.network.layers[0]
+
+
+CONFIG_FILES = sorted((Path(__file__).parents[2] / "configs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("model", sorted(DEVICE_MODELS))
+def test_config_show_doc_is_toml_that_loads_back_with_every_field_explained(model):
+    from memprop.circuits.params import describe
+    from memprop.cosim.config import documented
+
+    cfg = parse({"device": {"model": model}, "train": {"update": "pulse"}})
+    text = documented(cfg)
+    assert dumps(loads(text)) == dumps(cfg)
+    tables = {}
+    for block in text.split("\n\n"):
+        header, *rows = block.splitlines()
+        tables[header.strip("[]")] = {ln.split(" = ", 1)[0]: ln for ln in rows}
+    objects = {**{s: getattr(cfg, s) for s in SECTIONS}, "device.params": cfg.device.build()}
+    for header, obj in objects.items():
+        for name, value, unit, doc in describe(obj):
+            if isinstance(value, dict):
+                continue
+            line = tables[header][name]
+            assert (not doc or one_line(doc)[:20] in line) and (not unit or f"[{unit}]" in line), (header, line)
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_config_show_doc_of_every_shipped_config(path):
+    from click.testing import CliRunner
+
+    from memprop.cosim.cli import main
+
+    result = CliRunner().invoke(main, ["config", "show", "--doc", str(path)])
+    assert result.exit_code == 0, result.output
+    assert dumps(loads(result.output)) == dumps(load(path)) and "# " in result.output
