@@ -46,6 +46,10 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
+# the quick subset while editing: everything but the tests marked slow (CI runs `make test`)
+test-fast: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" tests
+
 # The API reference from memprop.api's docstrings (pdoc, the optional extra `docs`), in docs/api/.
 docs: venv
 	@$(BIN)/python -c "import pdoc" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[docs]'

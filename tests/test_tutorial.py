@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 TUTORIAL = Path(__file__).parent.parent / "docs" / "tutorial.md"
 
 
@@ -14,6 +16,7 @@ def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```$", markdown, flags=re.S | re.M)
 
 
+@pytest.mark.slow
 def test_the_tutorial_runs(tmp_path, monkeypatch, ngspice, capsys):
     blocks = python_blocks(TUTORIAL.read_text())
     assert len(blocks) >= 6

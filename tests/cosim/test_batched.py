@@ -76,6 +76,7 @@ def test_sweep_points_equal_cold_ops(ngspice, name):
     assert np.max(np.abs(got[1].v[:, out] - got[0].v[:, out])) > 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", sorted(DEVICE_MODELS))
 def test_sweep_points_equal_cold_ops_for_every_device_model(ngspice, device):
     net = layered_network(Neuron(), DEVICE_MODELS[device], (12, 6, 3))
@@ -200,6 +201,7 @@ def test_a_failed_sweep_finishes_its_batch_with_per_phase_ops(ngspice, caplog):
     assert _max_diff(got, ref) <= 1e-3
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_over_many_batched_analyses(ngspice):
     """200 batches, each resumed in a sweep and its devices re-written, over several decks."""
     from memprop.cosim.benchmarks import rss_mb

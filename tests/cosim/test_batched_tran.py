@@ -49,7 +49,10 @@ def test_batched_read_form_transients_equal_per_phase_dynamic_transients(ngspice
     for a, b in zip(got, ref):
         for pa, pb in zip(a, b):
             assert np.max(np.abs(pa.v - pb.v)) < 1e-3
-    assert batched.stats["chunks"] == 1 and batched.stats["dynamic_batches"] == 0
+    # one deck for both batches (a reload of it after a failed first start, which ngspice's history
+    # from an earlier failed analysis can cause, is counted apart)
+    assert batched.stats["chunks"] - batched.stats["sweep_reloads"] == 1, str(batched.stats)
+    assert batched.stats["dynamic_batches"] == 0
     assert batched.stats["late_checks"] == 2 and 0 < batched.stats["max_twin_diff_mv"] <= 1.0
     # the nudged phases really moved the outputs
     out = net.output_slice()

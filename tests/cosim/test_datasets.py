@@ -278,6 +278,7 @@ def test_binary_patterns_bad_kind_is_a_config_error():
 
 @pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").is_file(),
                     reason=f"Fashion-MNIST not installed at {FASHION} (apt-get install dataset-fashion-mnist)")
+@pytest.mark.slow
 def test_fashion_mnist_from_the_system_location_verifies(tmp_path):
     splits = load_splits("fashion-mnist", seed=0, validation=0.0, verify=True)  # found automatically
     train, test = splits.train, splits.test

@@ -53,6 +53,7 @@ def test_process_pool_gives_the_serial_weights(tmp_path, rule):
     assert row_p["ngspice_analyses"] == row_s["ngspice_analyses"]  # the workers really ran ngspice
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_serial_weights(tmp_path):
     pytest.importorskip("dask.distributed", reason="Dask is an optional extra: pip install 'dask[distributed]'")
     serial, _ = _train(tmp_path, "ep", 1, "")

@@ -168,6 +168,7 @@ def test_memristor_training_lowers_the_cost_and_cue_init_recall_runs():
 
 # ---- reports ----
 
+@pytest.mark.slow
 def test_tiny_reconstruction_report(tmp_path):
     plan = replace(reconstruction_plan(tiny=True), spice=None)
     res = run_reconstruction(tmp_path, plan=plan, log=lambda _m: None)

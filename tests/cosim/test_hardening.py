@@ -48,6 +48,7 @@ def _small():
     return net, states, rng.uniform(0, 1, (6, 16)), np.eye(4)[rng.integers(0, 4, 6)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["killed", "hung"])
 def test_dead_or_hung_worker_is_replaced_and_the_batch_retried(how):
     net, states, x, y = _small()
@@ -92,6 +93,7 @@ isolate = {isolate}
 """
 
 
+@pytest.mark.slow
 def test_training_goes_on_when_its_ngspice_worker_is_killed(tmp_path):
     serial = Trainer(parse(tomllib.loads(RUN.format(isolate="false"))), tmp_path / "serial")
     serial.run()
@@ -150,6 +152,7 @@ def _freeze_workers_of(proc: subprocess.Popen) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_batch_that_keeps_failing_ends_with_a_clear_error_and_resumes(tmp_path):
     """Workers that never answer in time: the run stops cleanly at that batch, then --resume finishes."""
     cfg = tmp_path / "c.toml"

@@ -43,6 +43,7 @@ def _mid_epoch_checkpoint(proc: subprocess.Popen, path: Path, timeout: float = 6
     pytest.fail("no mid-epoch checkpoint within the timeout")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", ["", "isolate = true"], ids=["in-process", "isolated-worker"])
 def test_ctrl_c_stops_an_ngspice_run_at_once_and_it_resumes(tmp_path, extra):
     config = tmp_path / "c.toml"

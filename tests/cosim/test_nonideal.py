@@ -89,6 +89,7 @@ epochs = 2
 """
 
 
+@pytest.mark.slow
 def test_severe_nonidealities_cost_accuracy(tmp_path):
     acc = {}
     for name, extra in (("ideal", ""), ("faulty", "d2d_sigma = 0.8\nstuck_off = 0.3\nlevels = 3\nc2c_sigma = 0.1\n")):

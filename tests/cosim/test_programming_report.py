@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from memprop.cosim.cli import main
@@ -15,6 +16,7 @@ def report_rows(out):
             if line.startswith("| ") and not line.startswith("| method")]
 
 
+@pytest.mark.slow
 def test_quick_programming_bench_writes_the_table_the_picture_and_the_numbers(tmp_path):
     out = tmp_path / "report"
     result = CliRunner().invoke(main, ["bench", "programming", "--quick", "-o", str(out)])

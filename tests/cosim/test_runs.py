@@ -58,6 +58,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_second_process_on_a_run_directory_is_refused_and_a_killed_ones_lock_is_stale(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(SMALL_RUN.replace("epochs = 1", "epochs = 100000"))
@@ -131,6 +132,7 @@ def test_a_run_file_that_is_a_symlink_is_refused_before_the_run_starts(small_run
     assert (elsewhere.read_bytes(), (small_run / rundir.CHECKPOINT).read_bytes()) == before
 
 
+@pytest.mark.slow
 def test_without_ngspice_the_run_fails_with_a_hint_and_leaves_nothing(tmp_path):
     """The engine (ngspice, the scheduler) is checked before the run directory gets any file, so the
     same command, run again, fails the same way (not with 'already holds a run')."""

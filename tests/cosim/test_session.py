@@ -56,6 +56,7 @@ def test_harmless_output_containing_error_does_not_raise(ngspice):
     assert any("error_count" in ln for ln in lines)
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_across_loads_and_analyses(ngspice):
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (64, 32, 10))
     states = glorot_states(net, 0, gain=0.5)

@@ -59,6 +59,7 @@ def test_step_response_settles_like_the_integrator():
     assert abs(v[np.searchsorted(t, CELL.tau)] - 0.3 * (1 - np.exp(-1))) < 0.04
 
 
+@pytest.mark.slow
 @needs_pdk
 def test_corners_and_mismatch_change_the_cell(tt_transfer):
     from memprop.cosim import cells

@@ -135,6 +135,7 @@ def test_ngspice_and_behavioral_learning_curves_track(ngspice, tmp_path):
     assert b[-1]["train_loss"] < b[0]["train_loss"]
 
 
+@pytest.mark.slow
 def test_batched_and_per_phase_engines_train_alike(ngspice, tmp_path):
     """The same run with every phase a cold .op and with warm-started sweeps: the same curves,
     the same devices to Newton's rounding, each epoch's training points in one sweep deck."""
@@ -165,6 +166,7 @@ def _initial_accuracy(cfg, trainer: Trainer) -> float:
     return evaluate(engine, trainer.network, trainer.splits.test)["accuracy"]
 
 
+@pytest.mark.slow
 def test_behavioral_digits_learns(tmp_path):
     cfg = parse({"train": {"backend": "behavioral", "epochs": 3, "checkpoint_every": 10**6}})
     trainer = Trainer(cfg, tmp_path / "run")
@@ -296,6 +298,7 @@ def _rows_without_seconds(run: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if not _is_wall_clock(k)} for r in rundir.read_metrics(run / rundir.METRICS)]
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_is_bit_identical(tmp_path):
     config = _toml(tmp_path / "c.toml", RESUME)
     killed, clean = tmp_path / "killed", tmp_path / "clean"
@@ -425,6 +428,7 @@ def test_corrupted_checkpoint_is_a_clear_error(finished_run, tmp_path, damage):
     assert path.read_bytes() == bytes(raw)  # the damaged file is left for inspection
 
 
+@pytest.mark.slow
 def test_every_single_byte_corruption_is_caught_or_harmless(tmp_path):
     """Flip each byte of a checkpoint in turn: it loads unchanged (zip metadata) or is a ConfigError."""
     path = tmp_path / rundir.CHECKPOINT
@@ -471,6 +475,7 @@ def test_train_into_an_existing_run_refuses_and_touches_nothing(finished_run, tm
 # f. pulse-programmed updates
 # ---------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_pulse_mode_trains_with_faithful_updates(tmp_path):
     cfg = parse(_config(data={"train_size": 300},
                         train={"backend": "behavioral", "epochs": 2, "update": "pulse", "checkpoint_every": 10**6}))

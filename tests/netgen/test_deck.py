@@ -47,6 +47,7 @@ SMALL = {
 LEVEL_LINES = {"sky130": "v_high = 0.5\nr_f = 1e5\nc_f = 1e-11\n"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", sorted(DEVICE_MODELS))
 @pytest.mark.parametrize("level", NEURON_LEVELS)
 @pytest.mark.parametrize("analysis", ["op", "tran"])
