@@ -49,23 +49,27 @@ def test_ideal_runs_keep_their_metrics_as_before(tmp_path):
     assert not set(PROGRAMMING_KEYS) & set(row)
 
 
-def test_stochastic_rounding_resumes_bit_identically(tmp_path):
-    cfg = _pulse_config("stochastic")
-    reference = Trainer(cfg, tmp_path / "ref").run()
-
+def _stop_after_checkpoint(cfg, run, batch: int) -> None:
+    """Train into `run` and stop (as a kill would) right after the checkpoint of `batch`."""
     class Stop(Exception):
         pass
 
-    trainer = Trainer(cfg, tmp_path / "run")
+    trainer = Trainer(cfg, run)
     original = trainer._save
 
     def save_then_stop(states, prog):
         original(states, prog)
-        if prog.batch == 4:
+        if prog.batch == batch:
             raise Stop
     trainer._save = save_then_stop
     with pytest.raises(Stop):
         trainer.run()
+
+
+def test_stochastic_rounding_resumes_bit_identically(tmp_path):
+    cfg = _pulse_config("stochastic")
+    reference = Trainer(cfg, tmp_path / "ref").run()
+    _stop_after_checkpoint(cfg, tmp_path / "run", batch=4)
     arrays, _ = rundir.load_checkpoint(tmp_path / "run" / rundir.CHECKPOINT)
     assert arrays["programming"][0] > 0  # the energy so far travels with the checkpoint
     rows = Trainer(cfg, tmp_path / "run").run(resume=True)
@@ -157,21 +161,8 @@ def test_an_old_pulse_run_resumes_with_the_scheme_it_ran(tmp_path):
     the SET-calibrated run it was."""
     cfg = _pulse_config("set-calibrated")
     reference = Trainer(cfg, tmp_path / "ref").run()
-
-    class Stop(Exception):
-        pass
-
     run = tmp_path / "run"
-    trainer = Trainer(cfg, run)
-    original = trainer._save
-
-    def save_then_stop(states, prog):
-        original(states, prog)
-        if prog.batch == 4:
-            raise Stop
-    trainer._save = save_then_stop
-    with pytest.raises(Stop):
-        trainer.run()
+    _stop_after_checkpoint(cfg, run, batch=4)
     (run / rundir.CONFIG).write_text(_without_scheme((run / rundir.CONFIG).read_text()))
     arrays, meta = rundir.load_checkpoint(run / rundir.CHECKPOINT)
     rundir.save_checkpoint(run / rundir.CHECKPOINT, arrays, {**meta, "config": _without_scheme(meta["config"])})

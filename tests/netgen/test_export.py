@@ -18,8 +18,8 @@ from memprop.cosim.backends import settle_behavioral
 from memprop.cosim.cli import main
 from memprop.netgen.dialects import DIALECTS
 from memprop.netgen.export import build
+from tests.netgen.goldens import assert_matches_golden
 
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def _netlist(level: str = "ideal", beta: float = 0.2):
@@ -33,13 +33,7 @@ def _netlist(level: str = "ideal", beta: float = 0.2):
 @pytest.mark.parametrize("level", ["ideal", "macromodel"])
 def test_export_matches_golden_file(dialect, level):
     _, _, netlist = _netlist(level)
-    files = DIALECTS[dialect]().files(netlist)
-    for name, text in files.items():
-        golden = GOLDEN / f"{dialect}-{level}-{name}"
-        if os.environ.get("MEMPROP_UPDATE_GOLDEN"):
-            golden.write_text(text)
-        assert golden.exists(), f"missing golden file {golden} (MEMPROP_UPDATE_GOLDEN=1 writes it)"
-        assert text == golden.read_text(), f"{golden} differs"
+    assert_matches_golden(DIALECTS[dialect]().files(netlist), f"{dialect}-{level}")
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))

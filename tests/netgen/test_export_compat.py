@@ -5,7 +5,6 @@ pinned by golden files in every dialect."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -21,8 +20,8 @@ from memprop.cosim.backends import settle_ngspice
 from memprop.cosim.rawfile import read_ascii_raw
 from memprop.netgen.dialects import DIALECTS
 from memprop.netgen.export import build
+from tests.netgen.goldens import assert_matches_golden
 
-GOLDEN = Path(__file__).parent / "golden"
 #: ngspice's compatibility mode for each dialect run here.
 MODES = {"hspice": "hs", "ltspice": "lt"}
 INPUTS = np.array([0.1, 0.5, 0.9, 0.3])
@@ -117,9 +116,4 @@ def test_cmos_export_matches_golden_file(dialect):
     """The cmos cell's text pinned per dialect (MEMPROP_UPDATE_GOLDEN=1 rewrites the files)."""
     net = _network("layered", "cmos")
     files = DIALECTS[dialect]().files(build(net, glorot_states(net, SEED), INPUTS, title="memprop golden export"))
-    for name, text in files.items():
-        golden = GOLDEN / f"{dialect}-cmos-{name}"
-        if os.environ.get("MEMPROP_UPDATE_GOLDEN"):
-            golden.write_text(text)
-        assert golden.exists(), f"missing golden file {golden} (MEMPROP_UPDATE_GOLDEN=1 writes it)"
-        assert text == golden.read_text(), f"{golden} differs"
+    assert_matches_golden(files, f"{dialect}-cmos")
