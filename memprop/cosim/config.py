@@ -349,25 +349,30 @@ def load(path: str | Path | None) -> Config:
     """Read and validate a TOML config file (None: all defaults)."""
     if path is None:
         return Config()
-    path = Path(path)
-    source = str(path)
+    return loads(_read_text(Path(path)), str(path))
+
+
+def _read_text(path: Path) -> str:
+    """A config file's text: a regular file within the size bound, UTF-8."""
     raw = read_bounded(path, MAX_CONFIG_BYTES, wanted="a TOML file")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", source) from None
-    return loads(text, source)
+        raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", str(path)) from None
 
 
 def loads(text: str, source: str = "<config>") -> Config:
     """A Config from TOML text (`source` names where it came from, in errors)."""
+    return parse(_toml(text, source), source)
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except RecursionError:
         raise ConfigError("file", "not valid TOML: arrays or tables nested too deeply", source) from None
     except ValueError as err:  # TOMLDecodeError, or an integer beyond Python's digit limit
         raise ConfigError("file", f"not valid TOML: {err}", source) from None
-    return parse(data, source)
 
 
 #: The pulse scheme of every pulse run written before `[pulse] scheme` existed (SET-calibrated widths).
@@ -378,20 +383,18 @@ def loads_stored(text: str, source: str) -> Config:
     """A run's own resolved config (config.toml, a checkpoint's copy). Written by memprop, it holds
     every field; one without `[pulse] scheme` predates the schemes, and a pulse run then programmed
     with SET-calibrated widths: it reads as that, so resuming cannot silently switch schemes."""
-    cfg = loads(text, source)
-    pulse = tomllib.loads(text).get("pulse")
-    if cfg.train.update == "pulse" and isinstance(pulse, dict) and "scheme" not in pulse:
+    data = _toml(text, source)
+    pulse = data.get("pulse")
+    legacy = isinstance(pulse, dict) and "scheme" not in pulse
+    cfg = parse(data, source)
+    if legacy and cfg.train.update == "pulse":
         return dataclasses.replace(cfg, pulse=dataclasses.replace(cfg.pulse, scheme=LEGACY_PULSE_SCHEME))
     return cfg
 
 
 def load_stored(path: str | Path) -> Config:
     """A run directory's config.toml (see `loads_stored`)."""
-    raw = read_bounded(Path(path), MAX_CONFIG_BYTES, wanted="a TOML file")
-    try:
-        return loads_stored(raw.decode("utf-8"), str(path))
-    except UnicodeDecodeError as err:
-        raise ConfigError("file", f"not UTF-8 text ({err.reason} at byte {err.start})", str(path)) from None
+    return loads_stored(_read_text(Path(path)), str(path))
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:
