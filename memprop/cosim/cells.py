@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from memprop.circuits.devices import MemristorModel
 from memprop.circuits.neuron import Neuron, Transfer
 from memprop.cosim.session import NgSpiceSession
 from memprop.netgen.deck import supplies
-from memprop.circuits.devices import MemristorModel
 from memprop.netgen.testbench import CURRENT_SIGN, VECTORS, device_testbench, neuron_testbench, tran_timing
 
 NODES = ("n", "s", "v", "vm")

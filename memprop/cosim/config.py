@@ -439,9 +439,11 @@ def documented(cfg: Config) -> str:
     """The resolved config as TOML with every field's unit and meaning as a comment beside it
     (`memprop config show --doc`): still valid TOML, it loads back to the same config."""
     data = to_dict(cfg)
-    blocks = [_documented_table(name, getattr(cfg, name), data[name]) for name in SECTIONS]
-    device = cfg.device.build()
-    blocks.insert(3, _documented_table("device.params", device, data["device"]["params"]))
+    blocks = []
+    for name in SECTIONS:
+        blocks.append(_documented_table(name, getattr(cfg, name), data[name]))
+        if name == "device":  # its parameters: the model's own dataclass, as a sub-table
+            blocks.append(_documented_table("device.params", cfg.device.build(), data["device"]["params"]))
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"
 
 
