@@ -23,9 +23,16 @@ from memprop.circuits.validation import check_memory
 
 def linear_operator(bar: Crossbar, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(A, B) with I_into_targets = A @ v_src + B @ v_tgt, for conductances g = (G+, G-)."""
-    gp, gm = g[0] * bar.mask(), g[1] * bar.mask()
+    a, b = linear_operator_parts(bar, g)
+    return a, (np.diag(b) if b.ndim == 1 else b)
+
+
+def linear_operator_parts(bar: Crossbar, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """linear_operator with B as its diagonal (a vector) when there is no wire resistance: the
+    twin reprograms a 500-row crossbar without building a 500 x 500 matrix of zeros."""
+    gp, gm = (g[0], g[1]) if bar.dense else (g[0] * bar.mask(), g[1] * bar.mask())
     if bar.wire_resistance <= 0:
-        return gp - gm, -np.diag(gp.sum(axis=1) + gm.sum(axis=1))
+        return gp - gm, -(gp.sum(axis=1) + gm.sum(axis=1))
     return _wired_operator(bar, gp, gm)
 
 

@@ -53,6 +53,11 @@ class Crossbar:
     no_self: bool = False
     wire_resistance: float = 0.0
 
+    @property
+    def dense(self) -> bool:
+        """Every crosspoint holds a pair (the mask is all ones, so applying it can be skipped)."""
+        return not self.no_self
+
     def mask(self) -> np.ndarray:
         """1 where a device pair exists, 0 where the crosspoint is empty."""
         m = np.ones((self.rows, self.cols))
@@ -140,6 +145,11 @@ class Network:
         shapes = {b.name: (b.rows, b.cols) for b in self.crossbars}
         return replace(self, variation=make_variation(shapes, nonideal))
 
+    def read_of(self, states: "SynapseStates", name: str) -> np.ndarray:
+        """effective_read of crossbar `name`'s states, the remembered one when a write left it."""
+        known = states.known_read(name)
+        return self.effective_read(name, states[name]) if known is None else known
+
     def effective_read(self, name: str, x: np.ndarray) -> np.ndarray:
         """What crossbar `name`'s devices read as: conductance (linear read) or effective state.
 
@@ -165,9 +175,25 @@ class SynapseStates:
     """Python's authoritative device states: per crossbar an array (2, rows, cols) of x for G+, G-."""
 
     states: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Reads a write already computed, per crossbar: (the state array, what it reads as). Both are
+    #: frozen (read-only), so a remembered read cannot go stale by an in-place change of the state.
+    _reads: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.states[name]
+
+    def remember_read(self, name: str, read: np.ndarray) -> None:
+        """Keep what crossbar `name`'s current states read as (Network.effective_read of them), so the
+        twin and the next write take it instead of computing it again (a pass over every device)."""
+        x = self.states[name]
+        x.flags.writeable = False
+        read.flags.writeable = False
+        self._reads[name] = (x, read)
+
+    def known_read(self, name: str) -> np.ndarray | None:
+        """The remembered read of crossbar `name`'s current states, or None."""
+        hit = self._reads.get(name)
+        return hit[1] if hit is not None and hit[0] is self.states[name] else None
 
     def items(self) -> Iterator[tuple[str, np.ndarray]]:
         return iter(sorted(self.states.items()))
@@ -319,9 +345,11 @@ def glorot_states(network: Network, seed: int, *, gain: float = 1.0) -> SynapseS
 
 def conductances(network: Network, states: SynapseStates) -> dict[str, np.ndarray]:
     """Per crossbar, (2, rows, cols) read conductances (non-idealities included), zero where empty."""
-    out = {}
-    for bar in network.crossbars:
-        read = network.effective_read(bar.name, states[bar.name])
-        g = read if network.device.linear_read else network.device.conductance(read)
-        out[bar.name] = g * bar.mask()
-    return out
+    return {bar.name: conductances_of(network, states, bar) for bar in network.crossbars}
+
+
+def conductances_of(network: Network, states: SynapseStates, bar: Crossbar) -> np.ndarray:
+    """One crossbar's (2, rows, cols) read conductances, zero where empty."""
+    read = network.read_of(states, bar.name)
+    g = read if network.device.linear_read else network.device.conductance(read)
+    return g if bar.dense else g * bar.mask()

@@ -547,4 +547,4 @@ def serial_engine(backend: str, network: Network, analysis: str = "op", settle_t
         return BatchedTransientEngine(network, settle_time=settle_time)
     if backend == "ngspice":
         return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
-    return BehavioralEngine(network)
+    return BehavioralEngine(network, in_place=True)

@@ -15,14 +15,17 @@ Everything is vectorised over a batch of samples.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from memprop.circuits.crossbar import linear_operator, nonlinear_currents
-from memprop.circuits.network import Network, SynapseStates, conductances
+from memprop.circuits.crossbar import linear_operator_parts, nonlinear_currents
+from memprop.circuits.network import Crossbar, Network, SynapseStates, conductances, conductances_of
 from memprop.circuits.validation import check_memory
+from memprop.cosim.fixedpoint import iterate
 
 
 #: How close to the rails (as a fraction of v_rail) the macromodel's u may come in the solver.
@@ -58,7 +61,7 @@ def twin_bytes(network: Network) -> int:
 class BehavioralNetwork:
     """A network with programmed states, ready to settle batches of inputs."""
 
-    def __init__(self, network: Network, states: SynapseStates) -> None:
+    def __init__(self, network: Network, states: SynapseStates, *, memory: int = 3) -> None:
         self.network = network
         self.neuron = network.neuron
         self.offsets = network.offsets()
@@ -66,28 +69,80 @@ class BehavioralNetwork:
         self.out = network.output_slice()
         check_memory("network.layers" if network.topology == "layered" else "network.neurons",
                      f"the numpy twin of this {self.n}-neuron network", twin_bytes(network))
-        self._bars = []
-        linear = network.device.linear_read
-        g = conductances(network, states) if linear else None
+        self.linear = network.device.linear_read
+        self.ideal = self.neuron.level == "ideal"
         n_sig = network.n_signals
-        # Dense operators over the whole signal vector when every crossbar is linear: I = A sigma + B n.
+        # Dense operators over the whole signal vector: I = A sigma + B n.
         self.A = np.zeros((self.n, n_sig))
         self.B = np.zeros((self.n, self.n))
-        for bar in network.crossbars:
-            t0 = self.offsets[bar.target]
-            s0 = self.offsets[bar.source]
-            if linear:
-                a, b = linear_operator(bar, g[bar.name])
-                self.A[t0:t0 + bar.rows, s0:s0 + bar.cols] += a
-                self.B[t0:t0 + bar.rows, t0:t0 + bar.rows] += b
+        self._bars = []
+        self._parts: dict[str, np.ndarray] = {}  # each linear crossbar's B part (its diagonal without wires)
+        self._programmed: dict[str, np.ndarray] = {}
+        #: Anderson memory of the block sweeps (0: plain sweeps), and how many settles stopped unconverged.
+        self.memory = memory
+        self.unconverged = 0
+        self._sweeps_converged = True
+        self._drive_memo: tuple[np.ndarray, list] | None = None
+        self._build(states)
+
+    def _block(self, bar: Crossbar) -> tuple[slice, slice]:
+        t0, s0 = self.offsets[bar.target], self.offsets[bar.source]
+        return slice(t0, t0 + bar.rows), slice(s0, s0 + bar.cols)
+
+    def _build(self, states: SynapseStates) -> None:
+        g = conductances(self.network, states) if self.linear else None
+        for bar in self.network.crossbars:
+            rows, cols = self._block(bar)
+            if self.linear:
+                a, self._parts[bar.name] = linear_operator_parts(bar, g[bar.name])
+                self.A[rows, cols] += a
             else:
-                x_eff = network.effective_read(bar.name, states[bar.name])
-                self._bars.append((bar, x_eff, t0, s0))
-                gg = network.device.conductance(x_eff) * bar.mask()
-                self.A[t0:t0 + bar.rows, s0:s0 + bar.cols] += gg[0] - gg[1]
-                self.B[t0:t0 + bar.rows, t0:t0 + bar.rows] += -np.diag(gg[0].sum(1) + gg[1].sum(1))
-        self.linear = linear
-        self.ideal = self.neuron.level == "ideal"
+                x_eff = self.network.effective_read(bar.name, states[bar.name])
+                self._bars.append((bar, x_eff, rows.start, cols.start))
+                gg = self.network.device.conductance(x_eff) * bar.mask()
+                self.A[rows, cols] += gg[0] - gg[1]
+                self._parts[bar.name] = -(gg[0].sum(1) + gg[1].sum(1))
+        for target in {bar.target for bar in self.network.crossbars}:
+            self._sum_parts(target)
+        self._programmed = dict(states.states)
+
+    def _sum_parts(self, target: str) -> None:
+        """B's block of `target`: its crossbars' parts added in network order (as a fresh build)."""
+        rows = self._block(next(b for b in self.network.crossbars if b.target == target))[0]
+        self.B[rows, rows] = 0.0
+        diag = np.arange(rows.start, rows.stop)
+        for bar in self.network.crossbars:
+            if bar.target == target:
+                part = self._parts[bar.name]
+                if part.ndim == 1:
+                    self.B[diag, diag] += part
+                else:
+                    self.B[rows, rows] += part
+
+    def reprogram(self, states: SynapseStates) -> None:
+        """New device states: only the crossbars whose state arrays changed are recomputed, in place
+        (a write changes all of a layered net's crossbars, but rebuilding meant zeroing, assembling
+        and adding 0.8 M conductances more per batch). The result equals a fresh build exactly."""
+        changed = [bar for bar in self.network.crossbars if states[bar.name] is not self._programmed.get(bar.name)]
+        if not self.linear or not self._unique_blocks():
+            self.A[:] = 0.0
+            self._bars = []
+            self._drive_memo = None
+            self._build(states)
+            return
+        for bar in changed:
+            rows, cols = self._block(bar)
+            g = conductances_of(self.network, states, bar)
+            self.A[rows, cols], self._parts[bar.name] = linear_operator_parts(bar, g)
+        for target in {bar.target for bar in changed}:
+            self._sum_parts(target)
+        self._programmed = dict(states.states)
+        self._drive_memo = None
+
+    def _unique_blocks(self) -> bool:
+        """No two crossbars share a block of A (each block can then be overwritten alone)."""
+        pairs = [(b.target, b.source) for b in self.network.crossbars]
+        return len(set(pairs)) == len(pairs)
 
     # ---- pieces of the equations ----
     def signals(self, v: np.ndarray, inputs: np.ndarray) -> np.ndarray:
@@ -159,8 +214,10 @@ class BehavioralNetwork:
         step = 0.5
         it = 0
         res = np.inf
+        polish = newton and self.n <= 2000  # Newton has the last word on convergence
         if self._block_solvable(beta):
             u, it = self._block_sweeps(u, inputs, targets, beta, 1e-6 if newton else tol, max_relax)
+            self.unconverged += not polish and not self._sweeps_converged
             max_relax = 0
         for it in range(it + 1, it + max_relax + 1):
             f = self.residual(u, inputs, targets, beta)
@@ -168,7 +225,9 @@ class BehavioralNetwork:
             res = float(np.max(np.abs(f))) if f.size else 0.0
             if res < (1e-6 if newton else tol):
                 break
-        if newton and self.n <= 2000:
+        else:
+            self.unconverged += max_relax > 0 and not polish
+        if polish:
             for _ in range(50):
                 f = self.residual(u, inputs, targets, beta)
                 res = float(np.max(np.abs(f))) if f.size else 0.0
@@ -181,6 +240,8 @@ class BehavioralNetwork:
                 else:
                     u = self._clip_rails(u + step * f)
                 it += 1
+            else:
+                self.unconverged += 1
         v = self.neuron.rho(u)
         return Equilibrium(u=u, v=v, n=self.summing_node(u), iterations=it, residual=res)
 
@@ -217,36 +278,67 @@ class BehavioralNetwork:
         equilibrium the relaxation finds, in a few times fewer passes.
         """
         nrn = self.neuron
-        u = u.copy()
-        v = nrn.rho(u)
-        sigma = self.signals(v, inputs)
-        groups = [(g.name, slice(self.offsets[g.name], self.offsets[g.name] + g.size))
-                  for g in self.network.neuron_groups]
-        # Inputs and bias do not change while a batch settles: their drive is computed once per block,
-        # and each sweep only multiplies the neuron groups that actually feed the block.
-        blocks = []
-        for name, sl in groups:
-            drive = sigma[:, self.n:] @ self.A[sl, self.n:].T
-            feeds = [(src, self.A[sl, src].T) for _, src in groups if np.any(self.A[sl, src])]
-            blocks.append((name, sl, drive, feeds))
-        sweeps = 0
-        for sweeps in range(1, max_sweeps + 1):
-            change = 0.0
+        blocks = self._blocks(inputs)
+        nudged = beta != 0.0 and targets is not None
+        out_group = self.network.output_group
+
+        def sweep(u: np.ndarray) -> np.ndarray:
+            u = u.copy()
+            v = nrn.rho(u)
             for name, sl, drive, feeds in blocks:
                 total = drive.copy()
                 for src, a_src in feeds:
-                    total += sigma[:, src] @ a_src
+                    total += v[:, src] @ a_src
                 a = nrn.r_f * total
-                if name == self.network.output_group and beta != 0.0 and targets is not None:
-                    new = self._nudged_solve(a, targets, beta, u[:, sl])
-                else:
-                    new = a
-                change = max(change, float(np.max(np.abs(new - u[:, sl]))) if new.size else 0.0)
-                u[:, sl] = new
-                sigma[:, sl] = nrn.rho(new)
-            if change < tol:
-                break
-        return u, sweeps
+                u[:, sl] = self._nudged_solve(a, targets, beta, u[:, sl]) if nudged and name == out_group else a
+                v[:, sl] = nrn.rho(u[:, sl])
+            return u
+        done = iterate(sweep, u, tol, max_sweeps, self.memory, self._carried(blocks))
+        self._sweeps_converged = done.converged(tol)
+        return done.u, done.sweeps
+
+    @staticmethod
+    def _carried(blocks: list[tuple[str, slice, np.ndarray, list]]) -> np.ndarray:
+        """The neurons a sweep reads before it updates them: the groups that feed a block at or
+        before their own place in the sweep order (the rest is recomputed before it is used)."""
+        places = {sl.start: k for k, (_, sl, _, _) in enumerate(blocks)}
+        read = {src.start: src for k, (_, _, _, feeds) in enumerate(blocks) for src, _ in feeds
+                if places[src.start] >= k}
+        return np.concatenate([np.arange(sl.start, sl.stop) for _, sl in sorted(read.items())] or
+                              [np.zeros(0, dtype=int)])
+
+    def _blocks(self, inputs: np.ndarray) -> list[tuple[str, slice, np.ndarray, list]]:
+        """Per neuron group: its slice, the drive of the inputs and bias (constant while a batch
+        settles, and the same for every phase of it: computed once per batch and programming), and
+        the neuron groups that feed it with their weights."""
+        memo = self._drive_memo
+        if memo is None or memo[0] is not inputs:
+            return self._new_blocks(inputs)
+        if not memo[1]:
+            memo[1].extend(self._new_blocks(inputs))
+        return memo[1]
+
+    def _new_blocks(self, inputs: np.ndarray) -> list[tuple[str, slice, np.ndarray, list]]:
+        groups = [(g.name, slice(self.offsets[g.name], self.offsets[g.name] + g.size))
+                  for g in self.network.neuron_groups]
+        external = self.signals(np.zeros((inputs.shape[0], self.n)), inputs)[:, self.n:]
+        blocks = []
+        for name, sl in groups:
+            drive = external @ self.A[sl, self.n:].T
+            feeds = [(src, self.A[sl, src].T) for _, src in groups if np.any(self.A[sl, src])]
+            blocks.append((name, sl, drive, feeds))
+        return blocks
+
+    @contextmanager
+    def holding(self, inputs: np.ndarray) -> Iterator[np.ndarray]:
+        """Settle several phases of the same inputs (a 2-D float array, not changed meanwhile): the
+        drive of the inputs is computed once for all of them."""
+        inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
+        self._drive_memo = (inputs, [])
+        try:
+            yield inputs
+        finally:
+            self._drive_memo = None
 
     def _nudged_solve(self, a: np.ndarray, y: np.ndarray, beta: float, u: np.ndarray) -> np.ndarray:
         """Solve u = a + beta (y - rho(u)) per output neuron (u + beta rho(u) is increasing)."""

@@ -43,15 +43,23 @@ class BehavioralEngine:
     """Settles whole batches at once with the numpy twin."""
 
     name = "behavioral"
+    stats_prefix = "twin_"
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, *, in_place: bool = False) -> None:
+        """in_place: reprogram one twin in place instead of building a new one per write (the
+        training backend; engines that check phases in a thread keep each batch's twin intact)."""
         self.network = network
+        self.in_place = in_place
         self.twin: BehavioralNetwork | None = None
-        self.stats: dict[str, Any] = {}
+        #: settles, their sweeps or relaxation steps, and those that stopped before converging
+        self.stats: dict[str, Any] = {"settles": 0, "sweeps": 0, "unconverged": 0}
 
     def program(self, states: SynapseStates) -> None:
         self.states = states
-        self.twin = BehavioralNetwork(self.network, states)
+        if self.twin is not None and self.in_place:
+            self.twin.reprogram(states)
+        else:
+            self.twin = BehavioralNetwork(self.network, states)
 
     def current_states(self) -> SynapseStates:
         return self.states
@@ -59,12 +67,25 @@ class BehavioralEngine:
     def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float], upcoming: Any = None) -> list[Phase]:
         twin = self.twin
         newton = self.network.n_neurons <= 200
-        free = twin.equilibrium(x, newton=newton, tol=1e-10 if newton else 1e-8)
-        out = [Phase(0.0, free.v, twin.signals(free.v, x))]
-        for beta in betas[1:]:
-            eq = twin.equilibrium(x, y, beta, u0=free.u, newton=newton, tol=1e-10 if newton else 1e-8)
-            out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
+        unconverged = twin.unconverged
+        with twin.holding(x) as x:
+            free = twin.equilibrium(x, newton=newton, tol=1e-10 if newton else 1e-8)
+            out = [Phase(0.0, free.v, twin.signals(free.v, x))]
+            sweeps = free.iterations
+            for beta in betas[1:]:
+                eq = twin.equilibrium(x, y, beta, u0=free.u, newton=newton, tol=1e-10 if newton else 1e-8)
+                out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
+                sweeps += eq.iterations
+        self._count(len(out), sweeps, twin.unconverged - unconverged)
         return out
+
+    def _count(self, settles: int, sweeps: int, unconverged: int) -> None:
+        """Convergence failures are reported (per epoch in the metrics), not hidden."""
+        self.stats["settles"] += settles
+        self.stats["sweeps"] += sweeps
+        self.stats["unconverged"] += unconverged
+        if unconverged:
+            LOG.warning("%d of %d twin settles stopped before converging", unconverged, settles)
 
     def adjoint_phase(self, x: np.ndarray, y: np.ndarray, upcoming: Any = None) -> tuple[Phase, np.ndarray]:
         """The free phase and the RBP adjoint lambda (what the side network settles to)."""

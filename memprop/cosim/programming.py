@@ -76,7 +76,8 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
     pulse_rng: the stream of stochastic rounding (pulse mode, see programming.program).
     """
     dev = network.device
-    out = states.copy()
+    # arrays of crossbars without a change are copied; written ones are new arrays anyway
+    out = SynapseStates({k: v if k in dw else v.copy() for k, v in states.states.items()})
     scale = 1.0 / (2.0 * network.neuron.r_f)
     noisy = nonideal is not None and nonideal.write_side
     if noisy and rng is None:
@@ -84,8 +85,11 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
     for name, delta in dw.items():
         bar = network.crossbar(name)
         x = states[name]
-        g = dev.conductance(x)
-        wanted = np.stack([delta * scale, -delta * scale]) * bar.mask()
+        before = network.read_of(states, name) if dev.linear_read else x
+        g = before if dev.linear_read and network.variation is None else dev.conductance(x)
+        wanted = np.stack([delta * scale, -delta * scale])
+        if not bar.dense:
+            wanted *= bar.mask()
         if mode == "ideal":
             target = np.clip(g + wanted, dev.g_min, dev.g_max)
             if noisy:
@@ -98,10 +102,15 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
             if noisy and nonideal.c2c_sigma:
                 pulsed = dataclasses.replace(nonideal, levels=0)
                 new_x = dev.state_for(write_noise(dev.conductance(new_x), dev.g_min, dev.g_max, pulsed, rng))
-        keep = bar.mask().astype(bool)
-        new_x = np.where(keep[None], new_x, x)
+        if not bar.dense:
+            new_x = np.where(bar.mask().astype(bool)[None], new_x, x)
         out.states[name] = new_x
-        before = network.effective_read(name, x) if dev.linear_read else g
         after = network.effective_read(name, new_x) if dev.linear_read else dev.conductance(new_x)
-        fidelity.add(wanted[:, keep], (after - before)[:, keep])
+        if bar.dense:
+            fidelity.add(wanted, after - (before if dev.linear_read else g))
+        else:
+            keep = bar.mask().astype(bool)
+            fidelity.add(wanted[:, keep], (after - (before if dev.linear_read else g))[:, keep])
+        if dev.linear_read:
+            out.remember_read(name, after)
     return out

@@ -380,7 +380,8 @@ class Trainer:
             if tcfg.update == "pulse":
                 row.update({**prog.fidelity.programming_summary(), **bound_fractions(network, states)})
             # counters of this epoch (maxima: of the run so far)
-            row.update({f"ngspice_{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
+            prefix = getattr(engine, "stats_prefix", "ngspice_")
+            row.update({f"{prefix}{k}": v if k.startswith("max_") else v - stats_start.get(k, 0)
                         for k, v in engine.stats.items()})
             rows.append(row)
             rundir.write_metrics(metrics_path, rows)

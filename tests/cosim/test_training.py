@@ -290,8 +290,10 @@ def _wait_for_mid_epoch_checkpoint(proc: subprocess.Popen, path: Path, timeout: 
 
 
 def _is_wall_clock(key: str) -> bool:
-    """Timings (seconds, train_seconds, ngspice_*_seconds) differ between runs; everything else must not."""
-    return key.endswith("seconds")
+    """Timings (seconds, train_seconds, ngspice_*_seconds) differ between runs, and so do the twin's
+    counters of the work one process did (a resumed epoch counts from its checkpoint); everything
+    else must not."""
+    return key.endswith("seconds") or key.startswith("twin_")
 
 
 def _rows_without_seconds(run: Path) -> list[dict]:
