@@ -117,8 +117,8 @@ class Neuron:
         return 1.0 / (2.0 * math.pi * self.pole_hz)
 
     def rho(self, u: np.ndarray) -> np.ndarray:
-        """Activation V = rho(u) (the saturating stage)."""
-        u = np.asarray(u, dtype=float)
+        """Activation V = rho(u) (the saturating stage), in u's precision (float32 stays float32)."""
+        u = _floats(u)
         if self.activation == "hard":
             return np.clip(u, self.v_low, self.v_high)
         span = self.v_high - self.v_low
@@ -127,9 +127,9 @@ class Neuron:
 
     def rho_prime(self, u: np.ndarray) -> np.ndarray:
         """d rho / du: 1 inside the rails for the hard sigmoid; slope 1 at mid-rail for the smooth one."""
-        u = np.asarray(u, dtype=float)
+        u = _floats(u)
         if self.activation == "hard":
-            return ((u > self.v_low) & (u < self.v_high)).astype(float)
+            return ((u > self.v_low) & (u < self.v_high)).astype(u.dtype)
         span = self.v_high - self.v_low
         mid = 0.5 * (self.v_high + self.v_low)
         return 1.0 / np.cosh(2.0 * (u - mid) / span) ** 2
@@ -159,3 +159,9 @@ class Transfer:
                 raise ConfigError("transfer", f"{name}: non-finite values in the measured transfer")
         if np.any(np.diff(self.u) <= 0):
             raise ConfigError("transfer", "u must increase from point to point")
+
+
+def _floats(u: np.ndarray) -> np.ndarray:
+    """u as a floating-point array: float32 and float64 as they are, anything else as float64."""
+    u = np.asarray(u)
+    return u if u.dtype in (np.float32, np.float64) else u.astype(float)

@@ -535,7 +535,7 @@ def batched_transient_fits(network: Network) -> bool:
 
 
 def serial_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
-                  rule: str = "ep", batching: str = "sweep", device_form: str = "auto"):
+                  rule: str = "ep", batching: str = "sweep", device_form: str = "auto", precision: str = "float64"):
     """The engine that settles a backend's phases in this process. ngspice `.op` phases are batched
     into warm-started sweeps unless batching is "per-phase"; so are transient phases (back to back
     in one `.tran`, devices in their read form) where the read form is right
@@ -547,4 +547,4 @@ def serial_engine(backend: str, network: Network, analysis: str = "op", settle_t
         return BatchedTransientEngine(network, settle_time=settle_time)
     if backend == "ngspice":
         return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
-    return BehavioralEngine(network, in_place=True)
+    return BehavioralEngine(network, in_place=True, precision=precision)

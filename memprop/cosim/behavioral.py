@@ -28,6 +28,10 @@ from memprop.circuits.validation import check_memory
 from memprop.cosim.fixedpoint import iterate
 
 
+#: Where a float32 settle stops (V): a sweep moves no neuron by more than this. float32 resolves
+#: 6e-8 of a value, and integrator outputs reach several volts, so 1e-8 is out of its reach.
+FLOAT32_TOL = 1e-5
+
 #: How close to the rails (as a fraction of v_rail) the macromodel's u may come in the solver.
 _EDGE = 1.0 - 1e-9
 
@@ -61,7 +65,11 @@ def twin_bytes(network: Network) -> int:
 class BehavioralNetwork:
     """A network with programmed states, ready to settle batches of inputs."""
 
-    def __init__(self, network: Network, states: SynapseStates, *, memory: int = 3) -> None:
+    def __init__(self, network: Network, states: SynapseStates, *, memory: int = 3,
+                 dtype: type = np.float64) -> None:
+        """memory: Anderson memory of the block sweeps (0: plain sweeps). dtype: the precision the
+        twin settles in; float32 halves the memory traffic of the operators and stops at
+        FLOAT32_TOL (device states and writes stay float64; nonlinear reads stay float64)."""
         self.network = network
         self.neuron = network.neuron
         self.offsets = network.offsets()
@@ -73,8 +81,11 @@ class BehavioralNetwork:
         self.ideal = self.neuron.level == "ideal"
         n_sig = network.n_signals
         # Dense operators over the whole signal vector: I = A sigma + B n.
-        self.A = np.zeros((self.n, n_sig))
-        self.B = np.zeros((self.n, self.n))
+        # single precision for linear reads only (the device I-V of a nonlinear read is evaluated
+        # in float64, and its relaxation then stalls above float32's stopping tolerance)
+        self.dtype = np.dtype(dtype) if self.linear else np.dtype(np.float64)
+        self.A = np.zeros((self.n, n_sig), dtype=self.dtype)
+        self.B = np.zeros((self.n, self.n), dtype=self.dtype)
         self._bars = []
         self._parts: dict[str, np.ndarray] = {}  # each linear crossbar's B part (its diagonal without wires)
         self._programmed: dict[str, np.ndarray] = {}
@@ -149,7 +160,7 @@ class BehavioralNetwork:
         """[V neurons, inputs, bias] per sample."""
         parts = [v, inputs]
         if self.network.has_bias:
-            parts.append(np.full((v.shape[0], 1), self.neuron.v_high))
+            parts.append(np.full((v.shape[0], 1), self.neuron.v_high, dtype=v.dtype))
         return np.concatenate(parts, axis=1)
 
     def synapse_current(self, sigma: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -207,13 +218,15 @@ class BehavioralNetwork:
                     u0: np.ndarray | None = None, tol: float = 1e-10, max_relax: int = 2000,
                     newton: bool = True) -> Equilibrium:
         """Settle a batch: damped relaxation (what the circuit does), then Newton polishing."""
-        inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
+        inputs = np.atleast_2d(np.asarray(inputs, dtype=self.dtype))
         if targets is not None:
-            targets = np.atleast_2d(np.asarray(targets, dtype=float))
-        u = np.zeros((inputs.shape[0], self.n)) if u0 is None else np.array(u0, dtype=float)
+            targets = np.atleast_2d(np.asarray(targets, dtype=self.dtype))
+        u = np.zeros((inputs.shape[0], self.n), self.dtype) if u0 is None else np.array(u0, dtype=self.dtype)
         step = 0.5
         it = 0
         res = np.inf
+        if self.dtype == np.float32:
+            tol, newton = max(tol, FLOAT32_TOL), False
         polish = newton and self.n <= 2000  # Newton has the last word on convergence
         if self._block_solvable(beta):
             u, it = self._block_sweeps(u, inputs, targets, beta, 1e-6 if newton else tol, max_relax)
@@ -321,7 +334,7 @@ class BehavioralNetwork:
     def _new_blocks(self, inputs: np.ndarray) -> list[tuple[str, slice, np.ndarray, list]]:
         groups = [(g.name, slice(self.offsets[g.name], self.offsets[g.name] + g.size))
                   for g in self.network.neuron_groups]
-        external = self.signals(np.zeros((inputs.shape[0], self.n)), inputs)[:, self.n:]
+        external = self.signals(np.zeros((inputs.shape[0], self.n), self.dtype), inputs)[:, self.n:]
         blocks = []
         for name, sl in groups:
             drive = external @ self.A[sl, self.n:].T
@@ -333,7 +346,7 @@ class BehavioralNetwork:
     def holding(self, inputs: np.ndarray) -> Iterator[np.ndarray]:
         """Settle several phases of the same inputs (a 2-D float array, not changed meanwhile): the
         drive of the inputs is computed once for all of them."""
-        inputs = np.atleast_2d(np.asarray(inputs, dtype=float))
+        inputs = np.atleast_2d(np.asarray(inputs, dtype=self.dtype))
         self._drive_memo = (inputs, [])
         try:
             yield inputs

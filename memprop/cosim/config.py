@@ -175,6 +175,8 @@ class TrainConfig:
     device_form: str = param("auto", "tran: auto (devices as resistors wherever every device's voltage stays below "
                                      "its switching threshold - checked before and after each batch - their state "
                                      "equations live otherwise) or dynamic (the state equations always live)")
+    precision: str = param("float64", "behavioral backend: float64, or float32 (the twin settles in single "
+                                      "precision to 1e-5 V; device states and writes stay float64)")
     epochs: int = param(5, "passes over the training set")
     batch_size: int = param(10, "samples per weight update")
     lr: tuple[float, ...] = param((0.2, 0.05), "learning rate per neuron layer (first to last; the last repeats)")
@@ -201,6 +203,10 @@ class TrainConfig:
         check_choice("analysis", self.analysis, ("op", "tran"))
         check_choice("batching", self.batching, BATCHINGS)
         check_choice("device_form", self.device_form, ("auto", "dynamic"))
+        check_choice("precision", self.precision, ("float64", "float32"))
+        if self.precision == "float32" and (self.backend != "behavioral" or self.workers > 1 or self.scheduler):
+            raise ConfigError("precision", "float32 is for the behavioral backend in this process (ngspice's "
+                                           "twin checks, and workers, settle in float64)")
         check_int("epochs", self.epochs, low=0, high=100000)
         check_int("batch_size", self.batch_size, low=1, high=100000)
         if not isinstance(self.lr, tuple) or not 1 <= len(self.lr) <= 16:

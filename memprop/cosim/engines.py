@@ -45,11 +45,13 @@ class BehavioralEngine:
     name = "behavioral"
     stats_prefix = "twin_"
 
-    def __init__(self, network: Network, *, in_place: bool = False) -> None:
+    def __init__(self, network: Network, *, in_place: bool = False, precision: str = "float64") -> None:
         """in_place: reprogram one twin in place instead of building a new one per write (the
-        training backend; engines that check phases in a thread keep each batch's twin intact)."""
+        training backend; engines that check phases in a thread keep each batch's twin intact).
+        precision: the twin's (float32 or float64); phases are handed on as float64 either way."""
         self.network = network
         self.in_place = in_place
+        self.dtype = np.dtype(precision)
         self.twin: BehavioralNetwork | None = None
         #: settles, their sweeps or relaxation steps, and those that stopped before converging
         self.stats: dict[str, Any] = {"settles": 0, "sweeps": 0, "unconverged": 0}
@@ -59,7 +61,7 @@ class BehavioralEngine:
         if self.twin is not None and self.in_place:
             self.twin.reprogram(states)
         else:
-            self.twin = BehavioralNetwork(self.network, states)
+            self.twin = BehavioralNetwork(self.network, states, dtype=self.dtype)
 
     def current_states(self) -> SynapseStates:
         return self.states
@@ -70,14 +72,18 @@ class BehavioralEngine:
         unconverged = twin.unconverged
         with twin.holding(x) as x:
             free = twin.equilibrium(x, newton=newton, tol=1e-10 if newton else 1e-8)
-            out = [Phase(0.0, free.v, twin.signals(free.v, x))]
+            out = [self._phase(0.0, free.v, x)]
             sweeps = free.iterations
             for beta in betas[1:]:
                 eq = twin.equilibrium(x, y, beta, u0=free.u, newton=newton, tol=1e-10 if newton else 1e-8)
-                out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
+                out.append(self._phase(beta, eq.v, x))
                 sweeps += eq.iterations
         self._count(len(out), sweeps, twin.unconverged - unconverged)
         return out
+
+    def _phase(self, beta: float, v: np.ndarray, x: np.ndarray) -> Phase:
+        v = v.astype(np.float64, copy=False)
+        return Phase(beta, v, self.twin.signals(v, x.astype(np.float64, copy=False)))
 
     def _count(self, settles: int, sweeps: int, unconverged: int) -> None:
         """Convergence failures are reported (per epoch in the metrics), not hidden."""
@@ -92,7 +98,7 @@ class BehavioralEngine:
         twin = self.twin
         newton = self.network.n_neurons <= 200
         free = twin.equilibrium(x, newton=newton, tol=1e-10 if newton else 1e-8)
-        return Phase(0.0, free.v, twin.signals(free.v, x)), twin.adjoint(free, y)
+        return self._phase(0.0, free.v, np.asarray(x)), twin.adjoint(free, y).astype(np.float64, copy=False)
 
     def close(self) -> None:
         pass

@@ -269,7 +269,8 @@ class Trainer:
             states, prog, rows = initial_states(self.cfg, self.network), Progress(fidelity=Fidelity()), []
         t = self.cfg.train
         self.engine = make_engine(t.backend, self.network, t.analysis, t.settle_time, t.rule, t.workers,
-                                  t.scheduler or None, t.isolate, t.worker_timeout, t.batching, t.device_form)
+                                  t.scheduler or None, t.isolate, t.worker_timeout, t.batching, t.device_form,
+                                  t.precision)
         return states, prog, rows
 
     def _write_start(self, resume: bool, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]]) -> None:

@@ -165,3 +165,52 @@ def test_training_metrics_carry_the_twin_counters(tmp_path):
     row = Trainer(cfg, tmp_path / "run").run()[-1]
     assert row["twin_settles"] == 3 * 4 + 2 and row["twin_unconverged"] == 0  # 4 batches x 3 phases + eval
     assert row["twin_sweeps"] >= row["twin_settles"]
+
+
+# ---- float32 ----
+
+@pytest.mark.parametrize("device", sorted(DEVICE_MODELS))
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
+def test_float32_twin_settles_where_the_float64_twin_does(kind, device):
+    """Every test network and device model: free and nudged phases in single precision within
+    0.1 mV of double precision, and handed on as float64 (nonlinear reads settle in float64, so
+    there both are the same; a settle that does not converge is reported by both alike)."""
+    net = NETWORKS[kind](DEVICE_MODELS[device])
+    states = glorot_states(net, 3, gain=0.5)
+    x, y = _batch(net, 8)
+    got, failed = {}, {}
+    for precision in ("float64", "float32"):
+        engine = BehavioralEngine(net, precision=precision)
+        engine.program(states)
+        got[precision] = engine.phases(x, y, [0.0, 0.3, -0.3])
+        failed[precision] = engine.stats["unconverged"]
+    assert failed["float32"] == failed["float64"]
+    assert failed["float64"] == 0 or not net.device.linear_read
+    for a, b in zip(got["float64"], got["float32"]):
+        assert b.v.dtype == np.float64 and b.sigma.dtype == np.float64
+        assert np.max(np.abs(a.v - b.v)) < 1e-4
+
+
+def test_float32_training_learns_as_float64_does(tmp_path):
+    from memprop.cosim.config import Config
+    from memprop.cosim.trainer import Trainer
+
+    cfg = Config()
+    rows = {}
+    for precision in ("float64", "float32"):
+        c = replace(cfg, data=replace(cfg.data, train_size=800, test_size=200),
+                    train=replace(cfg.train, backend="behavioral", epochs=1, precision=precision))
+        rows[precision] = Trainer(c, tmp_path / precision).run()[-1]
+    assert rows["float64"]["test_accuracy"] > 0.7
+    assert abs(rows["float32"]["test_accuracy"] - rows["float64"]["test_accuracy"]) <= 0.02
+
+
+def test_float32_outside_the_behavioral_backend_is_refused():
+    from memprop.circuits.validation import ConfigError
+    from memprop.cosim.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision="float32")  # the ngspice backend
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision="float16", backend="behavioral")
+    assert TrainConfig(precision="float32", backend="behavioral").precision == "float32"
