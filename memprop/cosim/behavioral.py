@@ -141,13 +141,24 @@ class BehavioralNetwork:
             self._drive_memo = None
             self._build(states)
             return
-        for bar in changed:
-            rows, cols = self._block(bar)
-            g = conductances_of(self.network, states, bar)
-            self.A[rows, cols], self._parts[bar.name] = linear_operator_parts(bar, g)
-        for target in {bar.target for bar in changed}:
-            self._sum_parts(target)
+        self._reprogram_blocks({bar.name: conductances_of(self.network, states, bar) for bar in changed})
         self._programmed = dict(states.states)
+
+    def reprogram_reads(self, reads: dict[str, np.ndarray]) -> None:
+        """New read conductances (2, rows, cols) of some dense crossbars of a linear-read network
+        with a unique block per crossbar, given before their states are (a write under way)."""
+        if not self.linear or not self._unique_blocks():
+            raise ValueError("reprogramming from reads needs linear reads and one crossbar per block")
+        self._reprogram_blocks(reads)
+        self._programmed = {}  # the states behind these reads are not known here
+
+    def _reprogram_blocks(self, reads: dict[str, np.ndarray]) -> None:
+        bars = [bar for bar in self.network.crossbars if bar.name in reads]
+        for bar in bars:
+            rows, cols = self._block(bar)
+            self.A[rows, cols], self._parts[bar.name] = linear_operator_parts(bar, reads[bar.name])
+        for target in {bar.target for bar in bars}:
+            self._sum_parts(target)
         self._drive_memo = None
 
     def _unique_blocks(self) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 
 from memprop.circuits.network import Network, SynapseStates
 from memprop.cosim.behavioral import BehavioralNetwork
+from memprop.cosim.programming import PendingWrite
 from memprop.cosim.rules import Phase
 from memprop.netgen import names
 from memprop.netgen.deck import render
@@ -53,17 +54,29 @@ class BehavioralEngine:
         self.in_place = in_place
         self.dtype = np.dtype(precision)
         self.twin: BehavioralNetwork | None = None
+        self._pending: PendingWrite | None = None
         #: settles, their sweeps or relaxation steps, and those that stopped before converging
         self.stats: dict[str, Any] = {"settles": 0, "sweeps": 0, "unconverged": 0}
 
     def program(self, states: SynapseStates) -> None:
+        self._pending = None
         self.states = states
         if self.twin is not None and self.in_place:
             self.twin.reprogram(states)
         else:
             self.twin = BehavioralNetwork(self.network, states, dtype=self.dtype)
 
+    def program_pending(self, pending: PendingWrite) -> None:
+        """A write under way (in_place engines): the twin reads its target conductances now; the
+        states it leads to are waited for only when asked for (current_states)."""
+        if self.twin is None or not self.in_place:
+            raise ValueError("a pending write reprograms an in-place twin that is already built")
+        self.twin.reprogram_reads(pending.reads)
+        self._pending = pending
+
     def current_states(self) -> SynapseStates:
+        if self._pending is not None:
+            self.states, self._pending = self._pending.states(), None
         return self.states
 
     def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float], upcoming: Any = None) -> list[Phase]:

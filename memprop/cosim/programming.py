@@ -8,12 +8,15 @@ bounded, as on hardware. Either way the fidelity (wanted vs achieved dG) is meas
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 import numpy as np
 
 import dataclasses
 
+from memprop.circuits.devices import MemristorModel
 from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.nonideal import NonIdeal, write_noise
 from memprop.circuits.programming import Programmed, ResolvedPulses, program
@@ -82,9 +85,16 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
     noisy = nonideal is not None and nonideal.write_side
     if noisy and rng is None:
         raise ValueError("write noise needs a random generator")
+    plain = mode == "ideal" and not noisy and dev.linear_read and network.variation is None
     for name, delta in dw.items():
         bar = network.crossbar(name)
         x = states[name]
+        if plain and bar.dense:
+            g = network.read_of(states, name)
+            dg = delta * scale
+            out.states[name], after = _states_in_chunks(dev, g, _targets_in_chunks(dev, g, dg), dg, fidelity)
+            out.remember_read(name, after)
+            continue
         before = network.read_of(states, name) if dev.linear_read else x
         g = before if dev.linear_read and network.variation is None else dev.conductance(x)
         wanted = np.stack([delta * scale, -delta * scale])
@@ -114,3 +124,80 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
         if dev.linear_read:
             out.remember_read(name, after)
     return out
+
+
+#: Devices per chunk of an ideal write (both polarities): ~0.5 MB per array, so the dozen
+#: element-wise passes of a write run in cache instead of streaming 6 MB arrays through memory
+#: twelve times (measured 2x faster on a 784 x 500 crossbar).
+WRITE_CHUNK = 65536
+
+
+def _row_blocks(x: np.ndarray) -> Iterator[slice]:
+    rows = max(1, WRITE_CHUNK // (2 * x.shape[2]))
+    return (slice(r, r + rows) for r in range(0, x.shape[1], rows))
+
+
+def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray) -> np.ndarray:
+    """The conductances an ideal write of +dg / -dg asks a dense crossbar's pairs for (clipped to
+    the device range): what the devices will read, to rounding, once their states are set."""
+    target = np.empty_like(g)
+    for part in _row_blocks(g):
+        np.clip(g[:, part] + np.stack([dg[part], -dg[part]]), dev.g_min, dev.g_max, out=target[:, part])
+    return target
+
+
+def _states_in_chunks(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg: np.ndarray,
+                      fidelity: Fidelity) -> tuple[np.ndarray, np.ndarray]:
+    """The states that read as `target` (device conductances g before the write), a block of
+    rows at a time, and what they read as: element for element what the whole-array write gives.
+    The fidelity sums are added per block (their last bits depend on the blocks)."""
+    new_x, after = np.empty_like(g), np.empty_like(g)
+    for part in _row_blocks(g):
+        new_x[:, part] = dev.state_for(target[:, part])
+        after[:, part] = dev.conductance(new_x[:, part])
+        fidelity.add(np.stack([dg[part], -dg[part]]), after[:, part] - g[:, part])
+    return new_x, after
+
+
+def plain_write(network: Network, dw: dict[str, np.ndarray], mode: str, nonideal: NonIdeal | None) -> bool:
+    """An ideal write without write noise to dense crossbars of linear-read devices without
+    device-to-device variation: the new reads are known before the new states are computed."""
+    noisy = nonideal is not None and nonideal.write_side
+    return (mode == "ideal" and not noisy and network.device.linear_read and network.variation is None
+            and all(network.crossbar(name).dense for name in dw))
+
+
+@dataclass
+class PendingWrite:
+    """A plain write under way: the conductances the devices will read (`reads`, known at once,
+    so the twin is reprogrammed and the next batch settles while the states are computed) and
+    the new states, computed in a thread (numpy releases the GIL in the element-wise passes)."""
+
+    reads: dict[str, np.ndarray]
+    future: Future
+
+    def states(self) -> SynapseStates:
+        return self.future.result()
+
+
+def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarray], fidelity: Fidelity,
+                 submit: Callable[..., Future]) -> PendingWrite:
+    """A plain write (see plain_write): the target reads now, the states by `submit` (a thread
+    pool's). The states equal apply_update's bit for bit, so do the fidelity sums; the twin
+    reads the targets, which differ from the devices' reads by the rounding of state_for."""
+    dev = network.device
+    scale = 1.0 / (2.0 * network.neuron.r_f)
+    work = []
+    for name, delta in dw.items():
+        g = network.read_of(states, name)
+        dg = delta * scale
+        work.append((name, g, _targets_in_chunks(dev, g, dg), dg))
+
+    def finish() -> SynapseStates:
+        out = SynapseStates({k: v.copy() for k, v in states.states.items() if k not in dw})
+        for name, g, target, dg in work:
+            out.states[name], after = _states_in_chunks(dev, g, target, dg, fidelity)
+            out.remember_read(name, after)
+        out.states = {k: out.states[k] for k in states.states}  # the original order
+        return out
+    return PendingWrite({name: target for name, _, target, _ in work}, submit(finish))

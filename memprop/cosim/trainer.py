@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +24,8 @@ from memprop.cosim.config import (Config, build_network, check_trainable, differ
                                   load_stored, loads_stored)
 from memprop.cosim.datasets import Dataset, Splits, load_splits
 from memprop.cosim.factory import make_engine
-from memprop.cosim.programming import FIDELITY_FIELDS, PROGRAMMING_FIELDS, Fidelity, apply_update
+from memprop.cosim.programming import (FIDELITY_FIELDS, PROGRAMMING_FIELDS, Fidelity, apply_update, plain_write,
+                                      start_update)
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
 from memprop.cosim.session import SimulationError
 
@@ -319,12 +321,24 @@ class Trainer:
 
     def _loop(self, engine: Any, states: SynapseStates, prog: Progress,
               rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        engine.program(states)
+        # writes whose states a thread computes while the next batch settles (the behavioural
+        # engine, when nobody watches each write): the twin needs only the new reads
+        writes = ThreadPoolExecutor(1, "memprop-writes") if hasattr(engine, "program_pending") and \
+            getattr(engine, "in_place", False) and self.observer is None else None
+        try:
+            return self._epochs(engine, states, prog, rows, writes)
+        finally:
+            if writes is not None:
+                writes.shutdown()
+
+    def _epochs(self, engine: Any, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]],
+                writes: ThreadPoolExecutor | None) -> list[dict[str, Any]]:
         cfg = self.cfg
         tcfg = cfg.train
         metrics_path = self.run_dir / rundir.METRICS
         network = self.network
         n_batches = math.ceil(len(self.splits.train.y) / tcfg.batch_size)
-        engine.program(states)
         out = network.output_slice()
         while prog.epoch < tcfg.epochs:
             t_start = time.perf_counter() - prog.seconds
@@ -347,7 +361,7 @@ class Trainer:
                 except SimulationError as err:
                     # keep everything up to this batch: `--resume` restarts exactly here
                     prog.seconds = time.perf_counter() - t_start
-                    self._save(states, prog)
+                    self._save(engine.current_states(), prog)
                     raise SimulationError(f"epoch {prog.epoch + 1}, batch {prog.batch + 1}: {err.what}; the run "
                                           f"is saved up to this batch (resume with --resume)", err.lines) from None
                 states = engine.current_states()
@@ -355,18 +369,22 @@ class Trainer:
                 prog.loss_count += len(idx)
                 write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
                 pulse_rng = np.random.default_rng([cfg.pulse.seed, prog.epoch, prog.batch, 11])
-                before = states
-                states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
-                                      cfg.nonideal, write_rng, pulse_rng)
-                if self.observer:
-                    self.observer(prog.epoch, prog.batch, before, states, dw)
-                engine.program(states)
+                if writes is not None and plain_write(network, dw, tcfg.update, cfg.nonideal):
+                    engine.program_pending(start_update(network, states, dw, prog.fidelity, writes.submit))
+                else:
+                    before = states
+                    states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
+                                          cfg.nonideal, write_rng, pulse_rng)
+                    if self.observer:
+                        self.observer(prog.epoch, prog.batch, before, states, dw)
+                    engine.program(states)
                 prog.batch += 1
                 if self.progress:
                     self.progress("", 1)
                 if prog.batch % tcfg.checkpoint_every == 0 and prog.batch < n_batches:
                     prog.seconds = time.perf_counter() - t_start
-                    self._save(states, prog)
+                    states = self._checkpoint(engine, prog, writes)
+            states = engine.current_states()  # the epoch's last write done: its fidelity counted
             train_seconds = time.perf_counter() - t_start
             test = self.splits.test
             if tcfg.eval_size:
@@ -387,9 +405,20 @@ class Trainer:
             rows.append(row)
             rundir.write_metrics(metrics_path, rows)
             prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())
-            self._save(states, prog)
+            states = self._checkpoint(engine, prog, writes)
         self.states = states
         return rows
+
+    def _checkpoint(self, engine: Any, prog: Progress, writes: ThreadPoolExecutor | None) -> SynapseStates:
+        """Save the run. With writes under way in a thread the twin settles on the conductances the
+        writes asked for (the devices read them to the rounding of state_for); a run resumed here
+        builds its twin from the devices' own reads, so this run takes them too, and the two stay
+        bit-identical."""
+        states = engine.current_states()
+        self._save(states, prog)
+        if writes is not None:
+            engine.program(states)
+        return states
 
 
 def bound_fractions(network: Network, states: SynapseStates, margin: float = 0.01) -> dict[str, float]:

@@ -214,3 +214,49 @@ def test_float32_outside_the_behavioral_backend_is_refused():
     with pytest.raises(ConfigError, match="precision"):
         TrainConfig(precision="float16", backend="behavioral")
     assert TrainConfig(precision="float32", backend="behavioral").precision == "float32"
+
+
+# ---- writes under way in a thread ----
+
+def test_a_pending_write_gives_apply_updates_states_and_fidelity_bit_for_bit():
+    """start_update (targets now, states in a thread) against apply_update: the same states and
+    fidelity sums; the targets the twin reads are the devices' reads to the rounding of state_for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from memprop.cosim.programming import plain_write, start_update
+
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (200, 60, 10))
+    states = _write(net, glorot_states(net, 2, gain=0.5), 0)
+    rng = np.random.default_rng(3)
+    dw = with_ties(net, {b.name: rng.normal(0, 0.05, (b.rows, b.cols)) for b in net.crossbars if b.tied_to is None})
+    assert plain_write(net, dw, "ideal", None)
+    sync, threaded = Fidelity(), Fidelity()
+    want = apply_update(net, states, dw, "ideal", None, sync)
+    with ThreadPoolExecutor(1) as pool:
+        pending = start_update(net, states, dw, threaded, pool.submit)
+        got = pending.states()
+    assert list(got.states) == list(want.states)
+    for name in want.states:
+        assert np.array_equal(got[name], want[name]), name
+        read = got.known_read(name)
+        assert np.allclose(pending.reads[name], read, rtol=1e-13, atol=0)
+    assert np.array_equal(sync.sums, threaded.sums)
+
+
+def test_plain_write_excludes_what_a_target_read_cannot_tell():
+    """Pulses, write noise, nonlinear reads and crossbars with empty crosspoints write the
+    ordinary way (their reads are not known before their states)."""
+    from memprop.circuits.nonideal import NonIdeal
+    from memprop.cosim.programming import plain_write
+
+    def zeros(net):
+        return {b.name: np.zeros((b.rows, b.cols)) for b in net.crossbars}
+    net = NETWORKS["layered"](DEVICE_MODELS["vteam"])
+    assert plain_write(net, zeros(net), "ideal", None)
+    assert not plain_write(net, zeros(net), "pulse", None)
+    assert not plain_write(net, zeros(net), "ideal", NonIdeal(c2c_sigma=0.01))
+    rram = NETWORKS["layered"](DEVICE_MODELS["stanford-rram"])
+    assert not plain_write(rram, zeros(rram), "ideal", None)
+    recurrent = NETWORKS["recurrent"](DEVICE_MODELS["vteam"])
+    assert any(not b.dense for b in recurrent.crossbars)
+    assert not plain_write(recurrent, zeros(recurrent), "ideal", None)
