@@ -91,6 +91,11 @@ backend = "{backend}"
 epochs = 2
 batch_size = 10
 checkpoint_every = 1000
+# the rates before [train] had a schedule: 240 samples at them learn; the default's momentum and
+# halving rate are made for the 5-epoch digits run and barely start in 24 batches
+lr = [0.2, 0.05]
+lr_schedule = "constant"
+momentum = 0.0
 """
 
 

@@ -331,6 +331,8 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     arrays_c, meta_c = rundir.load_checkpoint(clean / rundir.CHECKPOINT)
     assert set(arrays_k) == set(arrays_c)
     assert any(k.startswith("state__") for k in arrays_c)
+    # the default run has momentum: its velocity came back from the checkpoint the kill left
+    assert np.any(arrays_c["velocity__l1_x"] != 0) and parse(RESUME).train.momentum > 0
     for key in arrays_c:
         assert np.array_equal(arrays_k[key], arrays_c[key]), key
     assert (meta_k["epoch"], meta_k["batch"]) == (meta_c["epoch"], meta_c["batch"]) == (3, 0)
@@ -357,6 +359,7 @@ def test_resume_in_process_from_every_kind_of_checkpoint(tmp_path):
     cfg = parse(data)
     reference = Trainer(cfg, tmp_path / "ref").run()
     ref_arrays, _ = rundir.load_checkpoint(tmp_path / "ref" / rundir.CHECKPOINT)
+    assert cfg.train.momentum > 0 and np.any(ref_arrays["velocity__l2_l1"] != 0)  # the velocity is compared too
 
     class Stop(Exception):
         pass
