@@ -399,6 +399,18 @@ class Trainer:
         return rows
 
 
+def best_validation(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The epoch a run would report when the test set may not choose it: the highest validation
+    accuracy (the earliest of equals), with its test accuracy. None without a validation split."""
+    scored = [r for r in rows if isinstance(r.get("validation_accuracy"), float)
+              and math.isfinite(r["validation_accuracy"])]
+    if not scored:
+        return None
+    best = max(scored, key=lambda r: (r["validation_accuracy"], -r["epoch"]))
+    return {"epoch": best["epoch"], "validation_accuracy": best["validation_accuracy"],
+            "test_accuracy": best["test_accuracy"]}
+
+
 def bound_fractions(network: Network, states: SynapseStates, margin: float = 0.01) -> dict[str, float]:
     """Fractions of the devices that read within `margin` of the range from G_max or from G_min
     (pulse writes that favour one polarity pile devices up at a bound, where they stop learning)."""

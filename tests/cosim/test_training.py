@@ -636,3 +636,38 @@ def test_write_artifacts_plots_and_deck_runs_in_ngspice(ngspice, tmp_path):
         ends.append(v[-1])
     assert np.max(np.abs(wave.v[wave.phase == 0][0])) <= 5 * MV  # the free phase starts from rest
     assert np.max(np.abs(ends[1] - ends[2])) > 10 * MV  # the nudges visibly pull the outputs
+
+
+# ---------------------------------------------------------------------------------------------
+# h. the epoch to report is chosen on the validation split
+# ---------------------------------------------------------------------------------------------
+
+def test_best_validation_is_the_earliest_highest_validation_epoch_with_its_test_accuracy():
+    from memprop.cosim.trainer import best_validation
+
+    rows = [{"epoch": 1, "validation_accuracy": 0.8, "test_accuracy": 0.7},
+            {"epoch": 2, "validation_accuracy": 0.9, "test_accuracy": 0.85},
+            {"epoch": 3, "validation_accuracy": 0.9, "test_accuracy": 0.95},
+            {"epoch": 4, "validation_accuracy": 0.85, "test_accuracy": 0.99}]
+    assert best_validation(rows) == {"epoch": 2, "validation_accuracy": 0.9, "test_accuracy": 0.85}
+    assert best_validation([{**r, "validation_accuracy": float("nan")} for r in rows]) is None
+    assert best_validation([]) is None
+
+
+def test_train_and_eval_print_the_best_validation_epoch(tmp_path):
+    config = _toml(tmp_path / "c.toml", _config(network={"layers": [64, 6, 10]},
+                                                data={"train_size": 100, "test_size": 40, "validation": 0.2},
+                                                train={"epochs": 3}))
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(main, ["train", str(config), "--out", str(run), "--backend", "behavioral",
+                                        "--quiet", "--no-plots"])
+    assert trained.exit_code == 0, trained.output
+    rows = rundir.read_metrics(run / rundir.METRICS)
+    best = max(rows, key=lambda r: (r["validation_accuracy"], -r["epoch"]))
+    line = (f"best validation: epoch {best['epoch']} ({100 * best['validation_accuracy']:.2f} %), "
+            f"its test accuracy {100 * best['test_accuracy']:.2f} %")
+    assert trained.output.splitlines()[-1] == line
+    shown = CliRunner().invoke(main, ["eval", str(run), "--json"])
+    assert json.loads(shown.output)["best_validation"]["epoch"] == best["epoch"]
+    assert CliRunner().invoke(main, ["eval", str(run)]).output.splitlines()[-1] == "best validation in the metrics: " \
+        + line[len("best validation: "):]
