@@ -200,6 +200,12 @@ def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_
     click.echo(f"{'pair':<72}{'cosine':>10}{'rel. err':>11}")
     for name, fig in result["pairs"].items():
         click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
+    trained = result["training_beta"]
+    click.echo(f"EP at the training beta ({trained['beta']:g}, train.beta) vs finite differences, same batch and weights:")
+    for activation, figs in trained["activations"].items():
+        for nudging, fig in figs.items():
+            name = f"{activation} activation, {nudging}"
+            click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
 
 
 @main.command("export")
@@ -357,6 +363,30 @@ def bench_seeds(out: Path, backend: str, seeds: tuple[int, ...], epochs: int, no
                      schedules=SCHEDULES[:1] if no_baseline else SCHEDULES)
     command = (f"memprop bench seeds -o {out} --backend {backend}" + "".join(f" --seed {s}" for s in seeds)
                + (f" --epochs {epochs}" if epochs != 5 else "") + (" --no-baseline" if no_baseline else ""))
+    result = run(out, plan, command=command, log=click.echo)
+    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
+
+
+@bench_group.command("offsets")
+@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("offsets"))
+@click.option("--offset", "offsets", type=click.FloatRange(-100.0, 100.0), multiple=True,
+              help="op-amp input offsets in mV (repeatable; default 0, 0.1, 0.3, 1, 3)")
+@click.option("--max-fd", type=click.IntRange(1, 10**6), default=300, show_default=True,
+              help="finite-difference weights (sampled)")
+@click.option("--beta", type=float, default=0.001, show_default=True, help="EP's nudging (symmetric)")
+@guarded
+def bench_offsets(out: Path, offsets: tuple[float, ...], max_fd: int, beta: float) -> None:
+    """An op-amp input offset vs the gradients the circuit measures: RBP's SPICE side network and EP
+    in ngspice against the true gradient (report.md, results.json)."""
+    from memprop.cosim.offsets_report import OffsetsPlan, run
+
+    try:
+        plan = OffsetsPlan(offsets_mv=tuple(offsets) or OffsetsPlan().offsets_mv, max_fd=max_fd, beta=beta)
+    except ConfigError as err:
+        option = {"offsets_mv": "--offset", "max_fd": "--max-fd", "beta": "--beta"}
+        raise ConfigError(option.get(err.field.split("[")[0], err.field), err.reason) from None
+    command = (f"memprop bench offsets -o {out}" + "".join(f" --offset {v:g}" for v in offsets)
+               + (f" --max-fd {max_fd}" if max_fd != 300 else "") + (f" --beta {beta:g}" if beta != 0.001 else ""))
     result = run(out, plan, command=command, log=click.echo)
     click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
 
