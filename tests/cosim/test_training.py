@@ -348,8 +348,12 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
         assert rk.keys() == rc.keys()
         for key in rc:
             assert _same(rk[key], rc[key]), (rk["epoch"], key, rk[key], rc[key])
-    # the report printed after resuming lists every epoch, as the uninterrupted run does
-    assert done.stdout.count("epoch ") == ref.stdout.count("epoch ") == 3
+    # the report printed after resuming lists every epoch, as the uninterrupted run does, and picks
+    # the same best-validation epoch
+    epochs = [[ln for ln in out.stdout.splitlines() if ln.startswith("epoch ")] for out in (done, ref)]
+    assert len(epochs[0]) == len(epochs[1]) == 3
+    best = [[ln for ln in out.stdout.splitlines() if ln.startswith("best validation: epoch ")] for out in (done, ref)]
+    assert len(best[0]) == 1 and best[0] == best[1]
 
 
 def test_resume_in_process_from_every_kind_of_checkpoint(tmp_path):
