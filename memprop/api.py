@@ -208,6 +208,14 @@ class Run:
         rows = self.metrics
         return rows[-1]["test_accuracy"] if rows else None
 
+    @property
+    def best_validation(self) -> dict[str, Any] | None:
+        """The epoch of the highest validation accuracy and its test accuracy (None without a
+        validation split): the figure to report when the test set may not pick the epoch."""
+        from memprop.cosim.trainer import best_validation
+
+        return best_validation(self.metrics)
+
 
 def open_run(path: str | Path) -> Run:
     """The run in directory `path` (as `memprop train --out` left it).
@@ -313,7 +321,8 @@ def evaluate(run: Run | str | Path, backend: str | None = None) -> dict[str, Any
         engine.close()
     return {"run": str(r.path), "backend": engine.name, "epochs_done": r.epochs,
             "test_accuracy": test["accuracy"], "test_loss": test["loss"], "test_size": len(splits.test.y),
-            "validation_accuracy": val["accuracy"], "validation_size": len(splits.validation.y)}
+            "validation_accuracy": val["accuracy"], "validation_size": len(splits.validation.y),
+            "best_validation": r.best_validation}
 
 
 # ---- export and validation ----

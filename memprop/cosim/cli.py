@@ -200,6 +200,12 @@ def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_
     click.echo(f"{'pair':<72}{'cosine':>10}{'rel. err':>11}")
     for name, fig in result["pairs"].items():
         click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
+    trained = result["training_beta"]
+    click.echo(f"EP at the training beta ({trained['beta']:g}, train.beta) vs finite differences, same batch and weights:")
+    for activation, figs in trained["activations"].items():
+        for nudging, fig in figs.items():
+            name = f"{activation} activation, {nudging}"
+            click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
 
 
 @main.command("export")
@@ -340,6 +346,51 @@ def bench_classification(out: Path, quick: bool) -> None:
     click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
 
 
+@bench_group.command("seeds")
+@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("seeds"))
+@click.option("--backend", type=click.Choice(["behavioral", "ngspice"]), default="behavioral", show_default=True)
+@click.option("--seed", "seeds", type=click.IntRange(0, 2**32 - 1), multiple=True,
+              help="training seeds (repeatable; default 0, 1, 2)")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option("--no-baseline", is_flag=True, help="skip the old default (constant rates, no momentum)")
+@guarded
+def bench_seeds(out: Path, backend: str, seeds: tuple[int, ...], epochs: int, no_baseline: bool) -> None:
+    """The default digits EP run over training seeds: test accuracy per epoch, mean ± sd, the largest
+    epoch-to-epoch drop, the best-validation epoch (report.md, results.json)."""
+    from memprop.cosim.seeds_report import SCHEDULES, SeedsPlan, run
+
+    plan = SeedsPlan(backend=backend, seeds=tuple(seeds) or (0, 1, 2), epochs=epochs,
+                     schedules=SCHEDULES[:1] if no_baseline else SCHEDULES)
+    command = (f"memprop bench seeds -o {out} --backend {backend}" + "".join(f" --seed {s}" for s in seeds)
+               + (f" --epochs {epochs}" if epochs != 5 else "") + (" --no-baseline" if no_baseline else ""))
+    result = run(out, plan, command=command, log=click.echo)
+    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
+
+
+@bench_group.command("offsets")
+@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("offsets"))
+@click.option("--offset", "offsets", type=click.FloatRange(-100.0, 100.0), multiple=True,
+              help="op-amp input offsets in mV (repeatable; default 0, 0.1, 0.3, 1, 3)")
+@click.option("--max-fd", type=click.IntRange(1, 10**6), default=300, show_default=True,
+              help="finite-difference weights (sampled)")
+@click.option("--beta", type=float, default=0.001, show_default=True, help="EP's nudging (symmetric)")
+@guarded
+def bench_offsets(out: Path, offsets: tuple[float, ...], max_fd: int, beta: float) -> None:
+    """An op-amp input offset vs the gradients the circuit measures: RBP's SPICE side network and EP
+    in ngspice against the true gradient (report.md, results.json)."""
+    from memprop.cosim.offsets_report import OffsetsPlan, run
+
+    try:
+        plan = OffsetsPlan(offsets_mv=tuple(offsets) or OffsetsPlan().offsets_mv, max_fd=max_fd, beta=beta)
+    except ConfigError as err:
+        option = {"offsets_mv": "--offset", "max_fd": "--max-fd", "beta": "--beta"}
+        raise ConfigError(option.get(err.field.split("[")[0], err.field), err.reason) from None
+    command = (f"memprop bench offsets -o {out}" + "".join(f" --offset {v:g}" for v in offsets)
+               + (f" --max-fd {max_fd}" if max_fd != 300 else "") + (f" --beta {beta:g}" if beta != 0.001 else ""))
+    result = run(out, plan, command=command, log=click.echo)
+    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
+
+
 @bench_group.command("programming")
 @click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("programming"))
 @click.option("--quick", is_flag=True, help="one epoch, 100 training images, one seed")
@@ -456,10 +507,16 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
     bars = _EpochBars(not quiet)
 
     def report(rows: list[dict[str, Any]]) -> None:
+        from memprop.cosim.trainer import best_validation
+
         bars.close()
         for row in rows:
             click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
                        f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
+        best = best_validation(rows)
+        if best is not None:
+            click.echo(f"best validation: epoch {best['epoch']} ({100 * best['validation_accuracy']:.2f} %), "
+                       f"its test accuracy {100 * best['test_accuracy']:.2f} %")
 
     try:
         done = api.train(None if resume else cfg, out, resume=resume, plots=not no_plots, progress=bars,
@@ -487,6 +544,11 @@ def evaluate_run(run: Path, backend: str | None, as_json: bool) -> None:
         click.echo(f"{run}: {result['epochs_done']} epochs; {result['backend']}: test accuracy "
                    f"{100 * result['test_accuracy']:.2f} % on {result['test_size']} images, validation "
                    f"{100 * result['validation_accuracy']:.2f} %")
+        best = result["best_validation"]
+        if best is not None:
+            click.echo(f"best validation in the metrics: epoch {best['epoch']} "
+                       f"({100 * best['validation_accuracy']:.2f} %), its test accuracy "
+                       f"{100 * best['test_accuracy']:.2f} %")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from memprop.cosim.files import read_bounded
 MAX_CONFIG_BYTES = 1_000_000
 #: How the ngspice backend solves the phases of a batch ([train] batching).
 BATCHINGS = ("sweep", "per-phase")
+#: train.lr_schedule: how the learning rate changes from epoch to epoch.
+LR_SCHEDULES = ("constant", "cosine", "step")
 #: train.scheduler: empty, local, or [scheme://]host:port with a scheme Dask knows (host: a name, an IPv4 or [IPv6]).
 SCHEDULER = re.compile(r"(|local|((tcp|tls|ws|wss|ucx)://)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
                        r":[0-9]{1,5})\Z")
@@ -179,7 +181,17 @@ class TrainConfig:
                                       "precision to 1e-5 V; device states and writes stay float64)")
     epochs: int = param(5, "passes over the training set")
     batch_size: int = param(10, "samples per weight update")
-    lr: tuple[float, ...] = param((0.2, 0.05), "learning rate per neuron layer (first to last; the last repeats)")
+    lr: tuple[float, ...] = param((0.04, 0.01), "learning rate per neuron layer (first to last; the last repeats)")
+    lr_schedule: str = param("step", "the learning rate's factor per epoch: constant, step (times lr_step_factor "
+                                     "every lr_step_epochs, never below lr_min) or cosine (from 1 down to lr_min "
+                                     "over lr_decay_epochs, then lr_min)")
+    lr_min: float = param(0.05, "step: the factor the rate never goes below; cosine: the factor it decays to")
+    lr_step_epochs: int = param(1, "step: epochs between two steps")
+    lr_step_factor: float = param(0.5, "step: what each step multiplies the rate by")
+    lr_decay_epochs: int = param(5, "cosine: epochs the decay spans (its own field, not train.epochs, so a "
+                                    "resumed run that goes longer keeps its schedule)")
+    momentum: float = param(0.9, "heavy-ball momentum of the weight updates (0: none); the controller keeps one "
+                                 "velocity per primary crossbar, checkpointed with the run")
     beta: float = param(0.3, "nudging strength")
     nudging: str = param("symmetric", "one-sided, symmetric (+beta and -beta), or random-sign (one-sided, "
                                       "sign drawn per batch)")
@@ -213,6 +225,12 @@ class TrainConfig:
             raise ConfigError("lr", "must be a list of 1 to 16 learning rates")
         for k, value in enumerate(self.lr):
             check_finite(f"lr[{k}]", value, nonnegative=True, high=100.0)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_finite("lr_min", self.lr_min, low=0.0, high=1.0)
+        check_int("lr_step_epochs", self.lr_step_epochs, low=1, high=100000)
+        check_finite("lr_step_factor", self.lr_step_factor, positive=True, high=1.0)
+        check_int("lr_decay_epochs", self.lr_decay_epochs, low=1, high=100000)
+        check_finite("momentum", self.momentum, low=0.0, high=0.999)
         check_finite("beta", self.beta, positive=True, high=100.0)
         check_choice("nudging", self.nudging, ("one-sided", "symmetric", "random-sign"))
         check_choice("update", self.update, ("ideal", "pulse"))
@@ -383,15 +401,30 @@ def _toml(text: str, source: str) -> dict[str, Any]:
 
 #: The pulse scheme of every pulse run written before `[pulse] scheme` existed (SET-calibrated widths).
 LEGACY_PULSE_SCHEME = "set-calibrated"
+#: How every run written before [train] had a schedule and momentum learnt: the rates of train.lr
+#: unchanged, no momentum. The reports made then pin it too, so their commands still reproduce them.
+LEGACY_SCHEDULE = {"lr_schedule": "constant", "momentum": 0.0}
+#: The learning rates of the default run before the schedule (with LEGACY_SCHEDULE: the old default run).
+LEGACY_LR = (0.2, 0.05)
+
+
+def legacy_schedule(train: TrainConfig) -> TrainConfig:
+    """`train` learning as the default run did before the schedule: rates 0.2, 0.05, constant, no
+    momentum. The benchmark reports made then pin it, so their printed commands still reproduce them."""
+    return dataclasses.replace(train, lr=LEGACY_LR, **LEGACY_SCHEDULE)
 
 
 def loads_stored(text: str, source: str) -> Config:
     """A run's own resolved config (config.toml, a checkpoint's copy). Written by memprop, it holds
     every field; one without `[pulse] scheme` predates the schemes, and a pulse run then programmed
-    with SET-calibrated widths: it reads as that, so resuming cannot silently switch schemes."""
+    with SET-calibrated widths: it reads as that, so resuming cannot silently switch schemes. One
+    without `[train] lr_schedule` and `momentum` predates them and reads as LEGACY_SCHEDULE."""
     data = _toml(text, source)
     pulse = data.get("pulse")
     legacy = isinstance(pulse, dict) and "scheme" not in pulse
+    train = data.get("train")
+    if isinstance(train, dict) and "lr_schedule" not in train and "momentum" not in train:
+        data["train"] = {**LEGACY_SCHEDULE, **train}
     cfg = parse(data, source)
     if legacy and cfg.train.update == "pulse":
         return dataclasses.replace(cfg, pulse=dataclasses.replace(cfg.pulse, scheme=LEGACY_PULSE_SCHEME))

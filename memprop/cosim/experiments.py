@@ -747,6 +747,9 @@ class ClassTask:
     lr: tuple[float, ...] = (0.2, 0.05)
     beta: float = 0.3
     batch_size: int = 10
+    #: the report's runs learn at constant rates, without momentum (config.LEGACY_SCHEDULE)
+    lr_schedule: str = "constant"
+    momentum: float = 0.0
     #: evaluation sets: (label, which images, how many (0 = all))
     spice_sets: tuple[tuple[str, str, int], ...] = (("test", "test", 0),)
     eval_size: int = 0
@@ -804,7 +807,8 @@ def _classification_task(task: ClassTask, out: Path, clock: _Clock) -> dict[str,
     cfg = parse({"network": {"topology": "layered", "layers": list(task.layers)},
                  "train": {"rule": "ep", "backend": "behavioral", "epochs": task.epochs, "lr": list(task.lr),
                            "beta": task.beta, "batch_size": task.batch_size, "nudging": "symmetric",
-                           "eval_size": task.eval_size, "checkpoint_every": 10**9},
+                           "eval_size": task.eval_size, "checkpoint_every": 10**9,
+                           "lr_schedule": task.lr_schedule, "momentum": task.momentum},
                  "data": {"dataset": task.dataset, "train_size": task.train_size, "validation": 0.1}},
                 source=f"<bench {task.name}>")
     run_dir = out / "runs" / task.name

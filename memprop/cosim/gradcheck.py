@@ -1,5 +1,7 @@
 """Gradient check: EP (several beta, one-sided and symmetric), RBP (twin and SPICE side network)
-and central finite differences of the loss at the equilibrium, on one batch.
+and central finite differences of the loss at the equilibrium, on one batch; and EP at the beta the
+run trains with (train.beta), hard and smooth activation, against the true gradient: small betas
+show the estimator is right, the training beta how far the finite nudge the run uses biases it.
 
 All gradients are dL/dW for the primary crossbars' weights (a symmetric pair is one weight),
 L = mean over the batch of 1/2 ||V_out - y||^2 at the free equilibrium.
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from memprop.circuits.network import Network, SynapseStates
+from memprop.circuits.validation import ConfigError
 from memprop.cosim.behavioral import BehavioralNetwork
 from memprop.cosim.config import Config, build_network, initial_states
 from memprop.cosim.engines import BehavioralEngine, NgspiceEngine
@@ -86,8 +89,46 @@ def finite_differences(network: Network, states: SynapseStates, x: np.ndarray, y
     return grads
 
 
+def compare(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Cosine of a with b, and |a - b| / |b| (NaN when either is zero)."""
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    cos = float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
+    rel = float(np.linalg.norm(a - b) / nb) if nb > 0 else float("nan")
+    return {"cosine": cos, "relative_error": rel}
+
+
+def ep_gradients(network: Network, states: SynapseStates, x: np.ndarray, y: np.ndarray,
+                 beta: float) -> dict[str, np.ndarray]:
+    """dL/dW as EP estimates it at nudging `beta`, one-sided ([0, beta]) and symmetric ([+beta, -beta])."""
+    rates = {g.name: 1.0 for g in network.neuron_groups}
+    engine = BehavioralEngine(network)
+    engine.program(states)
+    return {nudging: -_flat(network, ep_update(network, engine.phases(x, y, betas), rates))
+            for nudging, betas in (("one-sided", [0.0, beta]), ("symmetric", [0.0, beta, -beta]))}
+
+
+def at_training_beta(cfg: Config, x: np.ndarray, y: np.ndarray, subset: np.ndarray) -> dict[str, Any]:
+    """EP at train.beta against finite differences, for each activation the neuron level realises
+    (the cmos and sky130 cells clip: hard only). The network, devices and batch are gradcheck's."""
+    out: dict[str, Any] = {}
+    for activation in ("hard", "smooth"):
+        try:
+            c = replace(cfg, neuron=replace(cfg.neuron, activation=activation), sim=replace(cfg.sim, beta=0.0))
+        except ConfigError:
+            continue
+        network = build_network(c)
+        states = initial_states(c, network)
+        weights = _weight_index(network)
+        fd = finite_differences(network, states, x, y, [weights[k] for k in subset])
+        grads = ep_gradients(network, states, x, y, cfg.train.beta)
+        out[activation] = {nudging: compare(g[subset], fd) for nudging, g in grads.items()}
+    return {"beta": cfg.train.beta, "activations": out}
+
+
 def gradcheck(cfg: Config, *, batch: int = 8, betas: tuple[float, ...] = (0.001, 0.01, 0.1), seed: int = 0,
-              spice: bool = True, max_fd: int = 300) -> dict[str, Any]:
+              spice: bool = True, max_fd: int = 300, training: bool = True) -> dict[str, Any]:
+    """Every estimate's cosine and relative error with every other on one batch (`training`: also EP
+    at train.beta, hard and smooth, against the true gradient)."""
     network = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
     states = initial_states(cfg, network)
     x, y = batch_for(cfg, network, batch, seed)
@@ -115,13 +156,10 @@ def gradcheck(cfg: Config, *, batch: int = 8, betas: tuple[float, ...] = (0.001,
     fd = finite_differences(network, states, x, y, [weights[k] for k in subset])
     restricted = {name: g[subset] for name, g in grads.items()}
     restricted["finite_differences"] = fd
-    pairs = {}
-    for a, b in combinations(restricted, 2):
-        va, vb = restricted[a], restricted[b]
-        na, nb = np.linalg.norm(va), np.linalg.norm(vb)
-        cos = float(va @ vb / (na * nb)) if na > 0 and nb > 0 else float("nan")
-        rel = float(np.linalg.norm(va - vb) / nb) if nb > 0 else float("nan")
-        pairs[f"{a} vs {b}"] = {"cosine": cos, "relative_error": rel}
-    return {"network": network.topology, "neurons": network.n_neurons, "weights": len(weights),
-            "weights_checked": int(len(subset)), "batch": batch, "pairs": pairs,
-            "norms": {k: float(np.linalg.norm(v)) for k, v in restricted.items()}}
+    pairs = {f"{a} vs {b}": compare(restricted[a], restricted[b]) for a, b in combinations(restricted, 2)}
+    result = {"network": network.topology, "neurons": network.n_neurons, "weights": len(weights),
+              "weights_checked": int(len(subset)), "batch": batch, "pairs": pairs,
+              "norms": {k: float(np.linalg.norm(v)) for k, v in restricted.items()}}
+    if training:
+        result["training_beta"] = at_training_beta(cfg, x, y, subset)
+    return result

@@ -21,7 +21,7 @@ import numpy as np
 from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.programming import SCHEMES
 from memprop.cosim import rundir
-from memprop.cosim.config import Config
+from memprop.cosim.config import Config, legacy_schedule
 from memprop.cosim.trainer import Trainer
 
 #: Report order: ideal writes first (the reference), then the schemes as SCHEMES lists them.
@@ -55,9 +55,10 @@ def programming_plan(quick: bool = False) -> ProgrammingPlan:
 
 
 def method_config(method: str, seed: int, plan: ProgrammingPlan) -> Config:
-    """The default config, behavioural, with one method of writing and one seed for everything."""
+    """The default config, behavioural, with one method of writing and one seed for everything; the
+    rates of the report's time (constant 0.2, 0.05, no momentum: see config.legacy_schedule)."""
     base = Config()
-    train = replace(base.train, backend="behavioral", epochs=plan.epochs, seed=seed, checkpoint_every=10**6,
+    train = replace(legacy_schedule(base.train), backend="behavioral", epochs=plan.epochs, seed=seed, checkpoint_every=10**6,
                     update="ideal" if method == "ideal" else "pulse")
     pulse = base.pulse if method == "ideal" else replace(base.pulse, scheme=method, seed=seed)
     return replace(base, train=train, pulse=pulse, network=replace(base.network, seed=seed),

@@ -15,7 +15,7 @@ from typing import Any
 
 from memprop.circuits.nonideal import NonIdeal
 from memprop.cosim import rundir
-from memprop.cosim.config import Config
+from memprop.cosim.config import Config, legacy_schedule
 from memprop.cosim.trainer import Trainer
 
 SWEEPS: dict[str, tuple[str, list[float]]] = {
@@ -47,7 +47,8 @@ def run(out_dir: Path, quick: bool = False) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     base = Config()
     base = replace(base, data=replace(base.data, validation=0.0, train_size=400 if quick else 0),
-                   train=replace(base.train, backend="behavioral", epochs=2 if quick else 4, checkpoint_every=10**6))
+                   train=replace(legacy_schedule(base.train), backend="behavioral", epochs=2 if quick else 4,
+                                 checkpoint_every=10**6))
     results: dict[str, Any] = {"sweeps": {}, "epochs": base.train.epochs, "train_size": base.data.train_size or "all"}
     t_all = time.perf_counter()
     for title, (knob, values) in SWEEPS.items():

@@ -11,7 +11,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -27,12 +27,14 @@ from memprop.cosim.factory import make_engine
 from memprop.cosim.programming import (FIDELITY_FIELDS, PROGRAMMING_FIELDS, Fidelity, apply_update, plain_write,
                                       start_update)
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
+from memprop.cosim.schedule import VELOCITY_PREFIX, read_velocity, step, velocity_arrays, zero_velocity
 from memprop.cosim.session import SimulationError
 
 
 @dataclass
 class Progress:
-    """Where a run stands: the next batch to do, and the partial epoch's accumulators."""
+    """Where a run stands: the next batch to do, the partial epoch's accumulators, and the
+    momentum's velocity per primary crossbar (carried across epochs; empty without momentum)."""
 
     epoch: int = 0
     batch: int = 0
@@ -40,6 +42,7 @@ class Progress:
     loss_count: int = 0
     seconds: float = 0.0
     fidelity: Fidelity | None = None
+    velocity: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def one_hot(labels: np.ndarray, n: int, low: float, high: float) -> np.ndarray:
@@ -129,6 +132,7 @@ def read_checkpoint(cfg: Config, network: Network, path: Path, *, overrides: Ite
         prog = _progress(cfg, meta, arrays, n_batches)
         _check_config(cfg, meta["config"], RESUMABLE | {f"train.{k}" for k in overrides})
         _check_arrays(network, arrays)
+        prog.velocity = read_velocity(cfg.train, network, arrays)
         states = arrays_to_states(arrays)
         check_states(network, states)
     except ConfigError as err:
@@ -187,6 +191,7 @@ def _check_config(cfg: Config, text: Any, may_differ: frozenset[str]) -> None:
 
 def _check_arrays(network: Network, arrays: dict[str, np.ndarray]) -> None:
     known = {f"state__{bar.name}" for bar in network.crossbars} | {"fidelity", "programming"}
+    known |= {VELOCITY_PREFIX + bar.name for bar in network.crossbars if bar.tied_to is None}
     for key, a in sorted(arrays.items()):
         if key not in known:
             raise ConfigError("arrays", f"unknown array {key!r} (not a crossbar of the network in config.toml)")
@@ -224,6 +229,7 @@ class Trainer:
         arrays = states_to_arrays(states)
         arrays["fidelity"] = prog.fidelity.sums
         arrays["programming"] = prog.fidelity.programming
+        arrays.update(velocity_arrays(prog.velocity))
         rundir.save_checkpoint(self.run_dir / rundir.CHECKPOINT, arrays, meta)
 
     def _restore(self, overrides: set[str]) -> tuple[SynapseStates, Progress]:
@@ -268,7 +274,9 @@ class Trainer:
             rows = [r for r in rundir.read_metrics(self.run_dir / rundir.METRICS) if r["epoch"] <= prog.epoch]
         else:
             self._refuse_existing_run()
-            states, prog, rows = initial_states(self.cfg, self.network), Progress(fidelity=Fidelity()), []
+            velocity = zero_velocity(self.network) if self.cfg.train.momentum else {}
+            states, prog, rows = initial_states(self.cfg, self.network), Progress(fidelity=Fidelity(),
+                                                                                  velocity=velocity), []
         t = self.cfg.train
         self.engine = make_engine(t.backend, self.network, t.analysis, t.settle_time, t.rule, t.workers,
                                   t.scheduler or None, t.isolate, t.worker_timeout, t.batching, t.device_form,
@@ -353,11 +361,12 @@ class Trainer:
                 try:
                     if tcfg.rule == "rbp":
                         free, lam = engine.adjoint_phase(x, y, upcoming=upcoming)
-                        dw = with_ties(network, rbp_update(network, free, lam, self.rates))
+                        dw = rbp_update(network, free, lam, self.rates)
                     else:
                         phases = engine.phases(x, y, betas, upcoming=upcoming)
                         free = phases[0]
-                        dw = with_ties(network, ep_update(network, phases, self.rates))
+                        dw = ep_update(network, phases, self.rates)
+                    dw = with_ties(network, step(tcfg, prog.epoch, dw, prog.velocity))
                 except SimulationError as err:
                     # keep everything up to this batch: `--resume` restarts exactly here
                     prog.seconds = time.perf_counter() - t_start
@@ -404,7 +413,7 @@ class Trainer:
                         for k, v in engine.stats.items()})
             rows.append(row)
             rundir.write_metrics(metrics_path, rows)
-            prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity())
+            prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity(), prog.velocity)
             states = self._checkpoint(engine, prog, writes)
         self.states = states
         return rows
@@ -419,6 +428,18 @@ class Trainer:
         if writes is not None:
             engine.program(states)
         return states
+
+
+def best_validation(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The epoch a run would report when the test set may not choose it: the highest validation
+    accuracy (the earliest of equals), with its test accuracy. None without a validation split."""
+    scored = [r for r in rows if isinstance(r.get("validation_accuracy"), float)
+              and math.isfinite(r["validation_accuracy"])]
+    if not scored:
+        return None
+    best = max(scored, key=lambda r: (r["validation_accuracy"], -r["epoch"]))
+    return {"epoch": best["epoch"], "validation_accuracy": best["validation_accuracy"],
+            "test_accuracy": best["test_accuracy"]}
 
 
 def bound_fractions(network: Network, states: SynapseStates, margin: float = 0.01) -> dict[str, float]:

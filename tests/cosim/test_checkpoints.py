@@ -81,6 +81,19 @@ def test_how_long_and_where_a_run_goes_may_change_on_resume(small_run):
     assert tomllib.loads((small_run / rundir.CONFIG).read_text())["train"] == stored
 
 
+@pytest.mark.parametrize("key, value, words", [
+    ("momentum", "0.5", "train.momentum is 0.9 there, 0.5 in config.toml"),
+    ("lr_schedule", '"cosine"', "train.lr_schedule is 'step' there, 'cosine' in config.toml"),
+    ("lr_step_factor", "0.7", "train.lr_step_factor is 0.5 there, 0.7 in config.toml"),
+])
+def test_the_schedule_and_momentum_may_not_change_on_resume(small_run, tmp_path, key, value, words):
+    config = small_run / rundir.CONFIG
+    text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", config.read_text())
+    assert n == 1
+    config.write_text(text)
+    _refused_by_every_reader(small_run, tmp_path, words)
+
+
 def test_a_config_toml_of_another_network_is_refused_not_an_internal_error(small_run, tmp_path):
     config = small_run / rundir.CONFIG
     config.write_text(config.read_text().replace("layers = [\n    64,\n    6,", "layers = [\n    64,\n    7,"))

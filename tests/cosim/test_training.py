@@ -333,6 +333,8 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     arrays_c, meta_c = rundir.load_checkpoint(clean / rundir.CHECKPOINT)
     assert set(arrays_k) == set(arrays_c)
     assert any(k.startswith("state__") for k in arrays_c)
+    # the default run has momentum: its velocity came back from the checkpoint the kill left
+    assert np.any(arrays_c["velocity__l1_x"] != 0) and parse(RESUME).train.momentum > 0
     for key in arrays_c:
         assert np.array_equal(arrays_k[key], arrays_c[key]), key
     assert (meta_k["epoch"], meta_k["batch"]) == (meta_c["epoch"], meta_c["batch"]) == (3, 0)
@@ -348,8 +350,12 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
         assert rk.keys() == rc.keys()
         for key in rc:
             assert _same(rk[key], rc[key]), (rk["epoch"], key, rk[key], rc[key])
-    # the report printed after resuming lists every epoch, as the uninterrupted run does
-    assert done.stdout.count("epoch ") == ref.stdout.count("epoch ") == 3
+    # the report printed after resuming lists every epoch, as the uninterrupted run does, and picks
+    # the same best-validation epoch
+    epochs = [[ln for ln in out.stdout.splitlines() if ln.startswith("epoch ")] for out in (done, ref)]
+    assert len(epochs[0]) == len(epochs[1]) == 3
+    best = [[ln for ln in out.stdout.splitlines() if ln.startswith("best validation: epoch ")] for out in (done, ref)]
+    assert len(best[0]) == 1 and best[0] == best[1]
 
 
 def test_resume_in_process_from_every_kind_of_checkpoint(tmp_path):
@@ -359,6 +365,7 @@ def test_resume_in_process_from_every_kind_of_checkpoint(tmp_path):
     cfg = parse(data)
     reference = Trainer(cfg, tmp_path / "ref").run()
     ref_arrays, _ = rundir.load_checkpoint(tmp_path / "ref" / rundir.CHECKPOINT)
+    assert cfg.train.momentum > 0 and np.any(ref_arrays["velocity__l2_l1"] != 0)  # the velocity is compared too
 
     class Stop(Exception):
         pass
@@ -635,3 +642,38 @@ def test_write_artifacts_plots_and_deck_runs_in_ngspice(ngspice, tmp_path):
         ends.append(v[-1])
     assert np.max(np.abs(wave.v[wave.phase == 0][0])) <= 5 * MV  # the free phase starts from rest
     assert np.max(np.abs(ends[1] - ends[2])) > 10 * MV  # the nudges visibly pull the outputs
+
+
+# ---------------------------------------------------------------------------------------------
+# h. the epoch to report is chosen on the validation split
+# ---------------------------------------------------------------------------------------------
+
+def test_best_validation_is_the_earliest_highest_validation_epoch_with_its_test_accuracy():
+    from memprop.cosim.trainer import best_validation
+
+    rows = [{"epoch": 1, "validation_accuracy": 0.8, "test_accuracy": 0.7},
+            {"epoch": 2, "validation_accuracy": 0.9, "test_accuracy": 0.85},
+            {"epoch": 3, "validation_accuracy": 0.9, "test_accuracy": 0.95},
+            {"epoch": 4, "validation_accuracy": 0.85, "test_accuracy": 0.99}]
+    assert best_validation(rows) == {"epoch": 2, "validation_accuracy": 0.9, "test_accuracy": 0.85}
+    assert best_validation([{**r, "validation_accuracy": float("nan")} for r in rows]) is None
+    assert best_validation([]) is None
+
+
+def test_train_and_eval_print_the_best_validation_epoch(tmp_path):
+    config = _toml(tmp_path / "c.toml", _config(network={"layers": [64, 6, 10]},
+                                                data={"train_size": 100, "test_size": 40, "validation": 0.2},
+                                                train={"epochs": 3}))
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(main, ["train", str(config), "--out", str(run), "--backend", "behavioral",
+                                        "--quiet", "--no-plots"])
+    assert trained.exit_code == 0, trained.output
+    rows = rundir.read_metrics(run / rundir.METRICS)
+    best = max(rows, key=lambda r: (r["validation_accuracy"], -r["epoch"]))
+    line = (f"best validation: epoch {best['epoch']} ({100 * best['validation_accuracy']:.2f} %), "
+            f"its test accuracy {100 * best['test_accuracy']:.2f} %")
+    assert trained.output.splitlines()[-1] == line
+    shown = CliRunner().invoke(main, ["eval", str(run), "--json"])
+    assert json.loads(shown.output)["best_validation"]["epoch"] == best["epoch"]
+    assert CliRunner().invoke(main, ["eval", str(run)]).output.splitlines()[-1] == "best validation in the metrics: " \
+        + line[len("best validation: "):]
