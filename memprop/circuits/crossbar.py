@@ -27,12 +27,14 @@ def linear_operator(bar: Crossbar, g: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return a, (np.diag(b) if b.ndim == 1 else b)
 
 
-def linear_operator_parts(bar: Crossbar, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def linear_operator_parts(bar: Crossbar, g: np.ndarray,
+                          out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """linear_operator with B as its diagonal (a vector) when there is no wire resistance: the
-    twin reprograms a 500-row crossbar without building a 500 x 500 matrix of zeros."""
+    twin reprograms a 500-row crossbar without building a 500 x 500 matrix of zeros.
+    out: where A goes when there is no wire resistance (the twin's own block: no copy)."""
     gp, gm = (g[0], g[1]) if bar.dense else (g[0] * bar.mask(), g[1] * bar.mask())
     if bar.wire_resistance <= 0:
-        return gp - gm, -(gp.sum(axis=1) + gm.sum(axis=1))
+        return np.subtract(gp, gm, out=out), -(gp.sum(axis=1) + gm.sum(axis=1))
     return _wired_operator(bar, gp, gm)
 
 

@@ -156,7 +156,8 @@ class BehavioralNetwork:
         bars = [bar for bar in self.network.crossbars if bar.name in reads]
         for bar in bars:
             rows, cols = self._block(bar)
-            self.A[rows, cols], self._parts[bar.name] = linear_operator_parts(bar, reads[bar.name])
+            a, self._parts[bar.name] = linear_operator_parts(bar, reads[bar.name], out=self.A[rows, cols])
+            self.A[rows, cols] = a  # a no-op unless the wires made a new array
         for target in {bar.target for bar in bars}:
             self._sum_parts(target)
         self._drive_memo = None

@@ -50,10 +50,13 @@ def contrast(network: Network, high: Phase, low: Phase, scale: float,
         if bar.tied_to is not None:
             continue
         t0, s0 = offsets[bar.target], offsets[bar.source]
-        vt_h, vt_l = high.sigma[:, t0:t0 + bar.rows], low.sigma[:, t0:t0 + bar.rows]
-        ss_h, ss_l = high.sigma[:, s0:s0 + bar.cols], low.sigma[:, s0:s0 + bar.cols]
-        corr = (vt_h.T @ ss_h - vt_l.T @ ss_l) / batch
-        out[bar.name] = scale * rates[bar.target] * corr * bar.mask()
+        # one product over both phases, the factors on the small (batch x rows) side: no pass over
+        # the rows x cols result but the product itself (and the mask, where there is one)
+        k = scale * rates[bar.target] / batch
+        vt = np.concatenate([k * high.sigma[:, t0:t0 + bar.rows], -k * low.sigma[:, t0:t0 + bar.rows]])
+        ss = np.concatenate([high.sigma[:, s0:s0 + bar.cols], low.sigma[:, s0:s0 + bar.cols]])
+        dw = vt.T @ ss
+        out[bar.name] = dw if bar.dense else dw * bar.mask()
     return out
 
 
