@@ -402,22 +402,35 @@ def mean_curve(per_seed: dict[int, dict[int, Any]], p: float, metric: str) -> tu
     return counts, [float(np.mean([s[c][p][metric] for s in per_seed.values() if c in s])) for c in counts]
 
 
+COLORS = {"hebbian": "tab:gray", "pseudo-inverse": "tab:blue", "storkey": "tab:cyan", "cue-trained": "tab:green",
+          "modern": "tab:purple", "mem-64-current": "tab:orange", "mem-64-init": "gold",
+          "mem-192-current": "tab:red", "mem-192-init": "tab:brown", REFERENCE: "black"}
+
+
+def line_style(key: str) -> dict[str, Any]:
+    """Colour per method, solid for the cue as input current, dashed for the cue as initial state;
+    memristor networks drawn thicker with round markers."""
+    mem = ":" not in key and key != REFERENCE
+    return {"color": COLORS.get(key.split(":")[0], "k"), "ls": "--" if key.endswith("init") else "-",
+            "marker": "o" if mem else ".", "lw": 2.0 if mem else 1.1, "ms": 4}
+
+
 def capacity_figure(kind: str, data: dict[str, Any], plan: SizesPlan, out: Path) -> str:
     plt = _plt()
-    fig, axes = plt.subplots(1, len(plan.flips), figsize=(6.0 * len(plan.flips), 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(plan.flips) + 1, figsize=(5.0 * len(plan.flips) + 4.6, 4.6), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.0] * len(plan.flips) + [0.95]})
     for ax, p in zip(axes[0], plan.flips):
-        for key, per_seed in data["runs"].items():
-            xs, ys = mean_curve(per_seed, p, "success")
-            mem, init = ":" not in key and key != REFERENCE, key.endswith("init")
-            ax.plot(xs, [100 * y for y in ys], ("o-" if mem else "s--") if not init else ("x-" if mem else "^:"),
-                    lw=1.6 if mem else 1.0, ms=3, label=method_label(key, plan))
+        for key in report_keys(plan):
+            xs, ys = mean_curve(data["runs"][key], p, "success")
+            ax.plot(xs, [100 * y for y in ys], label=method_label(key, plan), **line_style(key))
         ax.axhline(100 * THRESHOLD, color="k", lw=0.5)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("stored patterns P")
         ax.set_ylabel("exact recall (%), mean over seeds")
         ax.set_title(f"{kind}, {int(round(p * N))} of {N} bits flipped (p = {p:g})", fontsize=9)
         ax.set_ylim(-3, 103)
-    axes[0][-1].legend(fontsize=5.5, loc="lower left")
+    axes[0][-1].axis("off")  # the last panel holds the legend
+    axes[0][-1].legend(*axes[0][0].get_legend_handles_labels(), loc="center left", fontsize=6.2, frameon=False)
     return _save(fig, out / f"capacity_{kind}.png")
 
 
@@ -441,7 +454,7 @@ def size_cell(key: str, results: dict[str, Any]) -> str:
 
 def capacity_rows(data: dict[str, Any], results: dict[str, Any], plan: SizesPlan) -> list[list[str]]:
     rows = []
-    for key in list(data["capacity"]):
+    for key in report_keys(plan):
         cap = data["capacity"][key]
         rows.append([results["labels"][key], size_cell(key, results) if key != REFERENCE else "–"]
                     + [cap_cell(cap[str(p)][m]) for p in plan.flips for m in ("exact", "cosine")])
@@ -452,7 +465,7 @@ def verdict(data: dict[str, Any], plan: SizesPlan) -> list[str]:
     """Each memristor size against the best baseline, by mean capacity (exact recall), per flip level."""
     lines = []
     for p in plan.flips:
-        base = {k: v[str(p)]["exact"]["mean"] for k, v in data["capacity"].items() if ":" in k}
+        base = {k: data["capacity"][k][str(p)]["exact"]["mean"] for k in report_keys(plan) if ":" in k}
         best = max(base, key=base.get)
         parts = []
         for size in plan.sizes:
@@ -468,10 +481,16 @@ def plan_label(key: str) -> str:
     return f"{BASELINE_LABELS[base]} ({MODE_LABELS[mode]})"
 
 
-def success_rows(data: dict[str, Any], results: dict[str, Any], p: float, counts: list[int]) -> list[list[str]]:
+def report_keys(plan: SizesPlan) -> list[str]:
+    """Report order: the baselines (each in both cue modes), the memristor networks, the reference."""
+    return method_keys(plan) + [REFERENCE]
+
+
+def success_rows(data: dict[str, Any], results: dict[str, Any], p: float, counts: list[int],
+                 plan: SizesPlan) -> list[list[str]]:
     rows = []
-    for key, per_seed in data["runs"].items():
-        xs, ys = mean_curve(per_seed, p, "success")
+    for key in report_keys(plan):
+        xs, ys = mean_curve(data["runs"][key], p, "success")
         got = dict(zip(xs, ys))
         rows.append([results["labels"][key]] + [f"{100 * got[c]:.1f}" if c in got else "–" for c in counts])
     return rows
@@ -515,7 +534,7 @@ def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
         counts = data["grid"]
         for p in plan.flips:
             L.append(f"Exact recall (%) vs P at p = {p:g}, mean over the seeds that reached P:\n")
-            L.append(_md_table(["method"] + [f"P={c}" for c in counts], success_rows(data, results, p, counts)))
+            L.append(_md_table(["method"] + [f"P={c}" for c in counts], success_rows(data, results, p, counts, plan)))
             L.append("")
         for key, option, title in (("modern:init", "beta", "β of the modern network, cue as initial state"),
                                    ("modern:current", "beta", "β of the modern network, cue as input current"),
@@ -529,17 +548,18 @@ def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
             L.append("")
         L.append("Training (behavioural twin, summed over P and seeds):\n")
         L.append(_md_table(["network", "networks trained", "time", "final training cost per cue (seed 0)"],
-                           training_rows(data, results)))
+                           training_rows(data, results, plan)))
         L.append("")
     L.append("## Runtimes\n")
-    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in stage_totals(results["seconds"]).items()]))
+    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in sorted(stage_totals(results["seconds"]).items())]))
     L.append(f"\nRegenerate: `{results['command']}` (raw figures in results.json).\n")
     return "\n".join(L)
 
 
-def training_rows(data: dict[str, Any], results: dict[str, Any]) -> list[list[str]]:
+def training_rows(data: dict[str, Any], results: dict[str, Any], plan: SizesPlan) -> list[list[str]]:
     rows = []
-    for key, per_seed in data["training"].items():
+    for key in (s.key for s in plan.sizes):
+        per_seed = data["training"][key]
         runs = [t for series in per_seed.values() for t in series.values()]
         first = per_seed[min(per_seed)]
         rows.append([results["labels"][key], len(runs), _fmt_seconds(sum(t["seconds"] for t in runs)),
@@ -619,3 +639,27 @@ METHODS_TEXT = """## The methods and their sizes
 The memristor networks are trained on the very corruption distribution they are tested on, and so
 is the cue-trained Hopfield network; the other baselines never see a corrupted cue.
 """
+
+
+def rewrite_report(out_dir: str | Path) -> str:
+    """Render report.md again from a finished run's results.json (after a change to the wording)."""
+    import json
+
+    from memprop.cosim.experiments import MAX_RESULTS_BYTES
+    from memprop.cosim.files import read_bounded
+
+    out = Path(out_dir)
+    results = json.loads(read_bounded(out / "results.json", MAX_RESULTS_BYTES, "results"))
+    raw = results["plan"]
+    plan = SizesPlan(**{**raw, "sizes": tuple(MemSize(**z) for z in raw["sizes"]),
+                        "settings": rc.ReconSettings(**raw["settings"]),
+                        **{k: tuple(raw[k]) for k in ("kinds", "flips", "seeds", "betas", "gains")}})
+    for data in results["kinds"].values():
+        data["runs"] = {k: {int(s): {int(c): {float(p): v for p, v in by_p.items()} for c, by_p in series.items()}
+                            for s, series in per_seed.items()} for k, per_seed in data["runs"].items()}
+        data["training"] = {k: {int(s): {int(c): t for c, t in series.items()} for s, series in per_seed.items()}
+                            for k, per_seed in data["training"].items()}
+    results["figures"] = [capacity_figure(kind, data, plan, out) for kind, data in results["kinds"].items()]
+    text = sizes_report(results, plan)
+    atomic_write(out / "report.md", text)
+    return text

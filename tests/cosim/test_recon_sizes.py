@@ -132,6 +132,7 @@ def test_tiny_report_has_the_three_sizes_both_baselines_and_both_cue_modes(tmp_p
                   "`memprop bench reconstruction --out X`"):
         assert words in report, words
     assert (tmp_path / "capacity_random.png").is_file()
+    assert rs.rewrite_report(tmp_path) == report  # results.json holds all the report says
     data = json.loads((tmp_path / "results.json").read_text())
     caps = data["kinds"]["random"]["capacity"]
     assert set(rs.method_keys(plan)) <= set(caps)
