@@ -325,13 +325,36 @@ def bench_robustness(out: Path, quick: bool) -> None:
 @bench_group.command("reconstruction")
 @click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("reconstruction"))
 @click.option("--quick", is_flag=True, help="a reduced sweep")
+@click.option("--seeds", "seeds", type=str, default="3", show_default=True,
+              help="seeds of the three-size sweep (mean ± sd), 3 to 20")
+@click.option("--legacy", is_flag=True, help="the earlier single-seed sweep (EP and RBP, corruption sweeps, ngspice point)")
 @guarded
-def bench_reconstruction(out: Path, quick: bool) -> None:
-    """Pattern reconstruction: EP/RBP memristor networks vs Hopfield (report.md, PNGs, results.json)."""
-    from memprop.cosim.experiments import run_reconstruction
+def bench_reconstruction(out: Path, quick: bool, seeds: str, legacy: bool) -> None:
+    """Pattern reconstruction: memristor networks at three sizes vs five Hopfield baselines
+    (report.md, PNGs, results.json)."""
+    count = _seed_count(seeds)
+    if legacy:
+        from memprop.cosim.experiments import run_reconstruction
 
-    run_reconstruction(out, quick=quick)
+        run_reconstruction(out, quick=quick)
+    else:
+        from memprop.cosim.recon_sizes import run_sizes, sizes_plan
+
+        command = f"memprop bench reconstruction --out {out}" + (" --quick" if quick else "") + (
+            f" --seeds {count}" if count != 3 else "")
+        run_sizes(out, sizes_plan(quick=quick, seeds=count), command=command)
     click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
+
+
+def _seed_count(text: str) -> int:
+    """--seeds as a whole number from 3 to 20 (mean ± sd needs several; 20 bounds the run)."""
+    try:
+        count = int(text.strip())
+    except ValueError:
+        raise ConfigError("--seeds", f"must be a whole number from 3 to 20, got {text!r}") from None
+    if not 3 <= count <= 20:
+        raise ConfigError("--seeds", f"must be a whole number from 3 to 20, got {count}")
+    return count
 
 
 @bench_group.command("classification")

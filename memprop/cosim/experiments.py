@@ -726,7 +726,7 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
     L.append("## Runtimes\n")
     L.append("Summed over the sweep (every stage's own time is in results.json under `seconds`):\n")
     L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in _stage_totals(results["seconds"]).items()]))
-    L.append("\nReproduce: `memprop bench reconstruction --out DIR" + (" --quick" if plan.label == "quick" else "")
+    L.append("\nReproduce: `memprop bench reconstruction --legacy --out DIR" + (" --quick" if plan.label == "quick" else "")
              + "` (raw figures in results.json).\n")
     return "\n".join(L)
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from memprop.circuits.devices import DEVICE_MODELS
-from memprop.circuits.network import Network, SynapseStates, glorot_states, recurrent_network
+from memprop.circuits.network import Network, SynapseStates, glorot_states, recurrent_network, tie
 from memprop.circuits.neuron import Neuron
 from memprop.cosim import hopfield
 from memprop.cosim.datasets import corrupt
@@ -66,6 +66,9 @@ class ReconSettings:
     activation: str = "hard"
     #: also start the visible neurons at the cue (behavioural backend only; ngspice .op has no ICs)
     cue_init: bool = False
+    #: the cue enters as input currents through an input crossbar; False: the network has no input
+    #: crossbar (one input line held at 0 V) and the cue is only the visible neurons' initial state
+    cue_current: bool = True
     seed: int = 0
 
 
@@ -138,8 +141,10 @@ def nearest_pattern(patterns01: np.ndarray, cues01: np.ndarray, seed: int = 0) -
 
 
 def memristor_network(n: int, settings: ReconSettings, device: str = "vteam") -> Network:
+    """N visible + hidden neurons; N input lines for the cue, or one idle line when the cue is only
+    the initial state (so the network has no input crossbar worth counting)."""
     return recurrent_network(Neuron(activation=settings.activation), DEVICE_MODELS[device],
-                             n + settings.hidden, n, n)
+                             n + settings.hidden, n if settings.cue_current else 1, n)
 
 
 def copies_per_pattern(settings: ReconSettings, count: int) -> int:
@@ -178,15 +183,20 @@ class _CueInitEngine:
     """The behavioural engine with the visible neurons starting at the cue (initial condition).
 
     The free phase relaxes from u = (0 hidden, cue visible) instead of u = 0; the nudged phases
-    continue from the free equilibrium, as always.
+    continue from the free equilibrium, as always. With current=False the cue is only the initial
+    state: the input lines carry 0 V, so no cue current flows.
     """
 
     name = "behavioral+cue-init"
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, current: bool = True) -> None:
         self.inner = BehavioralEngine(network)
         self.network = network
+        self.current = current
         self.stats = self.inner.stats
+
+    def _input(self, x: np.ndarray) -> np.ndarray:
+        return x if self.current else np.zeros((x.shape[0], self.network.n_inputs))
 
     def program(self, states: SynapseStates) -> None:
         self.inner.program(states)
@@ -196,18 +206,18 @@ class _CueInitEngine:
         u0[:, self.network.output_slice()] = x
         return u0
 
-    def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
-        twin = self.inner.twin
-        free = twin.equilibrium(x, u0=self._u0(x))
+    def phases(self, cue: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+        twin, x = self.inner.twin, self._input(cue)
+        free = twin.equilibrium(x, u0=self._u0(cue))
         out = [Phase(0.0, free.v, twin.signals(free.v, x))]
         for beta in betas[1:]:
             eq = twin.equilibrium(x, y, beta, u0=free.u)
             out.append(Phase(beta, eq.v, twin.signals(eq.v, x)))
         return out
 
-    def adjoint_phase(self, x: np.ndarray, y: np.ndarray) -> tuple[Phase, np.ndarray]:
-        twin = self.inner.twin
-        free = twin.equilibrium(x, u0=self._u0(x))
+    def adjoint_phase(self, cue: np.ndarray, y: np.ndarray) -> tuple[Phase, np.ndarray]:
+        twin, x = self.inner.twin, self._input(cue)
+        free = twin.equilibrium(x, u0=self._u0(cue))
         return Phase(0.0, free.v, twin.signals(free.v, x)), twin.adjoint(free, y)
 
     def close(self) -> None:
@@ -215,11 +225,11 @@ class _CueInitEngine:
 
 
 def recon_engine(backend: str, network: Network, settings: ReconSettings, rule: str = "ep"):
-    if settings.cue_init:
+    if settings.cue_init or not settings.cue_current:
         if backend != "behavioral":
             raise ValueError("cue as initial condition runs on the behavioural backend only "
                              "(ngspice .op analyses take no initial conditions)")
-        return _CueInitEngine(network)
+        return _CueInitEngine(network, current=settings.cue_current)
     return make_engine(backend, network, rule=rule)
 
 
@@ -231,17 +241,32 @@ def _lr_at(settings: ReconSettings, epoch: int) -> float:
     return settings.lr * scale
 
 
+def with_weights(network: Network, states: SynapseStates, weights: dict[str, np.ndarray]) -> SynapseStates:
+    """The states with some crossbars programmed to given weights (G+- = g_mid +- W / (2 R_f),
+    clipped to the device range, as glorot_states does), tied crossbars redone."""
+    dev = network.device
+    g_mid = 0.5 * (dev.g_min + dev.g_max)
+    new = {}
+    for name, w in weights.items():
+        dg = np.asarray(w, dtype=float) / (2.0 * network.neuron.r_f)
+        new[name] = dev.state_for(np.clip(np.stack([g_mid + dg, g_mid - dg]), dev.g_min, dev.g_max))
+    return tie(network, SynapseStates({**states.states, **new}))
+
+
 def train_memristor(patterns01: np.ndarray, settings: ReconSettings, rule: str, backend: str = "behavioral",
-                    device: str = "vteam", monitor=None,
-                    stats_out: dict[str, Any] | None = None) -> tuple[Network, SynapseStates, list[float]]:
+                    device: str = "vteam", monitor=None, stats_out: dict[str, Any] | None = None,
+                    init_weights: dict[str, np.ndarray] | None = None) -> tuple[Network, SynapseStates, list[float]]:
     """Train a recurrent memristor network to map corrupted cues to their clean patterns.
 
     `monitor(epoch, network, states)` is called after every epoch when given; the engine's
     counters (ngspice: analyses, restarts, largest deviation from the twin) land in `stats_out`.
+    `init_weights` (crossbar name -> weights) replaces those crossbars' Glorot start (a warm start).
     """
     n = patterns01.shape[1]
     network = memristor_network(n, settings, device)
     states = glorot_states(network, settings.seed, gain=settings.init_gain)
+    if init_weights:
+        states = with_weights(network, states, init_weights)
     engine = recon_engine(backend, network, settings, rule)
     engine.program(states)
     lo, hi = network.neuron.v_low, network.neuron.v_high
@@ -280,12 +305,13 @@ def train_memristor(patterns01: np.ndarray, settings: ReconSettings, rule: str, 
 
 
 def memristor_recall(network: Network, states: SynapseStates, cues01: np.ndarray, backend: str = "behavioral",
-                     cue_init: bool = False, engine=None) -> np.ndarray:
-    """Settle from each cue (input current, and initial condition with cue_init); threshold at mid-rail."""
+                     cue_init: bool = False, engine=None, cue_current: bool = True) -> np.ndarray:
+    """Settle from each cue (input current; also initial condition with cue_init; only initial
+    condition with cue_current=False); threshold at mid-rail."""
     lo, hi = network.neuron.v_low, network.neuron.v_high
     own = engine is None
     if own:
-        engine = recon_engine(backend, network, ReconSettings(cue_init=cue_init))
+        engine = recon_engine(backend, network, ReconSettings(cue_init=cue_init, cue_current=cue_current))
         engine.program(states)
     try:
         v = engine.phases(lo + (hi - lo) * cues01, None, [0.0])[0].v[:, network.output_slice()]
