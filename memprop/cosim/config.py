@@ -190,8 +190,14 @@ class TrainConfig:
     lr_step_factor: float = param(0.5, "step: what each step multiplies the rate by")
     lr_decay_epochs: int = param(5, "cosine: epochs the decay spans (its own field, not train.epochs, so a "
                                     "resumed run that goes longer keeps its schedule)")
-    momentum: float = param(0.9, "heavy-ball momentum of the weight updates (0: none); the controller keeps one "
-                                 "velocity per primary crossbar, checkpointed with the run")
+    optimizer: str = param("sgd", "how the controller turns the rule's change into writes: sgd (rate x change, "
+                                  "with heavy-ball momentum) or adam (Kingma & Ba; lr is then the step in weight "
+                                  "units, as in PyTorch)")
+    momentum: float = param(0.9, "sgd: heavy-ball momentum of the weight updates (0: none); adam: the first "
+                                 "moment's decay (beta1). The controller keeps one velocity per primary crossbar, "
+                                 "checkpointed with the run")
+    adam_beta2: float = param(0.999, "adam: the second moment's decay")
+    adam_eps: float = param(1e-8, "adam: added to the root of the second moment (weight units per update)")
     beta: float = param(0.3, "nudging strength")
     nudging: str = param("symmetric", "one-sided, symmetric (+beta and -beta), or random-sign (one-sided, "
                                       "sign drawn per batch)")
@@ -230,7 +236,10 @@ class TrainConfig:
         check_int("lr_step_epochs", self.lr_step_epochs, low=1, high=100000)
         check_finite("lr_step_factor", self.lr_step_factor, positive=True, high=1.0)
         check_int("lr_decay_epochs", self.lr_decay_epochs, low=1, high=100000)
+        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
         check_finite("momentum", self.momentum, low=0.0, high=0.999)
+        check_finite("adam_beta2", self.adam_beta2, low=0.0, high=0.999999)
+        check_finite("adam_eps", self.adam_eps, positive=True, high=1.0)
         check_finite("beta", self.beta, positive=True, high=100.0)
         check_choice("nudging", self.nudging, ("one-sided", "symmetric", "random-sign"))
         check_choice("update", self.update, ("ideal", "pulse"))

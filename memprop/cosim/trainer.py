@@ -27,14 +27,16 @@ from memprop.cosim.factory import make_engine
 from memprop.cosim.programming import (FIDELITY_FIELDS, PROGRAMMING_FIELDS, Fidelity, apply_update, plain_write,
                                       start_update)
 from memprop.cosim.rules import ep_update, layer_rates, rbp_update, with_ties
-from memprop.cosim.schedule import VELOCITY_PREFIX, read_velocity, step, velocity_arrays, zero_velocity
+from memprop.cosim.schedule import (SECOND_MOMENT_PREFIX, VELOCITY_PREFIX, adam_step, read_moments, step,
+                                    velocity_arrays, zero_moments)
 from memprop.cosim.session import SimulationError
 
 
 @dataclass
 class Progress:
     """Where a run stands: the next batch to do, the partial epoch's accumulators, and the
-    momentum's velocity per primary crossbar (carried across epochs; empty without momentum)."""
+    momentum's velocity per primary crossbar (carried across epochs; empty without momentum), with
+    Adam's second moment beside it (empty for sgd)."""
 
     epoch: int = 0
     batch: int = 0
@@ -43,6 +45,7 @@ class Progress:
     seconds: float = 0.0
     fidelity: Fidelity | None = None
     velocity: dict[str, np.ndarray] = field(default_factory=dict)
+    second: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def one_hot(labels: np.ndarray, n: int, low: float, high: float) -> np.ndarray:
@@ -132,7 +135,7 @@ def read_checkpoint(cfg: Config, network: Network, path: Path, *, overrides: Ite
         prog = _progress(cfg, meta, arrays, n_batches)
         _check_config(cfg, meta["config"], RESUMABLE | {f"train.{k}" for k in overrides})
         _check_arrays(network, arrays)
-        prog.velocity = read_velocity(cfg.train, network, arrays)
+        prog.velocity, prog.second = read_moments(cfg.train, network, arrays)
         states = arrays_to_states(arrays)
         check_states(network, states)
     except ConfigError as err:
@@ -191,7 +194,8 @@ def _check_config(cfg: Config, text: Any, may_differ: frozenset[str]) -> None:
 
 def _check_arrays(network: Network, arrays: dict[str, np.ndarray]) -> None:
     known = {f"state__{bar.name}" for bar in network.crossbars} | {"fidelity", "programming"}
-    known |= {VELOCITY_PREFIX + bar.name for bar in network.crossbars if bar.tied_to is None}
+    known |= {prefix + bar.name for bar in network.crossbars if bar.tied_to is None
+              for prefix in (VELOCITY_PREFIX, SECOND_MOMENT_PREFIX)}
     for key, a in sorted(arrays.items()):
         if key not in known:
             raise ConfigError("arrays", f"unknown array {key!r} (not a crossbar of the network in config.toml)")
@@ -216,6 +220,11 @@ class Trainer:
                                           data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
         self.pulses = cfg.pulse.resolved(self.network.device) if cfg.train.update == "pulse" else None
         self.rates = layer_rates(self.network, cfg.train.lr)
+        # sgd folds the layer rates into the rule; Adam takes the rule's direction at unit rates and
+        # scales its normalised step by the rate of the crossbar's target layer
+        adam = cfg.train.optimizer == "adam"
+        self.rule_rates = {name: 1.0 for name in self.rates} if adam else self.rates
+        self.bar_rates = {bar.name: self.rates[bar.target] for bar in self.network.crossbars}
         self.progress = progress
         self.observer = observer
         self.engine = None
@@ -229,7 +238,7 @@ class Trainer:
         arrays = states_to_arrays(states)
         arrays["fidelity"] = prog.fidelity.sums
         arrays["programming"] = prog.fidelity.programming
-        arrays.update(velocity_arrays(prog.velocity))
+        arrays.update(velocity_arrays(prog.velocity, prog.second))
         rundir.save_checkpoint(self.run_dir / rundir.CHECKPOINT, arrays, meta)
 
     def _restore(self, overrides: set[str]) -> tuple[SynapseStates, Progress]:
@@ -274,9 +283,10 @@ class Trainer:
             rows = [r for r in rundir.read_metrics(self.run_dir / rundir.METRICS) if r["epoch"] <= prog.epoch]
         else:
             self._refuse_existing_run()
-            velocity = zero_velocity(self.network) if self.cfg.train.momentum else {}
+            velocity, second = zero_moments(self.cfg.train, self.network)
             states, prog, rows = initial_states(self.cfg, self.network), Progress(fidelity=Fidelity(),
-                                                                                  velocity=velocity), []
+                                                                                  velocity=velocity,
+                                                                                  second=second), []
         t = self.cfg.train
         self.engine = make_engine(t.backend, self.network, t.analysis, t.settle_time, t.rule, t.workers,
                                   t.scheduler or None, t.isolate, t.worker_timeout, t.batching, t.device_form,
@@ -340,6 +350,15 @@ class Trainer:
             if writes is not None:
                 writes.shutdown()
 
+    def _change_to_write(self, prog: Progress, dw: dict[str, np.ndarray], n_batches: int) -> dict[str, np.ndarray]:
+        """sgd: the rule's change (at the layer rates) through schedule and momentum; adam: the rule's
+        direction (at unit rates) through Adam, its step count the batches before this one, plus one."""
+        tcfg = self.cfg.train
+        if tcfg.optimizer == "sgd":
+            return step(tcfg, prog.epoch, dw, prog.velocity)
+        t = prog.epoch * n_batches + prog.batch + 1
+        return adam_step(tcfg, prog.epoch, dw, self.bar_rates, prog.velocity, prog.second, t)
+
     def _epochs(self, engine: Any, states: SynapseStates, prog: Progress, rows: list[dict[str, Any]],
                 writes: ThreadPoolExecutor | None) -> list[dict[str, Any]]:
         cfg = self.cfg
@@ -361,12 +380,12 @@ class Trainer:
                 try:
                     if tcfg.rule == "rbp":
                         free, lam = engine.adjoint_phase(x, y, upcoming=upcoming)
-                        dw = rbp_update(network, free, lam, self.rates)
+                        dw = rbp_update(network, free, lam, self.rule_rates)
                     else:
                         phases = engine.phases(x, y, betas, upcoming=upcoming)
                         free = phases[0]
-                        dw = ep_update(network, phases, self.rates)
-                    dw = with_ties(network, step(tcfg, prog.epoch, dw, prog.velocity))
+                        dw = ep_update(network, phases, self.rule_rates)
+                    dw = with_ties(network, self._change_to_write(prog, dw, n_batches))
                 except SimulationError as err:
                     # keep everything up to this batch: `--resume` restarts exactly here
                     prog.seconds = time.perf_counter() - t_start
@@ -413,7 +432,7 @@ class Trainer:
                         for k, v in engine.stats.items()})
             rows.append(row)
             rundir.write_metrics(metrics_path, rows)
-            prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity(), prog.velocity)
+            prog = Progress(prog.epoch + 1, 0, 0.0, 0, 0.0, Fidelity(), prog.velocity, prog.second)
             states = self._checkpoint(engine, prog, writes)
         self.states = states
         return rows

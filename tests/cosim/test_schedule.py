@@ -1,5 +1,6 @@
-"""The learning rate's schedule and the momentum: the factors, the velocity, that the trainer writes
-what they say, and that a run with momentum resumes exactly (its velocity travels in the checkpoint)."""
+"""The learning rate's schedule, the momentum and Adam: the factors, the velocity and moments, that
+the trainer writes what they say, and that a run with momentum or Adam resumes exactly (its moments
+travel in the checkpoint)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from memprop.circuits.validation import ConfigError
 from memprop.cosim import rundir
 from memprop.cosim.config import LEGACY_SCHEDULE, build_network, dumps, loads_stored, parse
-from memprop.cosim.schedule import lr_factor, step, zero_velocity
+from memprop.cosim.schedule import adam_step, lr_factor, step, zero_velocity
 from memprop.cosim.trainer import Trainer, read_checkpoint
 
 
@@ -42,6 +43,9 @@ def test_cosine_goes_from_one_to_lr_min_over_its_own_span_then_stays():
     ("lr_step_factor", 0.0, "lr_step_factor: must be > 0"),
     ("lr_step_epochs", 0, "lr_step_epochs: must be between 1"),
     ("lr_decay_epochs", 2.5, "lr_decay_epochs: must be an integer"),
+    ("optimizer", "rmsprop", "must be one of sgd, adam"),
+    ("adam_beta2", 1.0, "adam_beta2: must be <= 0.999999"),
+    ("adam_eps", 0.0, "adam_eps: must be > 0"),
 ])
 def test_bad_schedule_values_name_their_field(key, value, words):
     with pytest.raises(ConfigError) as err:
@@ -62,6 +66,37 @@ def test_momentum_accumulates_a_velocity_and_no_momentum_keeps_none():
     out = step(_train(momentum=0.0), 2, dw, empty)
     np.testing.assert_allclose(out["l2_l1"], 0.0025)
     assert empty == {}
+
+
+def _reference_adam(grads, lr, b1, b2, eps):
+    """Adam as Kingma & Ba write it, one step at a time, for a descent direction g (not a gradient)."""
+    m = v = np.zeros_like(grads[0])
+    out = []
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        out.append(lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps))
+    return out
+
+
+def test_adam_steps_are_kingma_and_ba_at_each_crossbars_rate_and_the_epochs_factor():
+    net = build_network(parse({"network": {"layers": [64, 6, 10]}}))
+    rng = np.random.default_rng(3)
+    shapes = {name: v.shape for name, v in zero_velocity(net).items()}
+    grads = [{name: rng.normal(0, 1e-3, shape) for name, shape in shapes.items()} for _ in range(5)]
+    tcfg = _train(optimizer="adam", momentum=0.8, adam_beta2=0.99, adam_eps=1e-6, lr_schedule="step")
+    rates = {name: 0.01 * (k + 1) for k, name in enumerate(shapes)}
+    first, second = zero_velocity(net), zero_velocity(net)
+    written = [adam_step(tcfg, 2, g, rates, first, second, t) for t, g in enumerate(grads, start=1)]
+    for name in shapes:
+        ref = _reference_adam([g[name] for g in grads], rates[name] * 0.25, 0.8, 0.99, 1e-6)
+        for t in range(5):
+            np.testing.assert_allclose(written[t][name], ref[t], rtol=1e-12, atol=1e-18)
+    # the first step of Adam is the rate times the sign (where |g| >> eps): the scale of g drops out
+    g0 = grads[0]["l1_x"]
+    large = np.abs(g0) > 1e-3
+    assert large.sum() > 50
+    np.testing.assert_allclose(written[0]["l1_x"][large], 0.25 * rates["l1_x"] * np.sign(g0[large]), rtol=2e-3)
 
 
 def test_a_stored_config_from_before_the_schedule_reads_as_the_constant_rate_it_ran():
@@ -123,7 +158,8 @@ def _final_states(run) -> dict:
     return {k: v for k, v in arrays.items() if k.startswith("state__")}
 
 
-@pytest.mark.parametrize("schedule", [{}, {"lr_schedule": "cosine", "momentum": 0.5, "lr_decay_epochs": 2}])
+@pytest.mark.parametrize("schedule", [{}, {"lr_schedule": "cosine", "momentum": 0.5, "lr_decay_epochs": 2},
+                                      {"optimizer": "adam", "lr": [0.002, 0.001]}])
 def test_a_run_with_momentum_resumes_bit_identically_and_needs_its_velocity(tmp_path, schedule):
     cfg = parse({**SMALL, "train": {**SMALL["train"], **schedule}})
     Trainer(cfg, tmp_path / "ref").run()
@@ -163,3 +199,31 @@ def test_a_checkpoint_without_momentum_keeps_no_velocity_and_one_with_it_must_ha
         with pytest.raises(ConfigError) as err:
             read_checkpoint(cfg, network, path)
         assert words in str(err.value)
+
+
+def test_an_adam_run_learns_keeps_both_moments_and_refuses_a_damaged_second_moment(tmp_path):
+    cfg = parse({**SMALL, "train": {**SMALL["train"], "optimizer": "adam", "lr": [0.002, 0.001], "epochs": 3}})
+    rows = Trainer(cfg, tmp_path / "adam").run()
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    path = tmp_path / "adam" / rundir.CHECKPOINT
+    arrays, meta = rundir.load_checkpoint(path)
+    assert {k for k in arrays if k.startswith("second_moment__")} == {
+        "second_moment__l1_x", "second_moment__l2_l1", "second_moment__l1_b", "second_moment__l2_b"}
+    # >= 0, not > 0: the digits' border pixels are always 0, so their weights never see a gradient
+    assert all(np.all(arrays[k] >= 0) and np.mean(arrays[k] > 0) > 0.5
+               for k in arrays if k.startswith("second_moment__"))
+    network = build_network(cfg)
+    forged = {**arrays, "second_moment__l1_x": -arrays["second_moment__l1_x"]}
+    rundir.save_checkpoint(path, forged, meta)
+    with pytest.raises(ConfigError) as err:
+        read_checkpoint(cfg, network, path)
+    assert "second_moment.l1_x: must be (6, 64) finite float64 numbers >= 0" in str(err.value)
+    # an sgd run's checkpoint carries no second moment
+    Trainer(parse(SMALL), tmp_path / "sgd").run()
+    sgd_arrays, sgd_meta = rundir.load_checkpoint(tmp_path / "sgd" / rundir.CHECKPOINT)
+    assert not any(k.startswith("second_moment__") for k in sgd_arrays)
+    rundir.save_checkpoint(tmp_path / "sgd" / rundir.CHECKPOINT, {**sgd_arrays, "second_moment__l1_x":
+                                                                 arrays["second_moment__l1_x"]}, sgd_meta)
+    with pytest.raises(ConfigError) as err:
+        read_checkpoint(parse(SMALL), network, tmp_path / "sgd" / rundir.CHECKPOINT)
+    assert "only adam keeps a second moment" in str(err.value)
