@@ -114,7 +114,9 @@ def main() -> None:
         ref_dir = clone(args.reference, Path(tmp))
         pairs = []
         for k in range(args.pairs):
-            ours = run_driver(MEMPROP_DRIVER, [args.config, str(args.samples), str(k)], Path(tmp))
+            # the drivers run in the temporary directory: the config by its absolute path
+            ours = run_driver(MEMPROP_DRIVER, [str(Path(args.config).resolve()), str(args.samples), str(k)],
+                              Path(tmp))
             theirs = run_driver(REFERENCE_DRIVER, [str(ref_dir), str(args.samples), str(k)], ref_dir)
             ratio = ours["samples_per_s"] / theirs["samples_per_s"]
             pairs.append({"memprop": ours, "reference": theirs, "ratio": ratio})

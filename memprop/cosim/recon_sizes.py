@@ -600,7 +600,12 @@ bit; we also report the cosine between recalled and stored pattern (±1 form).
 * **Grid**: every method runs up the same P grid, per seed, until it is below both thresholds at every
   flip level; then it stops. The memristor networks are trained only on the first part of the grid
   (their largest P is its top), the Hopfield baselines continue on a wider grid because they cost
-  nothing to build. A method still passing at the top of its grid gets a ≥ (lower bound).
+  nothing to build. A method still passing at the top of its grid gets a ≥ (lower bound). Only the
+  modern network on random patterns stays above: its capacity grows exponentially with the number
+  of neurons (Ramsauer et al. 2020), and with 64 neurons a stored pattern's overlap with its cue
+  (64 − 2·flips) stays above the largest overlap of P random others (≈ 8·√(2 ln P)) up to P of
+  order 10^5 at p = 0.2 and 10^9 at p = 0.1 (there its 64·P stored numbers alone take 0.5 TB).
+  The random grid ends at 8192, where it still recalls ≥ 99.4 % exactly: it keeps its lower bound.
 * **Cue given both ways to every method**: *as initial state* (the network starts at the cue and
   gets no input), and *as input current* (the network starts at 0 and the cue, times a gain, is added
   to every neuron's input at every update until it settles).
