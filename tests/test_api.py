@@ -208,3 +208,13 @@ def test_validate_at_the_macromodel_level_keeps_the_accuracy(run_dir, ngspice):
         memprop.validate(run_dir, "vacuum-tube")
     with pytest.raises(memprop.ConfigError, match="images"):
         memprop.validate(run_dir, "macromodel", images=0)
+
+
+def test_validate_without_transients_reports_no_settling_or_energy_and_warns_of_nothing(run_dir, ngspice):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a mean of no transients used to warn and give NaN
+        result = memprop.validate(run_dir, "macromodel", images=3, transients=0)
+    assert result["transients"] == [] and result["validated"]["images"] == 3
+    assert not any(k.endswith("_mean_energy_j") or k.endswith("_settling_time_s") for k in result)

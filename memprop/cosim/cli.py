@@ -266,6 +266,9 @@ def validate_cmd(run: Path, level: str, corner: str, temp: float, images: int, t
         click.echo(f"image {s['image']}: settling to 1 %: {1e6 * s['reference']['settling_time_s']:.2f} us -> "
                    f"{1e6 * s['validated']['settling_time_s']:.2f} us; energy to settle "
                    f"{1e9 * s['reference']['energy_to_settle_j']:.2f} nJ -> {1e9 * s['validated']['energy_to_settle_j']:.2f} nJ")
+    if not result["transients"]:
+        click.echo("no transients asked for (--transients 0): no settling time or energy")
+        return
     click.echo(f"mean settling {1e6 * result['validated_mean_settling_time_s']:.2f} us, mean energy per inference "
                f"{1e9 * result['validated_mean_energy_j']:.2f} nJ at {level}")
     if result["transients"]:

@@ -149,6 +149,8 @@ def validate(cfg: Config, states: SynapseStates, level: str, *, images: int = 10
         samples.append({"image": k, "reference": _transient(base, states, x[k], t_stop),
                         "validated": _transient(target, states, x_target[k], t_stop)})
     result["transients"] = samples
+    if not samples:  # --transients 0: no settling or energy figures (not means of nothing)
+        return result
     for which in ("reference", "validated"):
         result[f"{which}_mean_settling_time_s"] = float(np.mean([s[which]["settling_time_s"] for s in samples]))
         result[f"{which}_mean_energy_j"] = float(np.mean([s[which]["energy_to_settle_j"] for s in samples]))
