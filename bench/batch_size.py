@@ -1,0 +1,72 @@
+"""Throughput of the behavioural engine at a small batch against batch 50, side by side.
+
+Run: .venv/bin/python bench/batch_size.py [--config configs/fashion-784-500-10.toml] [--samples 10000]
+     [--small 20] [--pairs 2]
+
+Issue 20 asks that batch 20 trains at >= 0.8x the samples/s of batch 50: the cost of a batch that
+does not scale with its size (the device writes, the twin's reprogramming, the per-sweep overhead)
+decides it. Each run trains one epoch on the first `--samples` training images in its own process
+with 2 BLAS threads, in interleaved pairs; samples/s counts the training only (train_seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: One epoch at one batch size; prints its training time and the twin's sweep count.
+DRIVER = r"""
+import json, sys, tempfile
+from dataclasses import replace
+from memprop.cosim.config import load
+from memprop.cosim.trainer import Trainer
+
+cfg = load(sys.argv[1])
+batch, samples = int(sys.argv[2]), int(sys.argv[3])
+cfg = replace(cfg, data=replace(cfg.data, train_size=samples, test_size=1000),
+              train=replace(cfg.train, epochs=1, batch_size=batch, checkpoint_every=10**6))
+with tempfile.TemporaryDirectory() as run:
+    row = Trainer(cfg, run).run()[-1]
+print("RESULT " + json.dumps({"batch": batch, "train_seconds": row["train_seconds"],
+                              "samples_per_s": samples / row["train_seconds"], "sweeps": row["twin_sweeps"]}))
+"""
+
+
+def run_one(config: Path, batch: int, samples: int) -> dict:
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2", MKL_NUM_THREADS="2",
+               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-c", DRIVER, str(config), str(batch), str(samples)],
+                          env=env, capture_output=True, text=True)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise SystemExit(f"driver failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=REPO / "configs" / "fashion-784-500-10.toml")
+    parser.add_argument("--samples", type=int, default=10000, help="training images of the epoch")
+    parser.add_argument("--small", type=int, default=20, help="the small batch size (against 50)")
+    parser.add_argument("--pairs", type=int, default=2)
+    args = parser.parse_args()
+    ratios = []
+    for k in range(args.pairs):
+        big, small = run_one(args.config.resolve(), 50, args.samples), run_one(args.config.resolve(), args.small,
+                                                                                 args.samples)
+        ratios.append(small["samples_per_s"] / big["samples_per_s"])
+        print(f"pair {k + 1}: batch 50 {big['samples_per_s']:7.0f} samples/s ({big['sweeps']} sweeps), batch "
+              f"{args.small} {small['samples_per_s']:7.0f} samples/s ({small['sweeps']} sweeps), ratio "
+              f"{ratios[-1]:.2f}", flush=True)
+    print(f"median ratio batch {args.small} / batch 50: {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()
