@@ -12,14 +12,10 @@ with 2 BLAS threads, in interleaved pairs; samples/s counts the training only (t
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from vs_pytorch_ep import REPO, run_driver  # bench/ is the script's directory: its own module
 
 #: One epoch at one batch size; prints its training time and the twin's sweep count.
 DRIVER = r"""
@@ -34,20 +30,13 @@ cfg = replace(cfg, data=replace(cfg.data, train_size=samples, test_size=1000),
               train=replace(cfg.train, epochs=1, batch_size=batch, checkpoint_every=10**6))
 with tempfile.TemporaryDirectory() as run:
     row = Trainer(cfg, run).run()[-1]
-print("RESULT " + json.dumps({"batch": batch, "train_seconds": row["train_seconds"],
-                              "samples_per_s": samples / row["train_seconds"], "sweeps": row["twin_sweeps"]}))
+print("RESULT " + json.dumps({"samples": samples, "seconds": row["train_seconds"], "sweeps": row["twin_sweeps"]}))
 """
 
 
 def run_one(config: Path, batch: int, samples: int) -> dict:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2", MKL_NUM_THREADS="2",
-               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", DRIVER, str(config), str(batch), str(samples)],
-                          env=env, capture_output=True, text=True)
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise SystemExit(f"driver failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    """One epoch in its own process with two threads (vs_pytorch_ep's runner adds samples_per_s)."""
+    return run_driver(DRIVER, [str(config), str(batch), str(samples)], REPO)
 
 
 def main() -> None:
@@ -57,10 +46,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=20, help="the small batch size (against 50)")
     parser.add_argument("--pairs", type=int, default=2)
     args = parser.parse_args()
-    ratios = []
+    config, ratios = args.config.resolve(), []
     for k in range(args.pairs):
-        big, small = run_one(args.config.resolve(), 50, args.samples), run_one(args.config.resolve(), args.small,
-                                                                                 args.samples)
+        big, small = run_one(config, 50, args.samples), run_one(config, args.small, args.samples)
         ratios.append(small["samples_per_s"] / big["samples_per_s"])
         print(f"pair {k + 1}: batch 50 {big['samples_per_s']:7.0f} samples/s ({big['sweeps']} sweeps), batch "
               f"{args.small} {small['samples_per_s']:7.0f} samples/s ({small['sweeps']} sweeps), ratio "

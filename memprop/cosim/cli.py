@@ -271,12 +271,11 @@ def validate_cmd(run: Path, level: str, corner: str, temp: float, images: int, t
         return
     click.echo(f"mean settling {1e6 * result['validated_mean_settling_time_s']:.2f} us, mean energy per inference "
                f"{1e9 * result['validated_mean_energy_j']:.2f} nJ at {level}")
-    if result["transients"]:
-        parts = ", ".join(f"{name} {1e9 * result[f'validated_mean_energy_{key}_j']:.3g} nJ"
-                          for key, name in (("neurons", "neurons"), ("read_rails", "crossbar read rails"),
-                                            ("sources", "input and bias sources")))
-        click.echo(f"energy drawn by {parts}; {1e15 * result['validated_energy_per_mac_j']:.3g} fJ per MAC "
-                   f"({result['macs']} MACs per inference)")
+    parts = ", ".join(f"{name} {1e9 * result[f'validated_mean_energy_{key}_j']:.3g} nJ"
+                      for key, name in (("neurons", "neurons"), ("read_rails", "crossbar read rails"),
+                                        ("sources", "input and bias sources")))
+    click.echo(f"energy drawn by {parts}; {1e15 * result['validated_energy_per_mac_j']:.3g} fJ per MAC "
+               f"({result['macs']} MACs per inference)")
 
 
 @main.group("bench")

@@ -94,13 +94,14 @@ def read_moments(tcfg: TrainConfig, network: Network, arrays: dict[str, np.ndarr
     ConfigError naming the array."""
     first, second = zero_moments(tcfg, network)
     return (_read_moment(arrays, VELOCITY_PREFIX, "velocity", first, "a run without momentum keeps no velocity"),
-            _read_moment(arrays, SECOND_MOMENT_PREFIX, "second_moment", second, "only adam keeps a second moment"))
+            _read_moment(arrays, SECOND_MOMENT_PREFIX, "second_moment", second, "only adam keeps a second moment",
+                         nonnegative=True))
 
 
 def _read_moment(arrays: dict[str, np.ndarray], prefix: str, what: str, zeros: dict[str, np.ndarray],
-                 none_kept: str) -> dict[str, np.ndarray]:
+                 none_kept: str, nonnegative: bool = False) -> dict[str, np.ndarray]:
     """One finite float64 array per primary crossbar where the run keeps this moment (`zeros` not
-    empty), none where it keeps none; Adam's second moment is also never negative."""
+    empty), none where it keeps none; `nonnegative` (Adam's second moment): no entry below 0."""
     stored = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
     if not zeros:
         if stored:
@@ -110,8 +111,8 @@ def _read_moment(arrays: dict[str, np.ndarray], prefix: str, what: str, zeros: d
     for name, zero in zeros.items():
         a = stored.get(name)
         if a is None or a.shape != zero.shape or a.dtype != np.float64 or not np.all(np.isfinite(a)) \
-                or (prefix == SECOND_MOMENT_PREFIX and np.any(a < 0)):
+                or (nonnegative and np.any(a < 0)):
             raise ConfigError(f"{what}.{name}", f"must be {zero.shape} finite float64 numbers"
-                                                + (" >= 0" if prefix == SECOND_MOMENT_PREFIX else ""))
+                                                + (" >= 0" if nonnegative else ""))
         out[name] = a.copy()
     return out
