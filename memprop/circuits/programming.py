@@ -33,6 +33,9 @@ from memprop.circuits.validation import ConfigError, check_choice, check_finite,
 SUBSTEPS = 8
 #: The programming schemes, by the name a config uses ([pulse] scheme); see the module docstring.
 SCHEMES = ("set-calibrated", "per-polarity", "stochastic", "write-verify", "manhattan")
+#: How pulses reach the devices ([pulse] half_select): "none" pulses each device on its own; "v2" and
+#: "v3" write through the crossbar's lines (memprop.circuits.crossbar_write).
+HALF_SELECT = ("none", "v2", "v3")
 #: Schemes that predict a pulse count from the step at each device's state (open loop).
 COUNTING = ("set-calibrated", "per-polarity", "stochastic")
 
@@ -101,6 +104,9 @@ class PulseScheme:
     verify_tolerance: float = param(0.001, "write-verify: stop when G is this close to its target (fraction "
                                            "of the range)")
     seed: int = param(0, "stochastic: seed of the rounding (combined with epoch and batch in training)")
+    half_select: str = param("none", "how pulses reach the devices: none (each device on its own), or through "
+                                     "the crossbar's lines with the v2 or v3 half-select scheme, whose half-"
+                                     "selected devices see V/2 or V/3 (see memprop.circuits.crossbar_write)")
 
     def __post_init__(self) -> None:
         check_choice("scheme", self.scheme, SCHEMES)
@@ -113,6 +119,11 @@ class PulseScheme:
         check_choice("policy", self.policy, ("adaptive", "fixed"))
         check_finite("verify_tolerance", self.verify_tolerance, positive=True, high=0.5)
         check_int("seed", self.seed, low=0, high=2**32 - 1)
+        check_choice("half_select", self.half_select, HALF_SELECT)
+        if self.half_select != "none" and self.scheme == "write-verify":
+            raise ConfigError("half_select", "write-verify reads each device between its pulses, which a "
+                                             "row-serial write through the lines does not model: use "
+                                             "half_select = \"none\" or another scheme")
 
     def resolved(self, device: MemristorModel) -> "ResolvedPulses":
         v_set = self.v_set or (1.1 * _threshold(device, +1) if _threshold(device, +1) else 1.0)
@@ -126,7 +137,7 @@ class PulseScheme:
             width_reset = self.width_reset or _calibrate(device, x_mid, v_reset, self.dg_step * span)
             _check_width("pulse.width_reset", width_reset, "a RESET pulse")
         return ResolvedPulses(v_set, v_reset, width, self.max_pulses, self.policy, x_mid, self.scheme,
-                              width_reset, self.verify_tolerance * span, self.seed)
+                              width_reset, self.verify_tolerance * span, self.seed, self.half_select)
 
 
 def _check_width(name: str, width: float, what: str) -> None:
@@ -148,6 +159,7 @@ class ResolvedPulses:
     width_reset: float = 0.0
     tolerance: float = 0.0
     seed: int = 0
+    half_select: str = "none"
 
     def amplitude(self, up: np.ndarray) -> np.ndarray:
         """The pulse amplitude per device: SET where `up`, RESET elsewhere."""
@@ -195,6 +207,9 @@ class Programmed:
     counts: np.ndarray
     energy: np.ndarray
     reads: int = 0
+    #: through the lines (half_select v2 / v3): each device's state change from pulses it was not
+    #: selected for; None for devices pulsed on their own
+    disturb: np.ndarray | None = None
 
 
 def program(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, scheme: ResolvedPulses,
@@ -209,12 +224,18 @@ def program(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, scheme
     if scheme.scheme == "write-verify":
         return write_verify(device, x, dg_wanted, scheme)
     up = dg_wanted > 0
-    if scheme.scheme == "manhattan":
-        counts = (dg_wanted != 0).astype(int)
-    else:
-        counts = pulse_counts(device, x, dg_wanted, scheme, rng)
+    counts = requested_counts(device, x, dg_wanted, scheme, rng)
     new_x, energy = _train(device, x, scheme.amplitude(up), scheme.widths(up), counts)
     return Programmed(new_x, counts, energy)
+
+
+def requested_counts(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, scheme: ResolvedPulses,
+                     rng: np.random.Generator | None = None) -> np.ndarray:
+    """The pulses an open-loop scheme asks of each device: one per nonzero change (manhattan), or
+    the predicted count (pulse_counts)."""
+    if scheme.scheme == "manhattan":
+        return (dg_wanted != 0).astype(int)
+    return pulse_counts(device, x, dg_wanted, scheme, rng)
 
 
 def program_by_pulses(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray,

@@ -429,6 +429,19 @@ def bench_programming(out: Path, quick: bool) -> None:
                f"({result['seconds']:.0f} s)")
 
 
+@bench_group.command("crossbar-write")
+@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("crossbar-write"))
+@click.option("--quick", is_flag=True, help="one epoch, 100 training images, one seed")
+@guarded
+def bench_crossbar_write(out: Path, quick: bool) -> None:
+    """Writes through the crossbar's lines (V/2, V/3): ngspice vs twin, and disturb's cost in training."""
+    from memprop.cosim.crossbar_report import run
+
+    result = run(out, quick=quick, log=click.echo)
+    click.echo(f"wrote {out / 'report.md'}, {out / 'crossbar-write.png'} and {out / 'results.json'} "
+               f"({result['seconds']:.0f} s)")
+
+
 @main.group("data")
 def data_group() -> None:
     """Datasets: where they are, and fetching the IDX files."""

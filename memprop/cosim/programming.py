@@ -19,6 +19,7 @@ import dataclasses
 from memprop.circuits.devices import MemristorModel
 from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.nonideal import NonIdeal, write_noise
+from memprop.circuits.crossbar_write import program_through_lines
 from memprop.circuits.programming import Programmed, ResolvedPulses, program
 
 
@@ -106,7 +107,8 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
                 target = write_noise(target, dev.g_min, dev.g_max, nonideal, rng)
             new_x = dev.state_for(target)
         else:
-            done = program(dev, x, wanted, pulses, pulse_rng)
+            write = program if pulses.half_select == "none" else program_through_lines
+            done = write(dev, x, wanted, pulses, pulse_rng)
             new_x = done.x
             fidelity.add_programming(wanted, done)  # masked-off devices: nothing wanted, no pulse
             if noisy and nonideal.c2c_sigma:

@@ -9,7 +9,6 @@ and the conductance trajectories of a few, for the picture.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -136,7 +135,7 @@ def run(out_dir: str | Path, quick: bool = False, *, log: Callable[[str], Any] =
     results["seconds"] = time.perf_counter() - t0
     results["acceptance"] = acceptance(results["methods"])
     _plot(pictures, results, out / "programming.png")
-    rundir.atomic_write(out / "results.json", json.dumps(_finite(results), indent=1, sort_keys=True) + "\n")
+    rundir.write_results(out / "results.json", results)
     rundir.atomic_write(out / "report.md", report(results))
     return results
 
@@ -167,16 +166,6 @@ def acceptance(methods: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "best_accuracy_mean": methods[best]["accuracy_mean"],
             "ideal_accuracy_mean": methods["ideal"]["accuracy_mean"]}
 
-
-def _finite(obj: Any) -> Any:
-    """JSON-able: NaN becomes null (strict JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 # ---------------------------------------------------------------- the picture
@@ -290,5 +279,6 @@ def _notes() -> list[str]:
         "- **write-verify**: per-polarity pulses one at a time with a read after each, until G is within "
         "`verify_tolerance` of its target or `max_pulses` are spent.",
         "- **manhattan**: one per-polarity pulse in the direction of every nonzero wanted change (sign only).", "",
-        "Not done here (issue 16, later parts): programming through the SPICE crossbar with V/2 or V/3 "
-        "half-select schemes, and a new RRAM device model."]
+        "Every scheme here pulses each device on its own. Writes through the crossbar's row and column lines "
+        "(`[pulse] half_select = \"v2\"` or `\"v3\"`), checked in ngspice, and what their disturb costs in "
+        "training: [the crossbar-write report](../crossbar-write/report.md) (`memprop bench crossbar-write`)."]

@@ -226,3 +226,19 @@ def check_run_files(run_dir: Path) -> None:
     """Refuse to start when a run file is a symlink, hard link or device (it would be replaced mid-run)."""
     for name in RUN_FILES:
         check_replaceable(Path(run_dir) / name)
+
+
+def json_safe(obj: Any) -> Any:
+    """JSON-able: NaN and infinities as null (strict JSON has none), keys as strings."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    """A report's results.json: strict JSON, sorted keys, written atomically."""
+    atomic_write(path, json.dumps(json_safe(results), indent=1, sort_keys=True) + "\n")

@@ -10,8 +10,6 @@ The old default (constant rates 0.2, 0.05, no momentum) runs beside it as the ba
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -106,20 +104,10 @@ def run(out_dir: str | Path, plan: SeedsPlan = SeedsPlan(), *, command: str = ""
                                           "description": describe_schedule(seeds_config(schedule, 0, plan).train)}
     results["sizes"] = next(iter(results["schedules"].values()))["seeds"][plan.seeds[0]]["sizes"]
     results["seconds"] = time.perf_counter() - t0
-    rundir.atomic_write(out / "results.json", json.dumps(_finite(results), indent=1, sort_keys=True) + "\n")
+    rundir.write_results(out / "results.json", results)
     rundir.atomic_write(out / "report.md", report(results))
     return results
 
-
-def _finite(obj: Any) -> Any:
-    """JSON-able: NaN as null, keys as strings."""
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _pct(x: float | None) -> str:

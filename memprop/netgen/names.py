@@ -88,3 +88,23 @@ def table_source(line_name: str) -> str:
 def table_nudge(line_name: str) -> str:
     """The B-source injecting the nudging current into output `line_name` in a sweep deck."""
     return f"bn_{line_name}"
+
+
+def write_row(row: int, rows: int) -> str:
+    """Row line `row` of a crossbar-write deck (memprop.netgen.crossbar_write): the devices' p side."""
+    return f"wr_{row:0{width(rows)}d}"
+
+
+def write_col(col: int, cols: int) -> str:
+    """Column line `col` of a crossbar-write deck: the devices' n side."""
+    return f"wc_{col:0{width(cols)}d}"
+
+
+def write_driver(line_name: str) -> str:
+    """The PWL source driving a line of a crossbar-write deck."""
+    return f"v{line_name}"
+
+
+def write_device(row: int, col: int, rows: int, cols: int) -> str:
+    """The dynamic memristor at (row, col) of a crossbar-write deck; its state is v(<name>.xs)."""
+    return f"xw_{row:0{width(rows)}d}_{col:0{width(cols)}d}"

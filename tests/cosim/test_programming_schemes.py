@@ -178,3 +178,33 @@ def test_an_old_pulse_run_resumes_with_the_scheme_it_ran(tmp_path):
     _, states_ref, _ = load_run(tmp_path / "ref")
     for (name, a), (_, b) in zip(states.items(), states_ref.items()):
         np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def _through_lines(model: str, half_select: str, tmp_path, **pulse):
+    cfg = parse({"network": {"layers": [64, 6, 10]}, "data": {"train_size": 40, "test_size": 20},
+                 "device": {"model": model},
+                 "train": {"backend": "behavioral", "epochs": 1, "update": "pulse", "checkpoint_every": 2},
+                 "pulse": {"half_select": half_select, **pulse}})
+    rows = Trainer(cfg, tmp_path / f"{model}-{half_select}").run()
+    return rows[0], load_run(tmp_path / f"{model}-{half_select}")[1]
+
+
+def test_writes_through_the_lines_below_threshold_train_exactly_as_device_by_device(tmp_path):
+    """VTEAM at the default amplitude: V/2 stays below the threshold, so the states after training
+    are those of pulsing each device alone; only the half-selected devices' read energy is added."""
+    alone, alone_states = _through_lines("vteam", "none", tmp_path)
+    lines, line_states = _through_lines("vteam", "v2", tmp_path)
+    for name in alone_states.states:
+        assert np.array_equal(alone_states[name], line_states[name])
+    assert lines["pulses"] == alone["pulses"] and lines["test_accuracy"] == alone["test_accuracy"]
+    assert lines["programming_energy"] > alone["programming_energy"]
+
+
+@pytest.mark.parametrize("half_select", ["v2", "v3"])
+def test_a_threshold_less_device_is_disturbed_through_the_lines(tmp_path, half_select):
+    """HP devices have no threshold: every half-selected device drifts, so the trained states and
+    the update fidelity differ from device-by-device pulses."""
+    alone, alone_states = _through_lines("hp-biolek", "none", tmp_path)
+    lines, line_states = _through_lines("hp-biolek", half_select, tmp_path)
+    assert any(not np.array_equal(alone_states[n], line_states[n]) for n in alone_states.states)
+    assert lines["update_rms_error"] != alone["update_rms_error"]
