@@ -95,8 +95,9 @@ class CrossbarWrite:
 
 
 def program_crossbar(device: MemristorModel, x: np.ndarray, counts: np.ndarray, up: np.ndarray,
-                     pulses: ResolvedPulses, half_select: str) -> CrossbarWrite:
-    """Write one (rows, cols) array through its lines with a half-select scheme (see the module)."""
+                     pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None = None) -> CrossbarWrite:
+    """Write one (rows, cols) array through its lines with a half-select scheme (see the module).
+    scale: each device's switching-voltage factor (threshold variation; None: nominal devices)."""
     sequence = write_sequence(counts, up)
     x = np.array(x, dtype=float)
     energy, disturb = np.zeros_like(x), np.zeros_like(x)
@@ -105,22 +106,24 @@ def program_crossbar(device: MemristorModel, x: np.ndarray, counts: np.ndarray, 
         rows, cols = line_voltages(half_select, v, int(row), selected, x.shape[0])
         chosen = np.zeros(x.shape, dtype=bool)
         chosen[row] = selected
-        _apply(device, x, rows[:, None] - cols[None, :], width, chosen, energy, disturb)
+        _apply(device, x, rows[:, None] - cols[None, :], width, chosen, energy, disturb, scale)
     return CrossbarWrite(x, np.asarray(counts, dtype=int).copy(), energy, disturb, len(sequence))
 
 
 def _apply(device: MemristorModel, x: np.ndarray, v: np.ndarray, width: float, chosen: np.ndarray,
-           energy: np.ndarray, disturb: np.ndarray) -> None:
+           energy: np.ndarray, disturb: np.ndarray, scale: np.ndarray | None) -> None:
     """One pulse in place: devices past the read limit move (RK4 as in programming.pulse), the
     others only dissipate v*i for the pulse's width. Skipping them is exact: below the read limit
-    a model's rate is 0 (at 0 V every model's rate is 0)."""
-    moving = np.abs(v) > device.read_limit
+    a model's rate is 0 (at 0 V every model's rate is 0); a device with switching factor s sees
+    v / s, so its limit is s times the model's."""
+    limit = device.read_limit if scale is None else device.read_limit * scale
+    moving = np.abs(v) > limit
     still = ~moving & (v != 0)
     energy[still] += v[still] * device.current(v[still], x[still]) * width
     if not moving.any():
         return
     before = x[moving]
-    after, e = _rk4_pulse(device, before, v[moving], width, SUBSTEPS)
+    after, e = _rk4_pulse(device, before, v[moving], width, SUBSTEPS, None if scale is None else scale[moving])
     x[moving] = after
     energy[moving] += e
     disturbed = moving & ~chosen
@@ -128,18 +131,23 @@ def _apply(device: MemristorModel, x: np.ndarray, v: np.ndarray, width: float, c
 
 
 def program_through_lines(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, pulses: ResolvedPulses,
-                          rng: np.random.Generator | None = None) -> Programmed:
+                          rng: np.random.Generator | None = None, scale: np.ndarray | None = None) -> Programmed:
     """programming.program's write through the lines (pulses.half_select v2 or v3): the counts the
     scheme asks for from the states before the write (open loop, as the controller plans them),
     then every (rows, cols) array of x's leading axes (G+ and G- of a crossbar: two physical
-    arrays) written with program_crossbar."""
+    arrays) written with program_crossbar; scale: switching-voltage factors shaped like x."""
     x = np.asarray(x, dtype=float)
     dg_wanted = np.asarray(dg_wanted, dtype=float)
     counts = requested_counts(device, x, dg_wanted, pulses, rng)
     shape = x.shape
-    out = [program_crossbar(device, a, c, u, pulses, pulses.half_select)
-           for a, c, u in zip(x.reshape(-1, *shape[-2:]), counts.reshape(-1, *shape[-2:]),
-                              (dg_wanted > 0).reshape(-1, *shape[-2:]))]
+    scales = _arrays(scale, shape) if scale is not None else [None] * int(np.prod(shape[:-2], dtype=int))
+    out = [program_crossbar(device, a, c, u, pulses, pulses.half_select, s)
+           for a, c, u, s in zip(_arrays(x, shape), _arrays(counts, shape), _arrays(dg_wanted > 0, shape), scales)]
     return Programmed(np.stack([w.x for w in out]).reshape(shape), counts,
                       np.stack([w.energy for w in out]).reshape(shape),
                       disturb=np.stack([w.disturb for w in out]).reshape(shape))
+
+
+def _arrays(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The (rows, cols) arrays along a's leading axes, as one stack."""
+    return np.asarray(a).reshape(-1, *shape[-2:])

@@ -4,7 +4,10 @@
   (lognormal, as measured across RRAM/PCM arrays);
 - stuck devices: a fraction stuck ON (reads g_max) or OFF (reads g_min) whatever is written;
 - cycle-to-cycle write noise: every write lands at G_target + c2c * (g_max - g_min) * z;
-- a finite number of conductance levels: writes land on the nearest of `levels` values.
+- a finite number of conductance levels: writes land on the nearest of `levels` values;
+- device-to-device variation of the switching voltages: each device's state equation sees v / s
+  with s = exp(sigma z) fixed per device, so its thresholds (and the whole voltage dependence of
+  its switching) scale by s while its read does not (pulse mode only).
 
 Read-side effects (variation, stuck) are part of the hardware: they live in the Network's
 `variation` and every backend reads through `effective_read`; write-side effects are applied by
@@ -31,6 +34,8 @@ class NonIdeal:
     levels: int = param(0, "number of programmable conductance levels (0: continuous)")
     stuck_on: float = param(0.0, "fraction of devices stuck ON (reading g_max)")
     stuck_off: float = param(0.0, "fraction of devices stuck OFF (reading g_min)")
+    threshold_sigma: float = param(0.0, "device-to-device variation of the switching voltages: sigma of the "
+                                        "lognormal factor on each device's thresholds (pulse updates only)")
     seed: int = param(0, "seed of the variation, the stuck devices and the write noise")
 
     def __post_init__(self) -> None:
@@ -44,6 +49,7 @@ class NonIdeal:
         check_finite("stuck_off", self.stuck_off, nonnegative=True, high=1.0)
         if self.stuck_on + self.stuck_off > 1.0:
             raise ConfigError("stuck_off", "stuck_on + stuck_off cannot exceed 1")
+        check_finite("threshold_sigma", self.threshold_sigma, nonnegative=True, high=1.0)
         check_int("seed", self.seed, low=0, high=2**32 - 1)
 
     @property
@@ -81,6 +87,15 @@ def make_variation(shapes: dict[str, tuple[int, int]], nonideal: NonIdeal) -> De
         u = rng.random((2, rows, cols))
         stuck[name] = np.where(u < nonideal.stuck_on, 1, np.where(u < nonideal.stuck_on + nonideal.stuck_off, -1, 0))
     return DeviceVariation(factors, stuck)
+
+
+def switching_scale(nonideal: NonIdeal | None, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The fixed switching-voltage factors of crossbar `name`'s devices (None without variation):
+    seeded by the nonideal seed and the crossbar's name, so every write of a run sees the same."""
+    if nonideal is None or nonideal.threshold_sigma == 0:
+        return None
+    key = [nonideal.seed, 2, *name.encode("utf8")]
+    return np.exp(nonideal.threshold_sigma * np.random.default_rng(key).standard_normal(shape))
 
 
 def write_noise(g_target: np.ndarray, g_min: float, g_max: float, nonideal: NonIdeal,

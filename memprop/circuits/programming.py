@@ -41,16 +41,18 @@ COUNTING = ("set-calibrated", "per-polarity", "stochastic")
 
 
 def _rk4_pulse(device: MemristorModel, x: np.ndarray, v: np.ndarray | float, width: float,
-               substeps: int) -> tuple[np.ndarray, np.ndarray]:
-    """States after one rectangular pulse (classic RK4), and the energy v*i it took (trapezoid)."""
+               substeps: int, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """States after one rectangular pulse (classic RK4), and the energy v*i it took (trapezoid).
+    scale: each device's switching-voltage factor (its state equation sees v / scale; None: 1)."""
     x = np.asarray(x, dtype=float)
     h = width / substeps
     energy = np.zeros_like(x)
+    drive = v if scale is None else v / scale
     for _ in range(substeps):
-        k1 = device.dxdt(v, x)
-        k2 = device.dxdt(v, x + 0.5 * h * k1)
-        k3 = device.dxdt(v, x + 0.5 * h * k2)
-        k4 = device.dxdt(v, x + h * k3)
+        k1 = device.dxdt(drive, x)
+        k2 = device.dxdt(drive, x + 0.5 * h * k1)
+        k3 = device.dxdt(drive, x + 0.5 * h * k2)
+        k4 = device.dxdt(drive, x + h * k3)
         x_next = np.clip(x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4), device.x_lo, device.x_hi)
         energy = energy + 0.5 * h * v * (device.current(v, x) + device.current(v, x_next))
         x = x_next
@@ -64,20 +66,22 @@ def pulse(device: MemristorModel, x: np.ndarray, v: np.ndarray | float, width: f
 
 
 def pulse_train(device: MemristorModel, x: np.ndarray, v: np.ndarray, width: float | np.ndarray,
-                counts: np.ndarray) -> np.ndarray:
+                counts: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
     """Apply counts[k] pulses of amplitude v[k] to device k (vectorised over devices)."""
-    return _train(device, x, v, width, counts)[0]
+    return _train(device, x, v, width, counts, scale)[0]
 
 
 def _train(device: MemristorModel, x: np.ndarray, v: np.ndarray | float, width: float | np.ndarray,
-           counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pulse_train, and the energy each device took. Amplitudes and widths: scalars or per device."""
+           counts: np.ndarray, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """pulse_train, and the energy each device took. Amplitudes and widths: scalars or per device;
+    scale: switching-voltage factors per device (None: nominal devices)."""
     x = np.array(x, dtype=float)
     energy = np.zeros_like(x)
     counts = np.asarray(counts, dtype=int)
     for k in range(int(counts.max(initial=0))):
         active = counts > k
-        x[active], e = _rk4_pulse(device, x[active], _pick(v, active), _pick(width, active), SUBSTEPS)
+        x[active], e = _rk4_pulse(device, x[active], _pick(v, active), _pick(width, active), SUBSTEPS,
+                                  None if scale is None else scale[active])
         energy[active] += e
     return x, energy
 
@@ -213,19 +217,21 @@ class Programmed:
 
 
 def program(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, scheme: ResolvedPulses,
-            rng: np.random.Generator | None = None) -> Programmed:
+            rng: np.random.Generator | None = None, scale: np.ndarray | None = None) -> Programmed:
     """Write wanted conductance changes with a scheme (sign picks SET or RESET).
 
     rng: the stream of stochastic rounding (None: one seeded by the scheme's seed, so a lone call
-    is still deterministic); the other schemes draw nothing.
+    is still deterministic); the other schemes draw nothing. scale: each device's switching-voltage
+    factor (threshold variation, nonideal.switching_scale); the controller does not know it, so
+    counts are planned for the nominal device and only write-verify sees what each device did.
     """
     x = np.asarray(x, dtype=float)
     dg_wanted = np.asarray(dg_wanted, dtype=float)
     if scheme.scheme == "write-verify":
-        return write_verify(device, x, dg_wanted, scheme)
+        return write_verify(device, x, dg_wanted, scheme, scale)
     up = dg_wanted > 0
     counts = requested_counts(device, x, dg_wanted, scheme, rng)
-    new_x, energy = _train(device, x, scheme.amplitude(up), scheme.widths(up), counts)
+    new_x, energy = _train(device, x, scheme.amplitude(up), scheme.widths(up), counts, scale)
     return Programmed(new_x, counts, energy)
 
 
@@ -266,7 +272,8 @@ def pulse_counts(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, s
     return np.clip(counts, 0, scheme.max_pulses).astype(int)
 
 
-def write_verify(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, scheme: ResolvedPulses) -> Programmed:
+def write_verify(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, scheme: ResolvedPulses,
+                 scale: np.ndarray | None = None) -> Programmed:
     """Pulse, read, repeat: each device gets one pulse toward its target (SET below it, RESET above)
     per round until it reads within the tolerance, stops moving, or has spent max_pulses.
     The target is clipped to the device's range (a bound is reached, never passed)."""
@@ -277,7 +284,8 @@ def write_verify(device: MemristorModel, x: np.ndarray, dg_wanted: np.ndarray, s
     active = (np.abs(target - g) > scheme.tolerance) & (dg_wanted != 0)
     while active.any():
         up = target[active] > g[active]
-        moved, e = _rk4_pulse(device, x[active], scheme.amplitude(up), scheme.widths(up), SUBSTEPS)
+        moved, e = _rk4_pulse(device, x[active], scheme.amplitude(up), scheme.widths(up), SUBSTEPS,
+                              None if scale is None else scale[active])
         g_new = device.conductance(moved)
         stalled = g_new == g[active]
         x[active], g[active], energy[active] = moved, g_new, energy[active] + e

@@ -5,11 +5,14 @@ Two parts, both seeded so the report regenerates exactly:
 1. ngspice against the twin: one write of an 8x8 array (random states, random pulse counts and
    polarities) for every device model, both schemes, at the default pulse amplitudes (10 % past
    threshold) and at 2.2x them; end states compared, and the disturb of the devices the write
-   never selected measured in both.
+   never selected measured in both; and once more at the default amplitudes with device-to-device
+   threshold variation (each device's own switching-voltage factor, lognormal sigma 0.3).
 2. What disturb costs in training: the default digits network (64-32-10, EP, per-polarity pulses,
    behavioural twin, 5 epochs) with every device pulsed on its own, then through the lines with
-   V/2 and with V/3, for three device setups: VTEAM at its default amplitude (half of a pulse stays
-   below threshold), VTEAM at 2.2x (half passes it, a third does not), and HP (no threshold).
+   V/2 and with V/3, for four device setups: VTEAM at its default amplitude (half of a pulse stays
+   below threshold), VTEAM at 2.2x (half passes it, a third does not), VTEAM with device-to-device
+   threshold variation (lognormal sigma 0.3: the devices with the lowest thresholds fall below V/2),
+   and HP (no threshold).
 """
 
 from __future__ import annotations
@@ -31,12 +34,17 @@ from memprop.cosim.programming_report import ProgrammingPlan, programming_plan
 from memprop.cosim.trainer import Trainer
 
 COMMAND = "memprop bench crossbar-write -o docs/reports/crossbar-write"
-#: Part 1: the array, the amplitude factors over the default pulses, the most pulses per device.
+#: Part 1: the array, its cases (amplitude factor over the default pulses, sigma of the devices'
+#: threshold variation), the most pulses per device.
 SHAPE = (8, 8)
 AMPLITUDES = (1.0, 2.2)
+THRESHOLD_SIGMA = 0.3
+CASES = ((1.0, 0.0), (2.2, 0.0), (1.0, THRESHOLD_SIGMA))
 MOST_PULSES = 3
-#: Part 2: device setups (name -> device model, amplitude factor over its default pulses).
-SETUPS = {"vteam": ("vteam", 1.0), "vteam-2.2x": ("vteam", 2.2), "hp-biolek": ("hp-biolek", 1.0)}
+#: Part 2: device setups (name -> device model, amplitude factor over its default pulses, sigma of
+#: the threshold variation).
+SETUPS = {"vteam": ("vteam", 1.0, 0.0), "vteam-2.2x": ("vteam", 2.2, 0.0),
+          f"vteam-sigma{THRESHOLD_SIGMA:g}": ("vteam", 1.0, THRESHOLD_SIGMA), "hp-biolek": ("hp-biolek", 1.0, 0.0)}
 #: Acceptance (issue 16): ngspice vs twin after a programming step, fraction of the state range.
 TOLERANCE = 0.01
 
@@ -61,19 +69,21 @@ def write_case(model: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def spice_rows(log: Callable[[str], Any]) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Every model x amplitude x scheme: the comparison's figures, and all end states for the picture."""
+    """Every model x case x scheme: the comparison's figures, and all end states for the picture."""
     rows, points = [], {"twin": [], "spice": []}
     for k, model in enumerate(DEVICE_MODELS):
         x0, counts, up = write_case(model, seed=k)
-        for factor in AMPLITUDES:
+        for factor, sigma in CASES:
             pulses = scaled_pulses(model, factor).resolved(DEVICE_MODELS[model])
+            scale = np.exp(sigma * np.random.default_rng([k, 3]).standard_normal(SHAPE)) if sigma else None
             for scheme in HALF_SELECT[1:]:
-                done = compare_write(DEVICE_MODELS[model], x0, counts, up, pulses, scheme)
-                rows.append({"model": model, "factor": factor, "v_set": pulses.v_set, "v_reset": pulses.v_reset,
-                             "scheme": scheme, **done.summary()})
+                done = compare_write(DEVICE_MODELS[model], x0, counts, up, pulses, scheme, scale)
+                rows.append({"model": model, "factor": factor, "sigma": sigma, "v_set": pulses.v_set,
+                             "v_reset": pulses.v_reset, "scheme": scheme, **done.summary()})
                 points["twin"].append((done.twin.x - x0).ravel() / done.span)
                 points["spice"].append((done.spice - x0).ravel() / done.span)
-                log(f"{model} x{factor:g} {scheme}: ngspice vs twin {done.max_difference:.2e} of the range")
+                log(f"{model} x{factor:g} sigma {sigma:g} {scheme}: ngspice vs twin {done.max_difference:.2e} "
+                    "of the range")
     return rows, {k: np.concatenate(v) for k, v in points.items()}
 
 
@@ -82,12 +92,13 @@ def spice_rows(log: Callable[[str], Any]) -> tuple[list[dict[str, Any]], dict[st
 def training_config(setup: str, half_select: str, seed: int, plan: ProgrammingPlan) -> Config:
     """The default config, behavioural, per-polarity pulses through `half_select`, one seed for
     everything; the rates of the programming report (constant 0.2, 0.05, no momentum)."""
-    model, factor = SETUPS[setup]
+    model, factor, sigma = SETUPS[setup]
     base = Config()
     train = replace(legacy_schedule(base.train), backend="behavioral", epochs=plan.epochs, seed=seed,
                     checkpoint_every=10**6, update="pulse")
     return replace(base, train=train, pulse=scaled_pulses(model, factor, half_select, seed=seed),
                    device=replace(base.device, model=model), network=replace(base.network, seed=seed),
+                   nonideal=replace(base.nonideal, threshold_sigma=sigma),
                    data=replace(base.data, train_size=plan.train_size, test_size=plan.test_size))
 
 
@@ -145,14 +156,14 @@ def report(results: dict[str, Any]) -> str:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.get_template("crossbar_write.md.j2").render(
         r=results, command=COMMAND, setups={name: setup_pulses(name) for name in SETUPS}, schemes=HALF_SELECT,
-        amplitudes=AMPLITUDES, most_pulses=MOST_PULSES)
+        amplitudes=AMPLITUDES, most_pulses=MOST_PULSES, sigma=THRESHOLD_SIGMA)
 
 
 def setup_pulses(setup: str) -> dict[str, Any]:
     """A training setup's device model, resolved pulse amplitudes, and the model's read limit."""
-    model, factor = SETUPS[setup]
+    model, factor, sigma = SETUPS[setup]
     pulses = scaled_pulses(model, factor).resolved(DEVICE_MODELS[model])
-    return {"model": model, "v_set": pulses.v_set, "v_reset": pulses.v_reset,
+    return {"model": model, "v_set": pulses.v_set, "v_reset": pulses.v_reset, "sigma": sigma,
             "read_limit": DEVICE_MODELS[model].read_limit}
 
 
@@ -171,6 +182,7 @@ def _plot(points: dict[str, np.ndarray], training: dict[str, dict[str, Any]], pa
     left.set(xlabel="state change, twin (fraction of range)", ylabel="state change, ngspice",
              title=f"{SHAPE[0]}x{SHAPE[1]} writes, every model, V/2 and V/3")
     width = 0.8 / len(HALF_SELECT)
+    right.tick_params(axis="x", labelsize=7)
     for k, scheme in enumerate(HALF_SELECT):
         values = [100 * training[f"{s}/{scheme}"]["test_accuracy"] for s in SETUPS]
         errors = [100 * training[f"{s}/{scheme}"]["accuracy_std"] for s in SETUPS]

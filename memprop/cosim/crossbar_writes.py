@@ -21,15 +21,17 @@ from memprop.netgen.crossbar_write import crossbar_write_deck, state_vectors, wr
 
 
 def spice_write(device: MemristorModel, x0: np.ndarray, counts: np.ndarray, up: np.ndarray,
-                pulses: ResolvedPulses, half_select: str, session: NgSpiceSession | None = None) -> np.ndarray:
-    """The states (rows, cols) after the write, from an ngspice transient of the deck."""
+                pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None = None,
+                session: NgSpiceSession | None = None) -> np.ndarray:
+    """The states (rows, cols) after the write, from an ngspice transient of the deck (scale:
+    switching-voltage factors per device, None for nominal devices)."""
     x0 = np.asarray(x0, dtype=float)
     sequence = write_sequence(counts, up)
     if not len(sequence):
         return x0.copy()
     session = NgSpiceSession.instance() if session is None else session
     timing = write_timing(sequence, pulses)
-    session.load(crossbar_write_deck(device, x0, sequence, pulses, half_select))
+    session.load(crossbar_write_deck(device, x0, sequence, pulses, half_select, scale))
     try:
         plot = session.tran(timing.max_step, timing.stop, uic=True, max_step=timing.max_step)
         vectors = session.vectors(plot, state_vectors(x0.shape))
@@ -74,10 +76,10 @@ class WriteComparison:
 
 
 def compare_write(device: MemristorModel, x0: np.ndarray, counts: np.ndarray, up: np.ndarray,
-                  pulses: ResolvedPulses, half_select: str) -> WriteComparison:
+                  pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None = None) -> WriteComparison:
     """The same write in ngspice and in the twin."""
     t0 = time.perf_counter()
-    spice = spice_write(device, x0, counts, up, pulses, half_select)
+    spice = spice_write(device, x0, counts, up, pulses, half_select, scale)
     seconds = time.perf_counter() - t0
-    twin = program_crossbar(device, x0, counts, up, pulses, half_select)
+    twin = program_crossbar(device, x0, counts, up, pulses, half_select, scale)
     return WriteComparison(np.asarray(x0, dtype=float), spice, twin, device.x_hi - device.x_lo, seconds)

@@ -18,7 +18,7 @@ import dataclasses
 
 from memprop.circuits.devices import MemristorModel
 from memprop.circuits.network import Network, SynapseStates
-from memprop.circuits.nonideal import NonIdeal, write_noise
+from memprop.circuits.nonideal import NonIdeal, switching_scale, write_noise
 from memprop.circuits.crossbar_write import program_through_lines
 from memprop.circuits.programming import Programmed, ResolvedPulses, program
 
@@ -108,7 +108,7 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
             new_x = dev.state_for(target)
         else:
             write = program if pulses.half_select == "none" else program_through_lines
-            done = write(dev, x, wanted, pulses, pulse_rng)
+            done = write(dev, x, wanted, pulses, pulse_rng, switching_scale(nonideal, name, x.shape))
             new_x = done.x
             fidelity.add_programming(wanted, done)  # masked-off devices: nothing wanted, no pulse
             if noisy and nonideal.c2c_sigma:

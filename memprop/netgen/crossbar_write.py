@@ -79,8 +79,9 @@ def _chunks(points: list[tuple[float, float]]) -> list[str]:
 
 
 def crossbar_write_deck(device: MemristorModel, x0: np.ndarray, sequence: WriteSequence, pulses: ResolvedPulses,
-                        half_select: str) -> str:
-    """The deck of one array's write: devices from states x0 (rows, cols), lines driven by `sequence`."""
+                        half_select: str, scale: np.ndarray | None = None) -> str:
+    """The deck of one array's write: devices from states x0 (rows, cols), lines driven by `sequence`;
+    scale: each device's switching-voltage factor (threshold variation; None: nominal devices)."""
     if not isinstance(device, MemristorModel):
         raise ConfigError("device", f"must be a MemristorModel, got {type(device).__name__}")
     x0 = np.asarray(x0, dtype=float)
@@ -92,12 +93,13 @@ def crossbar_write_deck(device: MemristorModel, x0: np.ndarray, sequence: WriteS
     drivers = [_driver(names.write_row(r, n_rows), row_levels[:, r], timing) for r in range(n_rows)]
     drivers += [_driver(names.write_col(c, n_cols), col_levels[:, c], timing) for c in range(n_cols)]
     devices = [{"name": names.write_device(r, c, n_rows, n_cols), "row": names.write_row(r, n_rows),
-                "col": names.write_col(c, n_cols), "x0": number(x0[r, c])}
+                "col": names.write_col(c, n_cols), "x0": number(x0[r, c]),
+                "vs": None if scale is None else number(scale[r, c])}
                for r in range(n_rows) for c in range(n_cols)]
     states = [f"v({d['name']}.xs)" for d in devices]
     return env.get_template("crossbar_write.cir.j2").render(
         rows=n_rows, cols=n_cols, kind=device.kind, half_select=half_select, version=__version__,
-        pulses=len(sequence), device_text=device_text(env, device).rstrip("\n"), drivers=drivers, devices=devices,
+        pulses=len(sequence), device_text=device_text(env, device, scale is not None).rstrip("\n"), drivers=drivers, devices=devices,
         reltol=number(RELTOL), step=number(timing.max_step), stop=number(timing.stop),
         max_step=number(timing.max_step),
         prints=[" ".join(states[i:i + PRINTS_PER_LINE]) for i in range(0, len(states), PRINTS_PER_LINE)])

@@ -68,11 +68,13 @@ def read_value(network: Network, x: np.ndarray, name: str) -> np.ndarray:
     return 1.0 / value if network.device.linear_read else value
 
 
-def device_text(env: jinja2.Environment, device: MemristorModel) -> str:
-    """The device template of `device` rendered: its `memristor` (dynamic) and `memread` subckts."""
+def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale: bool = False) -> str:
+    """The device template of `device` rendered: its `memristor` (dynamic) and `memread` subckts.
+    switching_scale: the dynamic subckt takes `vs`, each instance's switching-voltage factor."""
     dev = device
     raw = {k: getattr(dev, k) for k in dev.__dataclass_fields__}
-    ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw}
+    ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw,
+                           "switching_scale": switching_scale}
     if isinstance(dev, HPLinearDrift):
         ctx["k"] = number(dev.k)
     ctx.update({k: number(v) for k, v in dev.spice_constants().items()})

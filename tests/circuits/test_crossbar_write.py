@@ -112,3 +112,30 @@ def test_write_verify_through_the_lines_is_refused_with_the_field():
         PulseScheme(scheme="write-verify", half_select="v2")
     with pytest.raises(ConfigError, match="half_select"):
         PulseScheme(half_select="v4")
+
+
+def test_a_switching_factor_on_vteam_is_its_thresholds_scaled():
+    """VTEAM's rate depends on v only through v / v_on and v / v_off, so the state equation seeing
+    v / s is exactly a VTEAM whose thresholds are s times as large."""
+    import dataclasses
+
+    dev = DEVICE_MODELS["vteam"]
+    pulses = PulseScheme(v_set=2.5, v_reset=-2.5).resolved(dev)
+    x, (counts, up) = _states("vteam", (5, 4)), _write(2)
+    for s in (0.8, 1.3):
+        scaled = dataclasses.replace(dev, v_on=s * dev.v_on, v_off=s * dev.v_off)
+        got = program_crossbar(dev, x, counts, up, pulses, "v2", np.full(x.shape, s))
+        expected = program_crossbar(scaled, x, counts, up, pulses, "v2")
+        assert np.allclose(got.x, expected.x, rtol=0, atol=1e-12)
+        assert np.allclose(got.disturb, expected.disturb, rtol=0, atol=1e-12)
+
+
+def test_switching_factors_are_fixed_per_crossbar_and_seed():
+    from memprop.circuits.nonideal import NonIdeal, switching_scale
+
+    assert switching_scale(NonIdeal(), "l1_x", (2, 3, 4)) is None
+    a = switching_scale(NonIdeal(threshold_sigma=0.2), "l1_x", (2, 3, 4))
+    assert np.array_equal(a, switching_scale(NonIdeal(threshold_sigma=0.2), "l1_x", (2, 3, 4)))
+    assert not np.array_equal(a, switching_scale(NonIdeal(threshold_sigma=0.2), "o_l1", (2, 3, 4)))
+    assert not np.array_equal(a, switching_scale(NonIdeal(threshold_sigma=0.2, seed=1), "l1_x", (2, 3, 4)))
+    assert a.shape == (2, 3, 4) and np.all(a > 0)

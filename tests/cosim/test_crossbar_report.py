@@ -12,7 +12,7 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.programming import HALF_SELECT
 from memprop.cosim.cli import main
 from memprop.cosim.config import Config
-from memprop.cosim.crossbar_report import AMPLITUDES, COMMAND, SETUPS, training_config
+from memprop.cosim.crossbar_report import CASES, COMMAND, SETUPS, training_config
 from memprop.cosim.programming_report import programming_plan
 
 
@@ -22,7 +22,7 @@ def test_quick_crossbar_bench_writes_both_tables_the_picture_and_the_numbers(tmp
     result = CliRunner().invoke(main, ["bench", "crossbar-write", "--quick", "-o", str(out)])
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
-    assert len(results["spice"]) == len(DEVICE_MODELS) * len(AMPLITUDES) * 2
+    assert len(results["spice"]) == len(DEVICE_MODELS) * len(CASES) * 2
     assert results["met"] and results["worst_difference"] < 0.01
     assert sorted(results["training"]) == sorted(f"{s}/{h}" for s in SETUPS for h in HALF_SELECT)
     report = (out / "report.md").read_text()
@@ -41,8 +41,9 @@ def test_quick_crossbar_bench_writes_both_tables_the_picture_and_the_numbers(tmp
 def test_a_setup_is_the_default_config_but_for_devices_pulses_and_seed(setup, half_select):
     cfg = training_config(setup, half_select, 1, programming_plan())
     base = Config()
-    model, factor = SETUPS[setup]
+    model, factor, sigma = SETUPS[setup]
     assert cfg.device.model == model and cfg.pulse.half_select == half_select
+    assert cfg.nonideal.threshold_sigma == sigma
     assert cfg.train.update == "pulse" and cfg.train.seed == 1 and cfg.network.seed == 1
     assert cfg.network.layers == base.network.layers and cfg.data == base.data
     resolved = cfg.pulse.resolved(DEVICE_MODELS[model])

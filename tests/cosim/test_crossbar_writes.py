@@ -81,3 +81,21 @@ def test_the_write_deck_runs_as_is_in_batch_ngspice(tmp_path):
     last = max(rows[:next((k for k in range(1, len(rows)) if int(rows[k][0]) == 0), len(rows))],
                key=lambda r: int(r[0]))
     assert float(last[2]) == pytest.approx(compare_write(dev, x0, counts, up, pulses, "v2").spice[0, 0], abs=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_threshold_variation_moves_the_same_devices_in_ngspice_and_in_the_twin(name):
+    """Each device with its own switching-voltage factor (lognormal, sigma 0.3): the ngspice
+    instances take it as `vs`, the twin divides the drive by it; at 1.5x the default amplitude
+    the devices with the lowest thresholds are disturbed by V/2, in both alike."""
+    dev, x0, counts, up, pulses = _case(name, amplitude=1.5)
+    scale = np.exp(0.3 * np.random.default_rng(4).standard_normal(SHAPE))
+    done = compare_write(dev, x0, counts, up, pulses, "v2", scale)
+    assert done.max_difference < TOLERANCE
+    nominal = compare_write(dev, x0, counts, up, pulses, "v2")
+    # the factors change the write (by more than a hundredth of what it moves)
+    assert np.abs(done.spice - nominal.spice).max() > 0.01 * np.abs(nominal.spice - x0).max()
+    spice, twin = done.unselected_motion(done.spice), done.unselected_motion(done.twin.x)
+    assert abs(spice - twin) < 1e-3
+    if twin > 1e-9:
+        assert spice == pytest.approx(twin, rel=0.2)

@@ -208,3 +208,27 @@ def test_a_threshold_less_device_is_disturbed_through_the_lines(tmp_path, half_s
     lines, line_states = _through_lines("hp-biolek", half_select, tmp_path)
     assert any(not np.array_equal(alone_states[n], line_states[n]) for n in alone_states.states)
     assert lines["update_rms_error"] != alone["update_rms_error"]
+
+
+def test_threshold_variation_changes_what_pulses_do_and_repeats_exactly(tmp_path):
+    """Each device's own switching voltages (nonideal.threshold_sigma): the same counts land
+    elsewhere, so the states differ from nominal devices; the factors are fixed by the seed."""
+    def run(sigma: float, tag: str):
+        cfg = parse({"network": {"layers": [64, 6, 10]}, "data": {"train_size": 40, "test_size": 20},
+                     "train": {"backend": "behavioral", "epochs": 1, "update": "pulse"},
+                     "nonideal": {"threshold_sigma": sigma}})
+        rows = Trainer(cfg, tmp_path / tag).run()
+        return rows[0], load_run(tmp_path / tag)[1]
+    nominal, nominal_states = run(0.0, "nominal")
+    varied, varied_states = run(0.3, "varied")
+    again, again_states = run(0.3, "again")
+    assert any(not np.array_equal(nominal_states[n], varied_states[n]) for n in nominal_states.states)
+    assert all(np.array_equal(varied_states[n], again_states[n]) for n in varied_states.states)
+    assert varied["update_rms_error"] != nominal["update_rms_error"]
+
+
+def test_threshold_variation_without_pulses_is_refused():
+    with pytest.raises(ConfigError, match="threshold_sigma"):
+        parse({"nonideal": {"threshold_sigma": 0.2}})
+    with pytest.raises(ConfigError, match="threshold_sigma"):
+        parse({"train": {"update": "pulse"}, "nonideal": {"threshold_sigma": -0.1}})
