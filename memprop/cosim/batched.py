@@ -312,7 +312,7 @@ class BatchedNgspiceEngine:
         if chunk.states is not self.states:
             t0 = time.perf_counter()
             cmds = chunk.writer.commands(self.states, chunk.states)
-            self.session.send(cmds)
+            self.session.send_packed(cmds)
             chunk.states = self.states
             self.stats["alters"] += len(cmds)
             self.stats["write_seconds"] += time.perf_counter() - t0

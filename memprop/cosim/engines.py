@@ -176,7 +176,7 @@ class NgspiceEngine:
             self.session.set_values(device_ic_assignments(self.network, states, self.node_map))
             return
         self.session.drop_plots()
-        self.session.send(self.writer.commands(states, previous))
+        self.session.send_packed(self.writer.commands(states, previous))
 
     def current_states(self) -> SynapseStates:
         """Python's authoritative states (in tran mode including what the reads did to them)."""

@@ -72,14 +72,17 @@ class DeviceWriter:
     """Precomputed `alter` commands for every device of a loaded read-form deck.
 
     The element names never change while a deck is loaded, so only the numbers are formatted per
-    update: this keeps re-programming thousands of devices a small share of a training step.
+    update: this keeps re-programming thousands of devices a small share of a training step. The
+    commands take ngspice's short form `alter <element> = <value>` (the element's main parameter:
+    a resistor's resistance, a source's dc value), which ngspice parses faster than
+    `alter @<element>[<parameter>] = <value>`; the session sends them packed many to a line
+    (NgSpiceSession.send_packed).
     """
 
     def __init__(self, network: Network, node_map: dict[str, Any]) -> None:
         self.network = network
         linear = network.device.linear_read
         flat = node_map.get("flat", False)
-        param = "resistance" if linear else "dc"
         self._bars = []
         for bar in network.crossbars:
             rows, cols = np.nonzero(bar.mask())
@@ -89,7 +92,7 @@ class DeviceWriter:
             prefixes = []
             for insts in copies:
                 for pol in ("p", "m"):
-                    prefixes.append([f"alter @{names.device_element(i, pol, linear, flat)}[{param}] = ".encode("ascii")
+                    prefixes.append([f"alter {names.device_element(i, pol, linear, flat)} = ".encode("ascii")
                                      for i in insts])
             self._bars.append((bar.name, rows, cols, prefixes))
 

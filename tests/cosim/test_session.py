@@ -12,7 +12,7 @@ from memprop.cosim.backends import activation_nodes, settle_ngspice
 from memprop.cosim.benchmarks import rss_mb
 from memprop.cosim.session import NgSpiceSession, SimulationError
 from memprop.netgen.deck import render
-from memprop.netgen.updates import device_assignments, input_assignments
+from memprop.netgen.updates import DeviceWriter, device_assignments, input_assignments
 
 
 
@@ -121,3 +121,38 @@ def test_a_command_cannot_smuggle_a_second_one(ngspice, bad):
         ngspice.commands(["destroy all", bad])
     with pytest.raises(ValueError):
         ngspice.command(bad)
+
+
+def test_packed_commands_fill_lines_within_the_cap_in_order():
+    from memprop.cosim.session import MAX_COMMAND, pack_commands
+
+    cmds = [b"alter r%d = %d" % (k, k) for k in range(500)]
+    lines = pack_commands(cmds)
+    assert all(len(line) <= MAX_COMMAND for line in lines) and len(lines) < len(cmds) / 20
+    assert b"; ".join(lines).split(b"; ") == cmds
+    assert pack_commands([]) == [] and pack_commands([b"x" * 2000]) == [b"x" * 2000]
+
+
+def test_packed_alters_set_every_device_and_report_a_bad_one(ngspice):
+    n = 60
+    deck = ["* ladder", "v1 node_000 0 1"] + [f"r{k} node_{k:03d} node_{k + 1:03d} 1k" for k in range(n)]
+    ngspice.load("\n".join(deck + [f"r{n} node_{n:03d} 0 1k", ".end"]))
+    ngspice.send_packed([b"alter r%d = %d" % (k, 1000 + k) for k in range(n + 1)])
+    got = ngspice.command("print @r0[resistance] @r1[resistance] @r60[resistance]")
+    assert [float(line.split("=")[1]) for line in got if "=" in line] == [1000.0, 1001.0, 1060.0]
+    with pytest.raises(SimulationError, match="no such device"):
+        ngspice.send_packed([b"alter r0 = 5", b"alter r_not_there = 5", b"alter r1 = 5"])
+
+
+@pytest.mark.parametrize("device", sorted(DEVICE_MODELS))
+def test_a_device_writer_reprograms_a_loaded_deck_as_rendering_a_new_one(ngspice, device):
+    """DeviceWriter's short-form alters, packed: a resistor's resistance, a state source's dc."""
+    net = layered_network(Neuron(), DEVICE_MODELS[device], (8, 5, 3))
+    first, second = glorot_states(net, 1, gain=0.5), glorot_states(net, 2, gain=0.5)
+    x = np.linspace(0, 1, 8)
+    fresh = settle_ngspice(net, second, x, "op")
+    deck = render(net, first, inputs=x, analysis="none")
+    ngspice.load(deck.text)
+    ngspice.send_packed(DeviceWriter(net, deck.node_map).commands(second))
+    after = np.array([ngspice.vector(ngspice.op(), n)[0] for n in activation_nodes(net)])
+    assert np.max(np.abs(after - np.array(list(fresh.voltages.values())))) < 1e-9
