@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -161,6 +161,31 @@ class BehavioralNetwork:
         for target in {bar.target for bar in bars}:
             self._sum_parts(target)
         self._drive_memo = None
+
+    def row_writer(self, name: str) -> Callable[[slice, np.ndarray], None] | None:
+        """For a write that computes crossbar `name`'s new reads a block of rows at a time
+        (programming.start_update): a function that puts rows `part` of the reads (2, rows, cols)
+        into the twin's A block and B part while they are still in cache, instead of a second
+        pass over the whole crossbar. Each row's difference and sums are those of
+        linear_operator_parts bit for bit. None where a crossbar is not written by rows (nonlinear
+        reads, wires, masks, a block shared with another crossbar). finish_rows completes it."""
+        bar = self.network.crossbar(name)
+        if not (self.linear and bar.dense and bar.wire_resistance <= 0 and self._unique_blocks()):
+            return None
+        rows, cols = self._block(bar)
+        block, part = self.A[rows, cols], self._parts[name]
+
+        def write(sl: slice, reads: np.ndarray) -> None:
+            np.subtract(reads[0], reads[1], out=block[sl])
+            part[sl] = -(reads[0].sum(axis=1) + reads[1].sum(axis=1))
+        return write
+
+    def finish_rows(self, names: Iterable[str]) -> None:
+        """After row_writer wrote these crossbars: their targets' B blocks summed again."""
+        for target in {self.network.crossbar(name).target for name in names}:
+            self._sum_parts(target)
+        self._drive_memo = None
+        self._programmed = {}
 
     def _unique_blocks(self) -> bool:
         """No two crossbars share a block of A (each block can then be overwritten alone)."""

@@ -71,7 +71,10 @@ class BehavioralEngine:
         states it leads to are waited for only when asked for (current_states)."""
         if self.twin is None or not self.in_place:
             raise ValueError("a pending write reprograms an in-place twin that is already built")
-        self.twin.reprogram_reads(pending.reads)
+        rest = {name: reads for name, reads in pending.reads.items() if name not in pending.written}
+        if rest:
+            self.twin.reprogram_reads(rest)
+        self.twin.finish_rows(pending.written)
         self._pending = pending
 
     def current_states(self) -> SynapseStates:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -139,12 +139,16 @@ def _row_blocks(x: np.ndarray) -> Iterator[slice]:
     return (slice(r, r + rows) for r in range(0, x.shape[1], rows))
 
 
-def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray) -> np.ndarray:
+def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
+                       rows_done: Callable[[slice, np.ndarray], None] | None = None) -> np.ndarray:
     """The conductances an ideal write of +dg / -dg asks a dense crossbar's pairs for (clipped to
-    the device range): what the devices will read, to rounding, once their states are set."""
+    the device range): what the devices will read, to rounding, once their states are set.
+    rows_done: called with each block of rows as it is computed (the twin's row_writer)."""
     target = np.empty_like(g)
     for part in _row_blocks(g):
         np.clip(g[:, part] + np.stack([dg[part], -dg[part]]), dev.g_min, dev.g_max, out=target[:, part])
+        if rows_done is not None:
+            rows_done(part, target[:, part])
     return target
 
 
@@ -177,23 +181,30 @@ class PendingWrite:
 
     reads: dict[str, np.ndarray]
     future: Future
+    #: crossbars whose reads start_update already wrote into the twin, row block by row block
+    written: tuple[str, ...] = ()
 
     def states(self) -> SynapseStates:
         return self.future.result()
 
 
 def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarray], fidelity: Fidelity,
-                 submit: Callable[..., Future]) -> PendingWrite:
+                 submit: Callable[..., Future], twin: Any = None) -> PendingWrite:
     """A plain write (see plain_write): the target reads now, the states by `submit` (a thread
     pool's). The states equal apply_update's bit for bit, so do the fidelity sums; the twin
-    reads the targets, which differ from the devices' reads by the rounding of state_for."""
+    reads the targets, which differ from the devices' reads by the rounding of state_for.
+    twin: an in-place BehavioralNetwork to write the targets into as they are computed (its
+    row_writer; the engine's program_pending finishes it), saving a pass over every crossbar."""
     dev = network.device
     scale = 1.0 / (2.0 * network.neuron.r_f)
-    work = []
+    work, written = [], []
     for name, delta in dw.items():
         g = network.read_of(states, name)
         dg = delta * scale
-        work.append((name, g, _targets_in_chunks(dev, g, dg), dg))
+        rows_done = twin.row_writer(name) if twin is not None else None
+        if rows_done is not None:
+            written.append(name)
+        work.append((name, g, _targets_in_chunks(dev, g, dg, rows_done), dg))
 
     def finish() -> SynapseStates:
         out = SynapseStates({k: v.copy() for k, v in states.states.items() if k not in dw})
@@ -202,4 +213,4 @@ def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
             out.remember_read(name, after)
         out.states = {k: out.states[k] for k in states.states}  # the original order
         return out
-    return PendingWrite({name: target for name, _, target, _ in work}, submit(finish))
+    return PendingWrite({name: target for name, _, target, _ in work}, submit(finish), tuple(written))

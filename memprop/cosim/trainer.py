@@ -398,7 +398,8 @@ class Trainer:
                 write_rng = np.random.default_rng([cfg.nonideal.seed, prog.epoch, prog.batch, 7])
                 pulse_rng = np.random.default_rng([cfg.pulse.seed, prog.epoch, prog.batch, 11])
                 if writes is not None and plain_write(network, dw, tcfg.update, cfg.nonideal):
-                    engine.program_pending(start_update(network, states, dw, prog.fidelity, writes.submit))
+                    engine.program_pending(start_update(network, states, dw, prog.fidelity, writes.submit,
+                                                        engine.twin))
                 else:
                     before = states
                     states = apply_update(network, states, dw, tcfg.update, self.pulses, prog.fidelity,
