@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memprop.circuits.devices import MemristorModel
-from memprop.circuits.programming import SUBSTEPS, Programmed, ResolvedPulses, _rk4_pulse, requested_counts
+from memprop.circuits.programming import SUBSTEPS, Programmed, ResolvedPulses, _rk4_pulse, _train, requested_counts
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,13 @@ class CrossbarWrite:
 def program_crossbar(device: MemristorModel, x: np.ndarray, counts: np.ndarray, up: np.ndarray,
                      pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None = None) -> CrossbarWrite:
     """Write one (rows, cols) array through its lines with a half-select scheme (see the module).
-    scale: each device's switching-voltage factor (threshold variation; None: nominal devices)."""
+    scale: each device's switching-voltage factor (threshold variation; None: nominal devices).
+    Where no unselected device can move (see quiet) the states are those of pulsing every device
+    on its own, computed so (bit for bit the same), and the half-selected devices' energy is
+    counted in closed form: the pulse-by-pulse walk gives the same to rounding."""
     sequence = write_sequence(counts, up)
+    if quiet(device, pulses, half_select, scale):
+        return _quiet_write(device, x, counts, up, pulses, half_select, scale, len(sequence))
     x = np.array(x, dtype=float)
     energy, disturb = np.zeros_like(x), np.zeros_like(x)
     for row, sign, selected in zip(sequence.rows, sequence.signs, sequence.selected):
@@ -108,6 +113,59 @@ def program_crossbar(device: MemristorModel, x: np.ndarray, counts: np.ndarray, 
         chosen[row] = selected
         _apply(device, x, rows[:, None] - cols[None, :], width, chosen, energy, disturb, scale)
     return CrossbarWrite(x, np.asarray(counts, dtype=int).copy(), energy, disturb, len(sequence))
+
+
+def half_select_voltages(half_select: str, v: float) -> np.ndarray:
+    """Every voltage an unselected device sees during a pulse of amplitude v (the same arithmetic
+    as the lines: a 2 x 2 array with one device selected)."""
+    rows, cols = line_voltages(half_select, v, 0, np.array([True, False]), 2)
+    seen = rows[:, None] - cols[None, :]
+    return np.array([seen[0, 1], seen[1, 0], seen[1, 1]])
+
+
+def quiet(device: MemristorModel, pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None) -> bool:
+    """No unselected device can move: every share of a pulse it sees is within every device's
+    read limit (the moving test of _apply, for the worst device)."""
+    limit = device.read_limit * (1.0 if scale is None else float(np.min(scale, initial=1.0)))
+    shares = [half_select_voltages(half_select, pulse_shape(pulses, sign)[0]) for sign in (1, -1)]
+    return bool(np.max(np.abs(np.concatenate(shares))) <= limit)
+
+
+def _quiet_write(device: MemristorModel, x: np.ndarray, counts: np.ndarray, up: np.ndarray,
+                 pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None, slots: int) -> CrossbarWrite:
+    """A write in which only selected devices move: their own pulses (pulse_train), and the read
+    energy of every exposure to a share of a pulse, in the state the device then has (before
+    its own pulses or after them: nothing else moves it)."""
+    counts, up = np.asarray(counts, dtype=int), np.asarray(up, dtype=bool)
+    x0 = np.array(x, dtype=float)
+    x1, energy = _train(device, x0, pulses.amplitude(up), pulses.widths(up), counts, scale)
+    for sign, wants in ((1, up), (-1, ~up)):
+        for share, before, after in _exposures(np.where(wants, counts, 0), wants, sign, half_select):
+            v, width = pulse_shape(pulses, sign)
+            u = np.full_like(x0, share * v)
+            energy += (before * u * device.current(u, x0) + after * u * device.current(u, x1)) * width
+    return CrossbarWrite(x1, counts.copy(), energy, np.zeros_like(x0), slots)
+
+
+def _exposures(c: np.ndarray, wants: np.ndarray, sign: int,
+               half_select: str) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """For one polarity's phase of every row (c: its pulses per device): (share of the pulse,
+    exposures before the device's own pulses, exposures after them). Rows are written top down,
+    so a device is exposed before its own pulses by the rows above it, after them by the rows
+    below; in its own row it waits (if it is written in the other phase, SET coming first) or
+    has finished."""
+    slots = c.max(axis=1, initial=0)
+    own = slots[:, None] - c  # the row's slots this device is not selected in
+    own_before = np.where(wants, 0, own) if sign > 0 else np.zeros_like(own)
+    above = np.cumsum(c, axis=0) - c  # slots of earlier rows that select this column
+    below = c.sum(axis=0) - above - c
+    third = 1.0 / 3.0
+    if half_select == "v2":  # the row's others and the selected columns' others see V/2
+        return [(0.5, own_before + above, own - own_before + below)]
+    rows_above = (np.cumsum(slots) - slots)[:, None]
+    rows_below = slots.sum() - rows_above - slots[:, None]
+    return [(third, own_before + above, own - own_before + below),       # +V/3: own row, selected column
+            (-third, rows_above - above, rows_below - below)]             # -V/3: the rest
 
 
 def _apply(device: MemristorModel, x: np.ndarray, v: np.ndarray, width: float, chosen: np.ndarray,

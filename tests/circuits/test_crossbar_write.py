@@ -139,3 +139,32 @@ def test_switching_factors_are_fixed_per_crossbar_and_seed():
     assert not np.array_equal(a, switching_scale(NonIdeal(threshold_sigma=0.2), "o_l1", (2, 3, 4)))
     assert not np.array_equal(a, switching_scale(NonIdeal(threshold_sigma=0.2, seed=1), "l1_x", (2, 3, 4)))
     assert a.shape == (2, 3, 4) and np.all(a > 0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_the_closed_form_of_a_quiet_write_equals_the_pulse_by_pulse_walk(name, scheme, monkeypatch):
+    """Where no unselected device can move, the states come from pulsing each device on its own
+    and the half-selected reads' energy from counting exposures: the same as walking every pulse
+    (states bit for bit, energy to rounding)."""
+    import memprop.circuits.crossbar_write as cw
+
+    dev = DEVICE_MODELS[name]
+    pulses = PulseScheme().resolved(dev)
+    x, (counts, up) = _states(name, (6, 5), seed=3), _write(4, (6, 5))
+    fast = program_crossbar(dev, x, counts, up, pulses, scheme)
+    monkeypatch.setattr(cw, "quiet", lambda *args: False)
+    walk = program_crossbar(dev, x, counts, up, pulses, scheme)
+    assert np.array_equal(fast.x, walk.x) and np.array_equal(fast.disturb, walk.disturb)
+    assert np.allclose(fast.energy, walk.energy, rtol=1e-12, atol=0) and fast.pulses == walk.pulses
+
+
+def test_a_write_is_quiet_while_the_half_select_share_stays_below_every_threshold():
+    from memprop.circuits.crossbar_write import quiet
+
+    dev = DEVICE_MODELS["vteam"]  # thresholds +-1.5 V
+    at = lambda v: PulseScheme(v_set=v, v_reset=-v).resolved(dev)  # noqa: E731
+    assert quiet(dev, at(2.9), "v2", None) and not quiet(dev, at(3.1), "v2", None)
+    assert quiet(dev, at(4.4), "v3", None) and not quiet(dev, at(4.6), "v3", None)
+    assert not quiet(dev, at(2.9), "v2", np.full((2, 2), 0.9))  # a device whose thresholds are lower
+    assert not quiet(DEVICE_MODELS["hp-biolek"], PulseScheme().resolved(DEVICE_MODELS["hp-biolek"]), "v3", None)
