@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NGSPICE_PKGS := ngspice libngspice0 libngspice0-dev
 
-.PHONY: demo test ngspice venv bench docs clean
+.PHONY: demo test lint ngspice venv bench docs clean
 
 ngspice:
 	@if command -v ngspice >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libngspice.so '; then \
@@ -43,8 +43,12 @@ demo: venv
 	@echo "plots: $(DEMO_DIR)/learning_curves.png $(DEMO_DIR)/waveforms.png $(DEMO_DIR)/conductance_maps.png"
 	@echo "trained deck (runs as-is): ngspice -b $(DEMO_DIR)/network.cir"
 
-test: venv
+test: venv lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# pyflakes and syntax errors over the package and the tests ([tool.ruff] in pyproject.toml)
+lint: venv
+	$(BIN)/python -m ruff check memprop tests bench
 
 # the quick subset while editing: everything but the tests marked slow (CI runs `make test`)
 test-fast: venv

@@ -16,10 +16,9 @@ from typing import Iterator
 
 import numpy as np
 
-from memprop.circuits.devices import MemristorModel, VTEAM
+from memprop.circuits.devices import MemristorModel
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.nonideal import DeviceVariation, NonIdeal, make_variation
-from memprop.circuits.params import param
 from memprop.circuits.validation import ConfigError, check_finite, check_int
 
 INPUT_GROUP = "x"

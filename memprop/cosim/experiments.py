@@ -567,7 +567,7 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
     s = plan.settings
     size = results["sizes"]["memristor"]
     L: list[str] = []
-    L.append(f"# Pattern reconstruction (associative memory): memristor networks vs Hopfield networks\n")
+    L.append("# Pattern reconstruction (associative memory): memristor networks vs Hopfield networks\n")
     L.append(f"Sweep: **{one_safe_line(plan.label)}**. Total runtime {_fmt_seconds(results['seconds']['total'])}. "
              f"Seeds fixed (patterns, cues, initial device states, training order).\n")
     L.append("## The task\n")
@@ -638,7 +638,7 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
             f"{LABELS[f'memristor-{r}']} {v[f'memristor-{r}']} "
             f"({'above' if v[f'memristor-{r}_above_every_hopfield'] else 'NOT above'} every Hopfield rule)"
             for r in plan.rules) for kind, v in acc["kinds"].items()) + ".\n")
-    L.append(f"Grid of P: " + "; ".join(f"{k}: {', '.join(map(str, d['counts']))}"
+    L.append("Grid of P: " + "; ".join(f"{k}: {', '.join(map(str, d['counts']))}"
                                        for k, d in results["kinds"].items())
              + ". A capacity at the top of the grid is a lower bound. (For P ≥ 64 = N linearly independent "
              "patterns the pseudo-inverse projection is the identity, so with its diagonal zeroed W ≈ 0 and that "
@@ -800,7 +800,7 @@ def run_classification(out_dir: str | Path, quick: bool = False, *, tiny: bool =
 
 def _classification_task(task: ClassTask, out: Path, clock: _Clock) -> dict[str, Any]:
     from memprop.cosim.config import parse
-    from memprop.cosim.datasets import Dataset, digits as load_digits
+    from memprop.cosim.datasets import digits as load_digits
     from memprop.cosim.engines import BehavioralEngine, NgspiceEngine
     from memprop.cosim.trainer import Trainer
 

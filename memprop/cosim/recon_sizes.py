@@ -17,7 +17,6 @@ Methods:
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -513,7 +512,7 @@ def chosen_rows(data: dict[str, Any], plan: SizesPlan, key: str, option: str) ->
 
 def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
     s = plan.settings
-    L = [f"# Pattern reconstruction at three network sizes, against five Hopfield baselines\n",
+    L = ["# Pattern reconstruction at three network sizes, against five Hopfield baselines\n",
          f"Sweep: **{plan.label}**, seeds {', '.join(map(str, plan.seeds))}. Total runtime "
          f"{_fmt_seconds(results['seconds']['total'])} (one core). Regenerate: `{results['command']}`.\n"]
     L.append(TASK_TEXT.format(trials=plan.trials, cues=plan.max_test_cues, val=plan.val_cues, thr=100 * THRESHOLD,

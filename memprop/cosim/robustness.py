@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from memprop.circuits.nonideal import NonIdeal
 from memprop.cosim import rundir
 from memprop.cosim.config import Config, legacy_schedule
 from memprop.cosim.trainer import Trainer

@@ -10,7 +10,7 @@ from memprop.circuits.network import glorot_states, layered_network, recurrent_n
 from memprop.circuits.neuron import Neuron
 from memprop.cosim.backends import activation_nodes, settle_behavioral, settle_ngspice
 from memprop.cosim.behavioral import BehavioralNetwork
-from memprop.netgen.deck import TranSpec, render
+from memprop.netgen.deck import render
 
 MV = 1e-3
 # Weights with gain 0.5 keep the networks in the regime with one equilibrium, so every solver
