@@ -352,6 +352,9 @@ def parse(data: dict[str, Any], source: str = "<config>") -> Config:
             raise ConfigError(key, f"unknown section; known sections: {', '.join(SECTIONS)}", source)
     parts = {name: _section(name, cls, data.get(name, {}), source) for name, cls in SECTIONS.items()}
     cfg = Config(**parts, source=source)
+    if cfg.pulse.half_select != "none" and cfg.train.update != "pulse":
+        raise ConfigError("pulse.half_select", "writes through the crossbar's lines are programming pulses: "
+                                               "set train.update = \"pulse\"", source)
     if cfg.nonideal.threshold_sigma > 0 and cfg.train.update != "pulse":
         raise ConfigError("nonideal.threshold_sigma", "threshold variation acts on programming pulses only: "
                                                       "set train.update = \"pulse\"", source)

@@ -227,7 +227,9 @@ def test_threshold_variation_changes_what_pulses_do_and_repeats_exactly(tmp_path
     assert varied["update_rms_error"] != nominal["update_rms_error"]
 
 
-def test_threshold_variation_without_pulses_is_refused():
+def test_threshold_variation_or_half_select_without_pulses_is_refused():
+    with pytest.raises(ConfigError, match="half_select"):
+        parse({"pulse": {"half_select": "v2"}})
     with pytest.raises(ConfigError, match="threshold_sigma"):
         parse({"nonideal": {"threshold_sigma": 0.2}})
     with pytest.raises(ConfigError, match="threshold_sigma"):
