@@ -14,11 +14,14 @@ from memprop.circuits.validation import ConfigError
 from memprop.cosim import rundir
 from tests.capped import memprop_command
 
+#: 40 batches an epoch: after the first mid-epoch checkpoint the run still has seconds to go, so
+#: the signal cannot arrive after its end even on a loaded machine (at 100 images, ~0.3 s an
+#: epoch once device writes got faster, a busy CI machine let the run finish first).
 RUN = """
 [network]
 layers = [64, 16, 10]
 [data]
-train_size = 100
+train_size = 400
 test_size = 20
 validation = 0.0
 [train]
