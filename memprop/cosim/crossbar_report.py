@@ -44,8 +44,10 @@ MOST_PULSES = 3
 #: the threshold variation).
 SETUPS = {"vteam": ("vteam", 1.0, 0.0), "vteam-2.2x": ("vteam", 2.2, 0.0), "hp-biolek": ("hp-biolek", 1.0, 0.0)}
 #: Part 2 trains one seed per setup and scheme: the writes through the lines are walked pulse by
-#: pulse wherever unselected devices can move, minutes per run (HP with V/3: ~5 min).
+#: pulse wherever unselected devices can move, minutes per run. HP through V/3 is left out: every
+#: device moves at every pulse and the weights run away, so one epoch took 536 s (11 % accuracy).
 SEEDS = (0,)
+SKIPPED = {("hp-biolek", "v3")}
 #: Acceptance (issue 16): ngspice vs twin after a programming step, fraction of the state range.
 TOLERANCE = 0.01
 
@@ -108,7 +110,8 @@ def training_runs(plan: ProgrammingPlan, runs: Path, log: Callable[[str], Any]) 
     out: dict[str, dict[str, Any]] = {}
     for setup in SETUPS:
         for scheme in HALF_SELECT:
-            out[f"{setup}/{scheme}"] = _seeds(setup, scheme, plan, runs, log)
+            if (setup, scheme) not in SKIPPED:
+                out[f"{setup}/{scheme}"] = _seeds(setup, scheme, plan, runs, log)
     return out
 
 
@@ -157,7 +160,7 @@ def report(results: dict[str, Any]) -> str:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.get_template("crossbar_write.md.j2").render(
         r=results, command=COMMAND, setups={name: setup_pulses(name) for name in SETUPS}, schemes=HALF_SELECT,
-        amplitudes=AMPLITUDES, most_pulses=MOST_PULSES, sigma=THRESHOLD_SIGMA)
+        amplitudes=AMPLITUDES, most_pulses=MOST_PULSES, sigma=THRESHOLD_SIGMA, skipped=sorted(SKIPPED))
 
 
 def setup_pulses(setup: str) -> dict[str, Any]:
@@ -185,8 +188,10 @@ def _plot(points: dict[str, np.ndarray], training: dict[str, dict[str, Any]], pa
     width = 0.8 / len(HALF_SELECT)
     right.tick_params(axis="x", labelsize=7)
     for k, scheme in enumerate(HALF_SELECT):
-        values = [100 * training[f"{s}/{scheme}"]["test_accuracy"] for s in SETUPS]
-        errors = [100 * training[f"{s}/{scheme}"]["accuracy_std"] for s in SETUPS]
+        values = [100 * training[f"{s}/{scheme}"]["test_accuracy"] if f"{s}/{scheme}" in training else 0.0
+                  for s in SETUPS]
+        errors = [100 * training[f"{s}/{scheme}"]["accuracy_std"] if f"{s}/{scheme}" in training else 0.0
+                  for s in SETUPS]
         right.bar(np.arange(len(SETUPS)) + (k - 1) * width, values, width, yerr=errors, label=scheme)
     right.set_xticks(np.arange(len(SETUPS)), list(SETUPS))
     right.set(ylabel="test accuracy (%)", ylim=(0, 100), title="digits 64-32-10, EP, per-polarity pulses")
