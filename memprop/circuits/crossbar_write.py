@@ -101,9 +101,9 @@ def program_crossbar(device: MemristorModel, x: np.ndarray, counts: np.ndarray, 
     Where no unselected device can move (see quiet) the states are those of pulsing every device
     on its own, computed so (bit for bit the same), and the half-selected devices' energy is
     counted in closed form: the pulse-by-pulse walk gives the same to rounding."""
-    sequence = write_sequence(counts, up)
     if quiet(device, pulses, half_select, scale):
-        return _quiet_write(device, x, counts, up, pulses, half_select, scale, len(sequence))
+        return _quiet_write(device, x, counts, up, pulses, half_select, scale)
+    sequence = write_sequence(counts, up)
     x = np.array(x, dtype=float)
     energy, disturb = np.zeros_like(x), np.zeros_like(x)
     for row, sign, selected in zip(sequence.rows, sequence.signs, sequence.selected):
@@ -132,16 +132,20 @@ def quiet(device: MemristorModel, pulses: ResolvedPulses, half_select: str, scal
 
 
 def _quiet_write(device: MemristorModel, x: np.ndarray, counts: np.ndarray, up: np.ndarray,
-                 pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None, slots: int) -> CrossbarWrite:
+                 pulses: ResolvedPulses, half_select: str, scale: np.ndarray | None) -> CrossbarWrite:
     """A write in which only selected devices move: their own pulses (pulse_train), and the read
     energy of every exposure to a share of a pulse, in the state the device then has (before
-    its own pulses or after them: nothing else moves it)."""
+    its own pulses or after them: nothing else moves it). No pulse sequence is built: its length
+    is the sum over rows and phases of the phase's largest count."""
     counts, up = np.asarray(counts, dtype=int), np.asarray(up, dtype=bool)
     x0 = np.array(x, dtype=float)
     x1, energy = _train(device, x0, pulses.amplitude(up), pulses.widths(up), counts, scale)
+    slots = 0
     for sign, wants in ((1, up), (-1, ~up)):
-        for share, before, after in _exposures(np.where(wants, counts, 0), wants, sign, half_select):
-            v, width = pulse_shape(pulses, sign)
+        phase = np.where(wants, counts, 0)
+        slots += int(phase.max(axis=1, initial=0).sum())
+        v, width = pulse_shape(pulses, sign)
+        for share, before, after in _exposures(phase, wants, sign, half_select):
             u = np.full_like(x0, share * v)
             energy += (before * u * device.current(u, x0) + after * u * device.current(u, x1)) * width
     return CrossbarWrite(x1, counts.copy(), energy, np.zeros_like(x0), slots)
