@@ -21,8 +21,8 @@ from vs_pytorch_ep import REPO, run_driver  # bench/ is the script's directory: 
 DRIVER = r"""
 import json, sys, tempfile
 from dataclasses import replace
-from memprop.cosim.config import load
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import load
+from memprop.cosim.runs.trainer import Trainer
 
 cfg = load(sys.argv[1])
 batch, samples = int(sys.argv[2]), int(sys.argv[3])

@@ -16,9 +16,9 @@ import numpy as np
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, recurrent_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.backends import activation_nodes
-from memprop.cosim.behavioral import BehavioralNetwork
-from memprop.cosim.session import NgSpiceSession
+from memprop.cosim.engines.settle import activation_nodes
+from memprop.cosim.engines.behavioral import BehavioralNetwork
+from memprop.cosim.simulator.session import NgSpiceSession
 from memprop.netgen.deck import render
 from memprop.netgen.updates import device_assignments
 

@@ -12,8 +12,8 @@ import tempfile
 import time
 from dataclasses import replace
 
-from memprop.cosim.config import Config
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import Config
+from memprop.cosim.runs.trainer import Trainer
 
 
 def run(backend: str, samples: int, nudging: str, batch: int) -> dict:

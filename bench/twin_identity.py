@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 #: One run with the tree on PYTHONPATH; its final device states go to an .npz.
 DRIVER = r"""
 import sys, tempfile, numpy as np
-from memprop.cosim.config import loads
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import loads
+from memprop.cosim.runs.trainer import Trainer
 cfg = loads(open(sys.argv[1]).read())
 with tempfile.TemporaryDirectory() as run:
     t = Trainer(cfg, run)

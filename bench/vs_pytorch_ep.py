@@ -41,7 +41,7 @@ import torch
 torch.set_num_threads(2)
 torch.manual_seed(int(sys.argv[3]))
 import model_utils as ref
-from memprop.cosim.datasets import load_splits
+from memprop.cosim.data.datasets import load_splits
 
 splits = load_splits("fashion-mnist", seed=0, validation=0.0, train_size=int(sys.argv[2]))
 
@@ -66,8 +66,8 @@ print("RESULT " + json.dumps({"seconds": seconds, "samples": len(splits.train.y)
 MEMPROP_DRIVER = r"""
 import json, sys, tempfile, time
 from dataclasses import replace
-from memprop.cosim.config import load
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import load
+from memprop.cosim.runs.trainer import Trainer
 
 cfg = load(sys.argv[1])
 cfg = replace(cfg, data=replace(cfg.data, train_size=int(sys.argv[2])),

@@ -17,9 +17,9 @@ from typing import Any, Callable, Mapping
 
 from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.validation import ConfigError
-from memprop.cosim.backends import Settled
-from memprop.cosim.config import Config
-from memprop.cosim.session import SimulationError
+from memprop.cosim.engines.settle import Settled
+from memprop.cosim.config.config import Config
+from memprop.cosim.simulator.session import SimulationError
 from memprop.netgen.deck import Deck
 
 #: What every function accepts as a config.
@@ -41,7 +41,7 @@ def config(source: ConfigLike = None, **tables: Mapping[str, Any]) -> Config:
         >>> cfg.network.layers, cfg.train.epochs
         ((64, 16, 10), 1)
     """
-    from memprop.cosim.config import parse, to_dict
+    from memprop.cosim.config.config import parse, to_dict
 
     base = _as_config(source)
     if not tables:
@@ -63,7 +63,7 @@ def _table(section: str, values: Any) -> dict[str, Any]:
 
 def _as_config(source: ConfigLike) -> Config:
     """Any accepted config form as a Config (strings with a newline or `=` are TOML text)."""
-    from memprop.cosim.config import load, loads
+    from memprop.cosim.config.config import load, loads
 
     if source is None or isinstance(source, Config):
         return source or Config()
@@ -77,7 +77,7 @@ def _as_config(source: ConfigLike) -> Config:
 
 
 def _from_tables(tables: Mapping[str, Any], source: str) -> Config:
-    from memprop.cosim.config import parse
+    from memprop.cosim.config.config import parse
 
     return parse({k: dict(v) if isinstance(v, Mapping) else v for k, v in tables.items()}, source)
 
@@ -129,7 +129,7 @@ def network(cfg: ConfigLike = None) -> Network:
         >>> net.n_inputs, net.n_neurons, net.n_devices
         (4, 5, 58)
     """
-    from memprop.cosim.config import build_network
+    from memprop.cosim.config.config import build_network
 
     return build_network(_as_config(cfg))
 
@@ -146,8 +146,8 @@ def netlist(cfg: ConfigLike = None, *, analysis: str | None = None, form: str | 
         >>> deck.text.splitlines()[0]
         '* memprop layered network, 5 neurons, 58 vteam devices'
     """
-    from memprop.cosim.backends import sample_inputs
-    from memprop.cosim.config import build_network, dumps, initial_states
+    from memprop.cosim.engines.settle import sample_inputs
+    from memprop.cosim.config.config import build_network, dumps, initial_states
     from memprop.netgen.deck import TranSpec, render
 
     cfg = _as_config(cfg)
@@ -169,7 +169,7 @@ def settle(cfg: ConfigLike = None, backend: str = "ngspice") -> Settled:
         >>> max(abs(a.voltages[n] - b.voltages[n]) for n in a.voltages) < 1e-3
         True
     """
-    from memprop.cosim.backends import settle as settle_config
+    from memprop.cosim.engines.settle import settle as settle_config
 
     return settle_config(_as_config(cfg), backend)
 
@@ -189,7 +189,7 @@ class Run:
     @property
     def paths(self) -> dict[str, Path]:
         """The run's files by role (config, metrics, checkpoint, deck)."""
-        from memprop.cosim import rundir
+        from memprop.cosim.runs import rundir
 
         return {role: self.path / name for role, name in (("config", rundir.CONFIG), ("metrics", rundir.METRICS),
                                                           ("checkpoint", rundir.CHECKPOINT), ("deck", rundir.DECK))}
@@ -197,7 +197,7 @@ class Run:
     @property
     def metrics(self) -> list[dict[str, Any]]:
         """One row per finished epoch (losses, accuracies, timings), read from metrics.jsonl."""
-        from memprop.cosim import rundir
+        from memprop.cosim.runs import rundir
 
         path = self.path / rundir.METRICS
         return rundir.read_metrics(path) if path.exists() else []
@@ -212,7 +212,7 @@ class Run:
     def best_validation(self) -> dict[str, Any] | None:
         """The epoch of the highest validation accuracy and its test accuracy (None without a
         validation split): the figure to report when the test set may not pick the epoch."""
-        from memprop.cosim.trainer import best_validation
+        from memprop.cosim.runs.trainer import best_validation
 
         return best_validation(self.metrics)
 
@@ -225,7 +225,7 @@ def open_run(path: str | Path) -> Run:
         >>> run.epochs, run.paths["checkpoint"].name
         (1, 'checkpoint.npz')
     """
-    from memprop.cosim.trainer import load_run
+    from memprop.cosim.runs.trainer import load_run
 
     path = _run_dir(path)
     cfg, states, meta = load_run(path)
@@ -254,7 +254,7 @@ def train(cfg: ConfigLike, out: str | Path, *, resume: bool = False, plots: bool
         >>> len(run.metrics), 0.0 <= run.test_accuracy <= 1.0
         (1, True)
     """
-    from memprop.cosim.trainer import Trainer, write_artifacts
+    from memprop.cosim.runs.trainer import Trainer, write_artifacts
 
     out = _run_dir(out)
     cfg = _with_changes(_config_for_training(cfg, out, resume), changes)
@@ -269,7 +269,7 @@ def train(cfg: ConfigLike, out: str | Path, *, resume: bool = False, plots: bool
 
 
 def _config_for_training(cfg: ConfigLike, out: Path, resume: bool) -> Config:
-    from memprop.cosim import rundir
+    from memprop.cosim.runs import rundir
 
     if not resume:
         return _as_config(cfg)
@@ -299,11 +299,11 @@ def evaluate(run: Run | str | Path, backend: str | None = None) -> dict[str, Any
         (1, True)
     """
     from memprop.circuits.validation import check_choice
-    from memprop.cosim.backends import BACKENDS
-    from memprop.cosim.config import build_network
-    from memprop.cosim.datasets import load_splits
-    from memprop.cosim.factory import make_engine
-    from memprop.cosim.trainer import evaluate as evaluate_engine
+    from memprop.cosim.engines.settle import BACKENDS
+    from memprop.cosim.config.config import build_network
+    from memprop.cosim.data.datasets import load_splits
+    from memprop.cosim.engines.factory import make_engine
+    from memprop.cosim.runs.trainer import evaluate as evaluate_engine
 
     if backend is not None:
         check_choice("backend", backend, BACKENDS)
@@ -350,7 +350,7 @@ def export(source: Run | Config | Mapping[str, Any] | str | Path, directory: str
         >>> [f.name for f in files]
         ['network.sp', 'testbench.sp']
     """
-    from memprop.cosim.files import atomic_write, check_replaceable
+    from memprop.cosim.data.files import atomic_write, check_replaceable
     from memprop.netgen.dialects import DIALECTS
 
     if dialect not in DIALECTS:
@@ -368,8 +368,8 @@ def export(source: Run | Config | Mapping[str, Any] | str | Path, directory: str
 
 def _export_netlist(source: Any, dialect: str) -> Any:
     """The export IR of a run's trained devices, or of a config's initial ones."""
-    from memprop.cosim.backends import sample_inputs
-    from memprop.cosim.config import build_network, initial_states
+    from memprop.cosim.engines.settle import sample_inputs
+    from memprop.cosim.config.config import build_network, initial_states
     from memprop.netgen.export import build
 
     if isinstance(source, Run) or (isinstance(source, (str, Path)) and Path(source).is_dir()):
@@ -397,7 +397,7 @@ def validate(run: Run | str | Path, level: str = "cmos", *, images: int = 100, t
     """
     from memprop.circuits.neuron import CORNERS
     from memprop.circuits.validation import check_choice, check_finite, check_int
-    from memprop.cosim.validate import validate as validate_states
+    from memprop.cosim.runs.validate import validate as validate_states
 
     check_int("images", images, low=1, high=100000)
     check_int("transients", transients, low=0, high=1000)

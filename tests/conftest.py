@@ -7,6 +7,6 @@ import pytest
 
 @pytest.fixture(scope="session")
 def ngspice():
-    from memprop.cosim.session import NgSpiceSession
+    from memprop.cosim.simulator.session import NgSpiceSession
 
     return NgSpiceSession.instance()

@@ -127,7 +127,7 @@ def test_train_returns_the_run_it_wrote(run_dir):
     assert run.epochs == 1 and len(run.metrics) == 1 and run.test_accuracy == run.metrics[0]["test_accuracy"]
     assert all(path.exists() for path in run.paths.values() if path.name != "network.cir")
     initial = api._as_config(run.config)
-    from memprop.cosim.config import build_network, initial_states
+    from memprop.cosim.config.config import build_network, initial_states
 
     start = initial_states(initial, build_network(initial))
     assert any(not np.array_equal(start[name], x) for name, x in run.states.items())  # training moved devices
@@ -187,7 +187,7 @@ def test_export_of_a_trained_run_runs_in_ngspice_at_its_trained_equilibrium(run_
                           timeout=120)
     got = {m.group(1): float(m.group(2)) for m in re.finditer(r"v\((\w+)\) = (\S+)", proc.stdout)}
     run = memprop.open_run(run_dir)
-    from memprop.cosim.backends import sample_inputs, settle_ngspice
+    from memprop.cosim.engines.settle import sample_inputs, settle_ngspice
 
     net = memprop.network(run.config)
     ref = settle_ngspice(net, run.states, sample_inputs(run.config, net)).voltages

@@ -4,7 +4,7 @@ device model against its numpy twin (memprop/circuits/drive.py).
 `device_testbench` renders a deck that runs as-is with `ngspice -b` (the `.tran` and `.print`
 lines are in it); `tran_timing` gives the same transient settings for an in-process session
 (which drops a deck's analysis lines and issues the analysis as a command;
-memprop.cosim.cells.run_device_testbench does that load-run-read round trip). Vector names in a session's tran plot
+memprop.cosim.simulator.cells.run_device_testbench does that load-run-read round trip). Vector names in a session's tran plot
 are in VECTORS: ngspice names v(p) `p`, i(vdrive) `vdrive#branch` and the subckt's internal state
 node v(xdut.xs) `xdut.xs`.
 """

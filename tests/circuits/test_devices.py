@@ -17,7 +17,7 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS, device_model
 from memprop.circuits.drive import loop_area, simulate_drive
 from memprop.circuits.validation import ConfigError
-from memprop.cosim.cells import run_device_testbench
+from memprop.cosim.simulator.cells import run_device_testbench
 from memprop.netgen.testbench import VECTORS, device_testbench, tran_timing
 
 NAMES = list(DEVICE_MODELS)

@@ -13,7 +13,7 @@ from memprop.circuits.neuron import Neuron
 from memprop.circuits.nonideal import NonIdeal
 from memprop.circuits.programming import PulseScheme, pulse
 from memprop.circuits.validation import ConfigError
-from memprop.cosim.cells import run_device_testbench
+from memprop.cosim.simulator.cells import run_device_testbench
 
 RRAM = DEVICE_MODELS["stanford-rram"]
 STATES = np.linspace(RRAM.x_lo, RRAM.x_hi, 11)

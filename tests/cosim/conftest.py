@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.runs.trainer import Trainer
 from tests.cosim.runs import small_config
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from memprop.cosim.config import Config, parse
+from memprop.cosim.config.config import Config, parse
 
 SMALL_RUN = """
 [network]

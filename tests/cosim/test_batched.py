@@ -12,9 +12,9 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network, random_states, recurrent_network
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.nonideal import NonIdeal
-from memprop.cosim.batched import BatchedNgspiceEngine
-from memprop.cosim.engines import NgspiceEngine
-from memprop.cosim.factory import make_engine
+from memprop.cosim.engines.batched import BatchedNgspiceEngine
+from memprop.cosim.engines.perphase import NgspiceEngine
+from memprop.cosim.engines.factory import make_engine
 
 #: The issue's bar for a warm-started point against a cold .op of the same phase (volts).
 WARM_VS_COLD = 1e-6
@@ -145,7 +145,7 @@ def test_a_deck_whose_first_cold_start_fails_is_loaded_once_more(ngspice, monkey
     fail to converge at the rest point although the same deck loaded again solves (seen in this
     suite, depending on what ran before, so not reproducible on demand). Here the first start
     fails as ngspice reports it; the engine loads the deck once more and solves every point."""
-    from memprop.cosim.session import NgSpiceSession, SimulationError
+    from memprop.cosim.simulator.session import NgSpiceSession, SimulationError
 
     real, calls = NgSpiceSession.sweep, []
 
@@ -204,7 +204,7 @@ def test_a_failed_sweep_finishes_its_batch_with_per_phase_ops(ngspice, caplog):
 @pytest.mark.slow
 def test_memory_stays_flat_over_many_batched_analyses(ngspice):
     """200 batches, each resumed in a sweep and its devices re-written, over several decks."""
-    from memprop.cosim.benchmarks import rss_mb
+    from memprop.cosim.bench.speed import rss_mb
 
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (32, 16, 10))
     batches = [(*_batch(net, 2, k), SYMMETRIC) for k in range(300)]

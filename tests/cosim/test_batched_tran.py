@@ -11,9 +11,9 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.batched import BatchedTransientEngine
-from memprop.cosim.engines import NgspiceEngine
-from memprop.cosim.factory import make_engine
+from memprop.cosim.engines.batched import BatchedTransientEngine
+from memprop.cosim.engines.perphase import NgspiceEngine
+from memprop.cosim.engines.factory import make_engine
 
 SYMMETRIC = [0.0, 0.3, -0.3]
 

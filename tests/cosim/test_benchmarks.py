@@ -8,8 +8,8 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.benchmarks import _ep_steps, _exponent, format_speed
-from memprop.cosim.factory import make_engine
+from memprop.cosim.bench.speed import _ep_steps, _exponent, format_speed
+from memprop.cosim.engines.factory import make_engine
 
 
 def test_cost_exponent_recovers_a_power_law():
@@ -64,7 +64,7 @@ def test_format_speed_reports_every_figure():
 
 
 def test_point_cost_and_device_update_cost_measure_both_ways(ngspice):
-    from memprop.cosim.benchmarks import device_update_cost, point_cost
+    from memprop.cosim.bench.speed import device_update_cost, point_cost
 
     p = point_cost((6, 4, 3), sweep_points=6, ops=3)
     assert p["memristors"] == 2 * (4 * 6 + 3 * 4 * 2 + 4 + 3) and p["ratio"] == pytest.approx(p["op_s"] / p["sweep_point_s"])
@@ -77,7 +77,7 @@ def test_point_cost_and_device_update_cost_measure_both_ways(ngspice):
 
 
 def test_parallel_scaling_pairs_serial_and_two_workers(ngspice):
-    from memprop.cosim.benchmarks import parallel_scaling
+    from memprop.cosim.bench.speed import parallel_scaling
 
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (6, 4, 3))
     rows = parallel_scaling(net, batches=(4,), repeats=2, steps=1)
@@ -89,7 +89,7 @@ def test_parallel_scaling_pairs_serial_and_two_workers(ngspice):
 
 
 def test_transient_cost_times_the_read_and_the_dynamic_form(ngspice):
-    from memprop.cosim.benchmarks import transient_cost
+    from memprop.cosim.bench.speed import transient_cost
 
     r = transient_cost((6, 4, 3), batches=2, batch=2)
     assert r["read_phase_s"] > 0 and r["dynamic_phase_s"] > 0
@@ -99,8 +99,8 @@ def test_transient_cost_times_the_read_and_the_dynamic_form(ngspice):
 def test_scale_run_compares_ngspice_and_behavioural_weights_and_projects_the_epoch(ngspice):
     import tomllib
 
-    from memprop.cosim.benchmarks import format_scale, scale_run
-    from memprop.cosim.config import parse
+    from memprop.cosim.bench.speed import format_scale, scale_run
+    from memprop.cosim.config.config import parse
 
     cfg = parse(tomllib.loads('[network]\nlayers = [64, 8, 10]\n[data]\nvalidation = 0.0\n'
                               '[train]\nbatch_size = 10\ncheckpoint_every = 1000\n'))

@@ -24,9 +24,9 @@ import pytest
 from click.testing import CliRunner
 
 from memprop.circuits.validation import ConfigError
-from memprop.cosim import rundir
+from memprop.cosim.runs import rundir
 from memprop.cosim.cli import main
-from memprop.cosim.trainer import Trainer, load_run
+from memprop.cosim.runs.trainer import Trainer, load_run
 from tests.capped import CAP_MB, run_capped
 from tests.errors import one_error_line
 from tests.cosim.runs import SMALL_RUN, small_config
@@ -264,7 +264,7 @@ def _rezipped_with_new_header(raw: bytes, rng: np.random.Generator) -> bytes:
 def test_a_thousand_random_corruptions_give_clear_errors_or_identical_loads(small_run, monkeypatch):
     """Through load_run, what eval, export and validate read a run with (its config.toml, which no
     trial touches, parsed once: the pulse calibration of a config load would take most of the time)."""
-    from memprop.cosim import trainer
+    from memprop.cosim.runs import trainer
 
     path = small_run / rundir.CHECKPOINT
     raw = path.read_bytes()

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.cosim.cli import main
-from memprop.cosim.config import Config, dumps, parse
+from memprop.cosim.config.config import Config, dumps, parse
 
 
 def test_models_lists_every_registered_model_and_level():

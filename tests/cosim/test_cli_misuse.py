@@ -63,7 +63,7 @@ def test_validation_transients_do_not_need_numpy_2(ngspice, monkeypatch):
     from memprop.circuits.devices import DEVICE_MODELS
     from memprop.circuits.network import glorot_states, layered_network
     from memprop.circuits.neuron import Neuron
-    from memprop.cosim.validate import _transient
+    from memprop.cosim.runs.validate import _transient
 
     monkeypatch.delattr(np, "trapezoid", raising=False)
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (4, 3, 2))

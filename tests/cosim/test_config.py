@@ -15,7 +15,7 @@ import tomli_w
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.validation import ConfigError, one_line
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.config import (MAX_CONFIG_BYTES, SECTIONS, Config, DeviceConfig, NetworkConfig, SampleConfig,
+from memprop.cosim.config.config import (MAX_CONFIG_BYTES, SECTIONS, Config, DeviceConfig, NetworkConfig, SampleConfig,
                                   SimConfig, build_network, dumps, load, loads, parse, to_dict)
 
 # ---------------------------------------------------------------- helpers
@@ -468,7 +468,7 @@ def test_a_path_through_a_regular_file_cannot_be_read(tmp_path):
 def test_unreadable_file(tmp_path, monkeypatch):
     import os
 
-    from memprop.cosim import files
+    from memprop.cosim.data import files
 
     path = write(tmp_path, "[network]\n", "locked.toml")
     real_open = os.open
@@ -543,7 +543,7 @@ def test_section_dataclasses_validate_on_construction():
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_configs_load_and_build(path):
-    from memprop.cosim.config import build_network, check_trainable, load
+    from memprop.cosim.config.config import build_network, check_trainable, load
 
     cfg = load(path)
     network = build_network(cfg)
@@ -557,7 +557,7 @@ CONFIG_FILES = sorted((Path(__file__).parents[2] / "configs").glob("*.toml"))
 @pytest.mark.parametrize("model", sorted(DEVICE_MODELS))
 def test_config_show_doc_is_toml_that_loads_back_with_every_field_explained(model):
     from memprop.circuits.params import describe
-    from memprop.cosim.config import documented
+    from memprop.cosim.config.config import documented
 
     cfg = parse({"device": {"model": model}, "train": {"update": "pulse"}})
     text = documented(cfg)

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.programming import HALF_SELECT
 from memprop.cosim.cli import main
-from memprop.cosim.config import Config
-from memprop.cosim.crossbar_report import CASES, COMMAND, SETUPS, SKIPPED, training_config
-from memprop.cosim.programming_report import programming_plan
+from memprop.cosim.config.config import Config
+from memprop.cosim.bench.crossbar_write import CASES, COMMAND, SETUPS, SKIPPED, training_config
+from memprop.cosim.bench.programming import programming_plan
 
 
 @pytest.mark.slow

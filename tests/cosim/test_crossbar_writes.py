@@ -14,7 +14,7 @@ import pytest
 from memprop.circuits.crossbar_write import write_sequence
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.programming import PulseScheme
-from memprop.cosim.crossbar_writes import compare_write
+from memprop.cosim.programming.crossbar import compare_write
 from memprop.netgen.crossbar_write import EDGE, crossbar_write_deck, pwl_points, write_timing
 
 NAMES = sorted(DEVICE_MODELS)

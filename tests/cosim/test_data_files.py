@@ -13,7 +13,7 @@ import tomli_w
 from click.testing import CliRunner
 
 from memprop.cosim.cli import main
-from memprop.cosim.datasets import IDX_FILES, MAX_IDX_BYTES
+from memprop.cosim.data.datasets import IDX_FILES, MAX_IDX_BYTES
 from tests.capped import CAP_MB, run_capped
 
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from memprop.circuits.validation import ConfigError
-from memprop.cosim import datasets
-from memprop.cosim.datasets import IDX_FILES, binary_patterns, corrupt, idx_dataset, load_splits
+from memprop.cosim.data import datasets
+from memprop.cosim.data.datasets import IDX_FILES, binary_patterns, corrupt, idx_dataset, load_splits
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 

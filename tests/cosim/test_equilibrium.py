@@ -8,8 +8,8 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network, recurrent_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.backends import activation_nodes, settle_behavioral, settle_ngspice
-from memprop.cosim.behavioral import BehavioralNetwork
+from memprop.cosim.engines.settle import activation_nodes, settle_behavioral, settle_ngspice
+from memprop.cosim.engines.behavioral import BehavioralNetwork
 from memprop.netgen.deck import render
 
 MV = 1e-3
@@ -162,7 +162,7 @@ def test_twin_transient_tracks_ngspice_transient(ngspice):
 
 def test_twin_phase_waveform_tracks_the_ngspice_phase_waveform(ngspice):
     """Large runs draw their free/nudged waveform from the twin: it must be the circuit's."""
-    from memprop.cosim.waveforms import transient_phases, twin_transient_phases
+    from memprop.cosim.engines.transient import transient_phases, twin_transient_phases
 
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (16, 8, 4))
     states = glorot_states(net, 3, gain=GAIN)

@@ -12,8 +12,8 @@ import tomllib
 import numpy as np
 import pytest
 
-from memprop.cosim.config import parse
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import parse
+from memprop.cosim.runs.trainer import Trainer
 
 RUN = """
 [network]

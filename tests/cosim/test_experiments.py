@@ -12,10 +12,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from memprop.cosim import hopfield
-from memprop.cosim import reconstruction as rc
-from memprop.cosim.datasets import binary_patterns, corrupt
-from memprop.cosim.experiments import (SpicePoint, classification_plan, extend_reconstruction, reconstruction_plan,
+from memprop.cosim.learning import hopfield
+from memprop.cosim.runs import reconstruction as rc
+from memprop.cosim.data.datasets import binary_patterns, corrupt
+from memprop.cosim.bench.experiments import (SpicePoint, classification_plan, extend_reconstruction, reconstruction_plan,
                                        run_classification, run_reconstruction, spice_operating_point)
 
 

@@ -17,11 +17,12 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim import rundir
-from memprop.cosim.config import parse
-from memprop.cosim.engines import BehavioralEngine, NgspiceEngine
-from memprop.cosim.executors import ParallelEngine
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.runs import rundir
+from memprop.cosim.config.config import parse
+from memprop.cosim.engines.perphase import NgspiceEngine
+from memprop.cosim.engines.twin import BehavioralEngine
+from memprop.cosim.engines.parallel import ParallelEngine
+from memprop.cosim.runs.trainer import Trainer
 
 
 def test_retry_ladder_recovers_real_nonconvergence(ngspice, caplog):

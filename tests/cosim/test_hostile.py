@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.cosim.cli import main
-from memprop.cosim.config import MAX_CONFIG_BYTES, SECTIONS, Config, NetworkConfig, build_network, initial_states
+from memprop.cosim.config.config import MAX_CONFIG_BYTES, SECTIONS, Config, NetworkConfig, build_network, initial_states
 from memprop.netgen.deck import comment_lines, render
 from tests.capped import memprop_command
 

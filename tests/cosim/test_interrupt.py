@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from memprop.circuits.validation import ConfigError
-from memprop.cosim import rundir
+from memprop.cosim.runs import rundir
 from tests.capped import memprop_command
 
 #: 40 batches an epoch: after the first mid-epoch checkpoint the run still has seconds to go, so

@@ -12,8 +12,8 @@ import tomli_w
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.backends import activation_nodes, settle_ngspice
-from memprop.cosim.session import NgSpiceSession
+from memprop.cosim.engines.settle import activation_nodes, settle_ngspice
+from memprop.cosim.simulator.session import NgSpiceSession
 from memprop.netgen.deck import TranSpec
 from tests.capped import CAP_MB, run_capped
 
@@ -63,8 +63,8 @@ def test_a_settle_transient_keeps_only_the_activations(ngspice):
 
 
 def test_waveform_and_validation_transients_keep_only_what_they_read(ngspice, monkeypatch):
-    from memprop.cosim.validate import _transient
-    from memprop.cosim.waveforms import transient_phases
+    from memprop.cosim.runs.validate import _transient
+    from memprop.cosim.engines.transient import transient_phases
 
     seen = []
     original = NgSpiceSession.tran

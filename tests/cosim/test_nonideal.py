@@ -11,10 +11,10 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.nonideal import NonIdeal, write_noise
-from memprop.cosim.backends import settle_behavioral, settle_ngspice
-from memprop.cosim.config import parse
-from memprop.cosim.programming import Fidelity, apply_update
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.engines.settle import settle_behavioral, settle_ngspice
+from memprop.cosim.config.config import parse
+from memprop.cosim.programming.writes import Fidelity, apply_update
+from memprop.cosim.runs.trainer import Trainer
 
 
 def _net(**nonideal):
@@ -108,7 +108,7 @@ def test_variation_needs_the_read_form():
 
 
 def test_the_config_section_reaches_the_network():
-    from memprop.cosim.config import build_network
+    from memprop.cosim.config.config import build_network
 
     cfg = parse(tomllib.loads("[nonideal]\nd2d_sigma = 0.2\nstuck_off = 0.1\n"))
     net = build_network(cfg)

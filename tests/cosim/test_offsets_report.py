@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from memprop.circuits.validation import ConfigError
 from memprop.cosim.cli import main
-from memprop.cosim.offsets_report import OffsetsPlan, measure, offset_config
+from memprop.cosim.bench.offsets import OffsetsPlan, measure, offset_config
 
 
 def test_the_offset_reaches_every_neuron_of_the_macromodel():

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from memprop.cosim.cli import main
-from memprop.cosim.programming_report import COMMAND, METHODS, acceptance, method_config, programming_plan
+from memprop.cosim.bench.programming import COMMAND, METHODS, acceptance, method_config, programming_plan
 
 
 def report_rows(out):

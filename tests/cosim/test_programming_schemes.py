@@ -13,11 +13,11 @@ from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.programming import SCHEMES, PulseScheme
 from memprop.circuits.validation import ConfigError
-from memprop.cosim import rundir
-from memprop.cosim.config import LEGACY_PULSE_SCHEME, dumps, load_stored, loads_stored, parse
-from memprop.cosim.programming import PROGRAMMING_FIELDS, Fidelity, apply_update
-from memprop.cosim.rules import with_ties
-from memprop.cosim.trainer import Trainer, load_run, read_checkpoint
+from memprop.cosim.runs import rundir
+from memprop.cosim.config.config import LEGACY_PULSE_SCHEME, dumps, load_stored, loads_stored, parse
+from memprop.cosim.programming.writes import PROGRAMMING_FIELDS, Fidelity, apply_update
+from memprop.cosim.learning.estimators import with_ties
+from memprop.cosim.runs.trainer import Trainer, load_run, read_checkpoint
 
 PROGRAMMING_KEYS = ("programming_energy", "verify_reads", "unwritten_fraction", "at_g_max_fraction",
                     "at_g_min_fraction")

@@ -15,9 +15,9 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network, recurrent_network
 from memprop.circuits.neuron import Neuron
 from memprop.cosim.cli import main
-from memprop.cosim.config import parse
-from memprop.cosim.gradcheck import gradcheck
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import parse
+from memprop.cosim.learning.gradcheck import gradcheck
+from memprop.cosim.runs.trainer import Trainer
 from memprop.netgen.deck import render
 
 NETWORKS = {
@@ -55,7 +55,7 @@ def test_side_network_deck_runs_in_ngspice_batch(tmp_path):
 
 def test_side_network_is_gated_by_rho_prime(ngspice):
     """Saturated forward neurons block the adjoint: their lambda is exactly zero."""
-    from memprop.cosim.engines import NgspiceEngine
+    from memprop.cosim.engines.perphase import NgspiceEngine
 
     net = recurrent_network(Neuron(), DEVICE_MODELS["vteam"], 10, 6, 3)
     states = glorot_states(net, 1, gain=2.0)

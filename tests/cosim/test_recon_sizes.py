@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from memprop.cosim import hopfield
-from memprop.cosim import recon_sizes as rs
-from memprop.cosim import reconstruction as rc
+from memprop.cosim.learning import hopfield
+from memprop.cosim.bench import recon_sizes as rs
+from memprop.cosim.runs import reconstruction as rc
 from memprop.cosim.cli import main
-from memprop.cosim.datasets import binary_patterns, corrupt
+from memprop.cosim.data.datasets import binary_patterns, corrupt
 from tests.errors import one_error_line
 
 

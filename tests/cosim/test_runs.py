@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from memprop.cosim import rundir
+from memprop.cosim.runs import rundir
 from memprop.cosim.cli import main
 from tests.cosim.runs import SMALL_RUN
 from tests.errors import one_error_line

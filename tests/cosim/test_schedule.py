@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from memprop.circuits.validation import ConfigError
-from memprop.cosim import rundir
-from memprop.cosim.config import LEGACY_SCHEDULE, build_network, dumps, loads_stored, parse
-from memprop.cosim.schedule import adam_step, lr_factor, step, zero_velocity
-from memprop.cosim.trainer import Trainer, read_checkpoint
+from memprop.cosim.runs import rundir
+from memprop.cosim.config.config import LEGACY_SCHEDULE, build_network, dumps, loads_stored, parse
+from memprop.cosim.learning.schedule import adam_step, lr_factor, step, zero_velocity
+from memprop.cosim.runs.trainer import Trainer, read_checkpoint
 
 
 def _train(**train) -> dict:

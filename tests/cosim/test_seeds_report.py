@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from memprop.cosim import rundir
+from memprop.cosim.runs import rundir
 from memprop.cosim.cli import main
-from memprop.cosim.seeds_report import SeedsPlan, max_drop, run, seeds_config
+from memprop.cosim.bench.seeds import SeedsPlan, max_drop, run, seeds_config
 
 
 def test_max_drop_is_the_largest_fall_between_consecutive_epochs():

@@ -8,9 +8,9 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.backends import activation_nodes, settle_ngspice
-from memprop.cosim.benchmarks import rss_mb
-from memprop.cosim.session import NgSpiceSession, SimulationError
+from memprop.cosim.engines.settle import activation_nodes, settle_ngspice
+from memprop.cosim.bench.speed import rss_mb
+from memprop.cosim.simulator.session import NgSpiceSession, SimulationError
 from memprop.netgen.deck import render
 from memprop.netgen.updates import DeviceWriter, device_assignments, input_assignments
 
@@ -124,7 +124,7 @@ def test_a_command_cannot_smuggle_a_second_one(ngspice, bad):
 
 
 def test_packed_commands_fill_lines_within_the_cap_in_order():
-    from memprop.cosim.session import MAX_COMMAND, pack_commands
+    from memprop.cosim.simulator.session import MAX_COMMAND, pack_commands
 
     cmds = [b"alter r%d = %d" % (k, k) for k in range(500)]
     lines = pack_commands(cmds)

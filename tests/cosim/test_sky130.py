@@ -19,7 +19,7 @@ CELL = Neuron(level="sky130", v_high=0.5, r_f=1e6, c_f=1e-12)
 
 @pytest.fixture(scope="module")
 def tt_transfer():
-    from memprop.cosim import cells
+    from memprop.cosim.simulator import cells
 
     return cells.transfer(CELL)
 
@@ -39,7 +39,7 @@ def test_dc_transfer_is_the_hard_sigmoid_within_15_mv(tt_transfer):
 
 @needs_pdk
 def test_static_power_per_neuron_is_below_20_uw():
-    from memprop.cosim import cells
+    from memprop.cosim.simulator import cells
 
     power = cells.static_power(CELL)
     assert 1e-6 < power["total_w"] < 20e-6
@@ -48,7 +48,7 @@ def test_static_power_per_neuron_is_below_20_uw():
 
 @needs_pdk
 def test_step_response_settles_like_the_integrator():
-    from memprop.cosim import cells
+    from memprop.cosim.simulator import cells
 
     r = cells.step_response(CELL, 0.3, stop=10 * CELL.tau)
     t, v = r["time"], r["v"]
@@ -62,7 +62,7 @@ def test_step_response_settles_like_the_integrator():
 @pytest.mark.slow
 @needs_pdk
 def test_corners_and_mismatch_change_the_cell(tt_transfer):
-    from memprop.cosim import cells
+    from memprop.cosim.simulator import cells
 
     ss = cells.static_power(Neuron(level="sky130", v_high=0.5, r_f=1e6, c_f=1e-12, corner="ss", temp=-40.0))
     ff = cells.static_power(Neuron(level="sky130", v_high=0.5, r_f=1e6, c_f=1e-12, corner="ff", temp=125.0))
@@ -80,7 +80,7 @@ def test_other_decks_load_in_the_default_mode_after_a_sky130_deck(tt_transfer):
     the same voltages before and after."""
     from memprop.circuits.devices import DEVICE_MODELS
     from memprop.circuits.network import glorot_states, layered_network
-    from memprop.cosim.session import NgSpiceSession
+    from memprop.cosim.simulator.session import NgSpiceSession
     from memprop.netgen.deck import render
 
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (6, 4, 3))
@@ -93,7 +93,7 @@ def test_other_decks_load_in_the_default_mode_after_a_sky130_deck(tt_transfer):
         return np.array([session.vector(plot, f"{ln}_v")[0] for ln in deck.node_map["neurons"]])
 
     before = settle()
-    from memprop.cosim import cells
+    from memprop.cosim.simulator import cells
 
     cells.static_power(CELL)
     assert np.array_equal(settle(), before)

@@ -23,15 +23,16 @@ from memprop.circuits.network import conductances, glorot_states, layered_networ
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.programming import PulseScheme
 from memprop.circuits.validation import ConfigError
-from memprop.cosim import rundir
-from memprop.cosim.behavioral import BehavioralNetwork
+from memprop.cosim.runs import rundir
+from memprop.cosim.engines.behavioral import BehavioralNetwork
 from memprop.cosim.cli import main
-from memprop.cosim.config import build_network, initial_states, parse
-from memprop.cosim.datasets import load_splits
-from memprop.cosim.engines import BehavioralEngine, NgspiceEngine
-from memprop.cosim.programming import Fidelity, apply_update
-from memprop.cosim.rules import ep_update, layer_rates, with_ties
-from memprop.cosim.trainer import Trainer, evaluate, load_run, nudging_betas, one_hot, write_artifacts
+from memprop.cosim.config.config import build_network, initial_states, parse
+from memprop.cosim.data.datasets import load_splits
+from memprop.cosim.engines.perphase import NgspiceEngine
+from memprop.cosim.engines.twin import BehavioralEngine
+from memprop.cosim.programming.writes import Fidelity, apply_update
+from memprop.cosim.learning.estimators import EP, ep_update, layer_rates, with_ties
+from memprop.cosim.runs.trainer import Trainer, evaluate, load_run, one_hot, write_artifacts
 
 MV = 1e-3
 MEMPROP = Path(sys.executable).with_name("memprop")
@@ -89,7 +90,7 @@ def test_ngspice_phases_match_twin_batch_by_batch(ngspice):
             idx = np.arange(10 * batch, 10 * batch + 10)
             x = lo + (hi - lo) * splits.train.x[idx]
             y = one_hot(splits.train.y[idx], 10, lo, hi)
-            betas = nudging_betas("symmetric", cfg.train.beta, np.random.default_rng(0))
+            betas = EP("symmetric", cfg.train.beta).betas(np.random.default_rng(0))
             ps, pt = spice.phases(x, y, betas), twin.phases(x, y, betas)
             assert [p.beta for p in ps] == [p.beta for p in pt] == [0.0, 0.3, -0.3]
             for a, b in zip(ps, pt):
@@ -590,7 +591,7 @@ def test_eval_of_a_missing_run_is_a_clear_error(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 def test_write_artifacts_plots_and_deck_runs_in_ngspice(ngspice, tmp_path):
-    from memprop.cosim.waveforms import transient_phases
+    from memprop.cosim.engines.transient import transient_phases
 
     cfg = parse(_config(network={"layers": [64, 16, 10]}, data={"train_size": 60, "test_size": 20},
                         train={"backend": "behavioral", "epochs": 2, "checkpoint_every": 10**6}))
@@ -649,7 +650,7 @@ def test_write_artifacts_plots_and_deck_runs_in_ngspice(ngspice, tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 def test_best_validation_is_the_earliest_highest_validation_epoch_with_its_test_accuracy():
-    from memprop.cosim.trainer import best_validation
+    from memprop.cosim.runs.trainer import best_validation
 
     rows = [{"epoch": 1, "validation_accuracy": 0.8, "test_accuracy": 0.7},
             {"epoch": 2, "validation_accuracy": 0.9, "test_accuracy": 0.85},

@@ -7,9 +7,10 @@ import numpy as np
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.config import parse
-from memprop.cosim.engines import BehavioralEngine, NgspiceEngine
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import parse
+from memprop.cosim.engines.perphase import NgspiceEngine
+from memprop.cosim.engines.twin import BehavioralEngine
+from memprop.cosim.runs.trainer import Trainer
 
 TINY = """
 [network]

@@ -11,11 +11,11 @@ import pytest
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network, recurrent_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.behavioral import BehavioralNetwork
-from memprop.cosim.engines import BehavioralEngine
-from memprop.cosim.fixedpoint import iterate
-from memprop.cosim.programming import Fidelity, apply_update
-from memprop.cosim.rules import ep_update, layer_rates, with_ties
+from memprop.cosim.engines.behavioral import BehavioralNetwork
+from memprop.cosim.engines.twin import BehavioralEngine
+from memprop.cosim.engines.fixedpoint import iterate
+from memprop.cosim.programming.writes import Fidelity, apply_update
+from memprop.cosim.learning.estimators import ep_update, layer_rates, with_ties
 
 NETWORKS = {
     "layered": lambda dev: layered_network(Neuron(), dev, (12, 8, 3)),
@@ -156,8 +156,8 @@ def test_engine_counts_settles_sweeps_and_unconverged_phases(caplog):
 
 
 def test_training_metrics_carry_the_twin_counters(tmp_path):
-    from memprop.cosim.config import Config
-    from memprop.cosim.trainer import Trainer
+    from memprop.cosim.config.config import Config
+    from memprop.cosim.runs.trainer import Trainer
 
     cfg = Config()
     cfg = replace(cfg, data=replace(cfg.data, train_size=40, test_size=20),
@@ -192,8 +192,8 @@ def test_float32_twin_settles_where_the_float64_twin_does(kind, device):
 
 
 def test_float32_training_learns_as_float64_does(tmp_path):
-    from memprop.cosim.config import Config
-    from memprop.cosim.trainer import Trainer
+    from memprop.cosim.config.config import Config
+    from memprop.cosim.runs.trainer import Trainer
 
     cfg = Config()
     rows = {}
@@ -207,7 +207,7 @@ def test_float32_training_learns_as_float64_does(tmp_path):
 
 def test_float32_outside_the_behavioral_backend_is_refused():
     from memprop.circuits.validation import ConfigError
-    from memprop.cosim.config import TrainConfig
+    from memprop.cosim.config.config import TrainConfig
 
     with pytest.raises(ConfigError, match="precision"):
         TrainConfig(precision="float32")  # the ngspice backend
@@ -223,7 +223,7 @@ def test_a_pending_write_gives_apply_updates_states_and_fidelity_bit_for_bit():
     fidelity sums; the targets the twin reads are the devices' reads to the rounding of state_for."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from memprop.cosim.programming import plain_write, start_update
+    from memprop.cosim.programming.writes import plain_write, start_update
 
     net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (200, 60, 10))
     states = _write(net, glorot_states(net, 2, gain=0.5), 0)
@@ -247,7 +247,7 @@ def test_plain_write_excludes_what_a_target_read_cannot_tell():
     """Pulses, write noise, nonlinear reads and crossbars with empty crosspoints write the
     ordinary way (their reads are not known before their states)."""
     from memprop.circuits.nonideal import NonIdeal
-    from memprop.cosim.programming import plain_write
+    from memprop.cosim.programming.writes import plain_write
 
     def zeros(net):
         return {b.name: np.zeros((b.rows, b.cols)) for b in net.crossbars}

@@ -7,9 +7,9 @@ import pytest
 
 from memprop.circuits.network import conductances
 from memprop.circuits.validation import ConfigError
-from memprop.cosim.behavioral import BehavioralNetwork
-from memprop.cosim.config import Config, DeviceConfig, build_network, initial_states
-from memprop.cosim.validate import IMPEDANCE_SCALE, sky130_config
+from memprop.cosim.engines.behavioral import BehavioralNetwork
+from memprop.cosim.config.config import Config, DeviceConfig, build_network, initial_states
+from memprop.cosim.runs.validate import IMPEDANCE_SCALE, sky130_config
 
 
 def test_the_sky130_port_keeps_weights_and_scales_the_equilibrium():

@@ -143,7 +143,7 @@ def test_smooth_activation_decks_run_in_ngspice_batch(tmp_path, level, analysis)
 
 def test_cmos_neuron_settles_near_the_ideal_neuron(ngspice):
     """The transistor-level neuron realises the same cell: equilibria within tens of mV of the ideal."""
-    from memprop.cosim.backends import settle_behavioral, settle_ngspice
+    from memprop.cosim.engines.settle import settle_behavioral, settle_ngspice
 
     ideal = layered_network(Neuron(), DEVICE_MODELS["vteam"], (16, 8, 4))
     cmos = layered_network(Neuron(level="cmos"), DEVICE_MODELS["vteam"], (16, 8, 4))

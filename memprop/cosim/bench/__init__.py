@@ -1,0 +1,1 @@
+"""Benchmarks: one module per `memprop bench X`, each writing a report directory."""

@@ -1,0 +1,1 @@
+"""Learning: gradient estimators and train_step (estimators), the optimizer (schedule), gradcheck, Hopfield baselines."""

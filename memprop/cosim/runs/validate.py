@@ -1,0 +1,160 @@
+"""Transistor-level validation of a trained network (`memprop validate RUN --neuron cmos|sky130`).
+
+The trained device states are kept; only the neuron cell changes (e.g. to the transistor-level
+`cmos` or `sky130` level). The sky130 cell runs from +/-0.9 V with a 0.5 V swing, and its crossbar is
+sized for power: every voltage is scaled by SKY130_V_HIGH_MAX / v_high and every resistance (R_f and
+the devices' R_on, R_off) by IMPEDANCE_SCALE, with C_f scaled down by the same factor. The weights
+W = R_f (G+ - G-) and tau = R_f C_f stay what was trained; the hard sigmoid is homogeneous (v_low =
+0), so the scaled network computes the same function in smaller volts, and the crossbar's read
+power falls by IMPEDANCE_SCALE times the square of the voltage scale. We report
+- the accuracy change: test images settled with `.op` at the new level vs at the run's own level,
+  both in ngspice, on the same images;
+- the settling time to 1 %: from a transient starting at rest (the operating point with the inputs
+  at 0 V) with the inputs rising within 1 ns at t = 0,
+  the last time any output neuron is more than 1 % of the activation range away from its final
+  value;
+- the energy per inference: the power delivered by every supply and input source, integrated
+  from t = 0 to the settling time (and to the end of the window), per sample and averaged; split
+  by where it is drawn: the neurons' core supplies, the output rails that carry the crossbar's
+  read currents (sky130: vhi_sky, vlo_sky; cmos: vhi_cmos) and the input and bias sources; and per
+  multiply-accumulate (one differential pair read once per inference).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from scipy.integrate import trapezoid  # numpy's own is numpy >= 2 only (np.trapz before)
+
+from memprop.circuits.network import Network, SynapseStates
+from memprop.circuits.neuron import SKY130_V_HIGH_MAX
+from memprop.circuits.validation import ConfigError
+from memprop.cosim.config.config import Config, DeviceConfig, build_network
+from memprop.cosim.data.datasets import load_splits
+from memprop.cosim.simulator.session import NgSpiceSession, SimulationError
+from memprop.netgen import names
+from memprop.netgen.deck import render
+from memprop.netgen.updates import SourceWriter
+
+
+#: The sky130 crossbar's resistances (R_f, R_on, R_off) relative to the trained network's.
+IMPEDANCE_SCALE = 100.0
+#: Output rails: they deliver the neurons' output currents into the crossbar.
+READ_RAILS = ("vhi_sky", "vlo_sky", "vhi_cmos")
+
+
+def sky130_config(cfg: Config, corner: str = "tt", temp: float = 27.0) -> Config:
+    """The run's config ported to the sky130 level with the same weights (see the module doc)."""
+    if cfg.neuron.level == "sky130":  # trained at sky130 already: only the corner and temperature change
+        return replace(cfg, neuron=replace(cfg.neuron, corner=corner, temp=float(temp)))
+    device = cfg.device.build()
+    if not all(hasattr(device, name) for name in ("r_on", "r_off")):
+        raise ConfigError("device.model", f"the sky130 crossbar scales R_on and R_off: {cfg.device.model!r} has none",
+                          cfg.source)
+    k, n = IMPEDANCE_SCALE, cfg.neuron
+    params = {**cfg.device.params, "r_on": device.r_on * k, "r_off": device.r_off * k}
+    neuron = replace(n, level="sky130", v_low=0.0, v_high=SKY130_V_HIGH_MAX, r_f=n.r_f * k, c_f=n.c_f / k,
+                     corner=corner, temp=float(temp))
+    return replace(cfg, neuron=neuron, device=DeviceConfig(model=cfg.device.model, params=params))
+
+
+def _accuracy(network: Network, states: SynapseStates, x: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    session = NgSpiceSession.instance()
+    deck = render(network, states, inputs=x[0], analysis="none")
+    session.load(deck.text)
+    writer = SourceWriter(network, deck.node_map)
+    out = [f"{names.line(network.group(network.output_group), k)}_v"
+           for k in range(network.group(network.output_group).size)]
+    correct, failures, t0 = 0, 0, time.perf_counter()
+    for xi, label in zip(x, labels):
+        session.commands(writer.sample(xi, None))
+        try:
+            plot = session.op()
+        except SimulationError:
+            failures += 1
+            continue
+        v = np.array([session.vector(plot, n)[0] for n in out])
+        correct += int(np.argmax(v) == label)
+    session.clear()
+    return {"accuracy": correct / len(labels), "images": int(len(labels)), "failed": failures,
+            "seconds_per_image": (time.perf_counter() - t0) / len(labels)}
+
+
+def _transient(network: Network, states: SynapseStates, x: np.ndarray, t_stop: float) -> dict[str, float]:
+    session = NgSpiceSession.instance()
+    deck = render(network, states, inputs=x, analysis="none", form="read", input_step=1e-9)
+    session.load(deck.text)
+    drives = list(deck.node_map["inputs"].values()) + list(deck.node_map["bias"].values())
+    sources = [e["source"] for e in drives]
+    nodes = {e["source"]: e["out"] for e in drives}
+    supplies = {name: name for name in deck.node_map["supplies"]}
+    out = [f"{names.line(network.group(network.output_group), k)}_v"
+           for k in range(network.group(network.output_group).size)]
+    # ngspice keeps every time point of what it saves: only what is read (a supply not in the deck is ignored)
+    session.save_only(out + [v for src, node in {**nodes, **supplies}.items() for v in (node, f"{src}#branch")])
+    step = t_stop / 400
+    # no uic: the transient starts from the operating point with the inputs at 0 V (rest), then
+    # the inputs rise within 1 ns
+    plot = session.tran(step, t_stop, uic=False, max_step=step)
+    t = session.vector(plot, "time")
+    v = np.stack([session.vector(plot, n) for n in out], axis=1)
+    span = network.neuron.v_high - network.neuron.v_low
+    off = np.any(np.abs(v - v[-1]) > 0.01 * span, axis=1)
+    settle = float(t[np.nonzero(off)[0][-1] + 1]) if off.any() and np.nonzero(off)[0][-1] + 1 < len(t) else float(t[-1])
+    power = np.zeros_like(t)
+    for src in sources:
+        power += -session.vector(plot, nodes[src]) * session.vector(plot, f"{src}#branch")
+    vectors = set(session.vector_names(plot))
+    for src, node in supplies.items():
+        if f"{src}#branch" in vectors:
+            power += -session.vector(plot, node) * session.vector(plot, f"{src}#branch")
+    within = t <= settle
+    energy_settle = float(trapezoid(power[within], t[within])) if within.sum() > 1 else 0.0
+    split = {"sources": sum(-session.vector(plot, nodes[src]) * session.vector(plot, f"{src}#branch")
+                            for src in sources)}
+    rails = [src for src in supplies if src in READ_RAILS]
+    split["read_rails"] = sum((-session.vector(plot, r) * session.vector(plot, f"{r}#branch") for r in rails),
+                              np.zeros_like(t))
+    split["neurons"] = power - split["sources"] - split["read_rails"]
+    session.clear()
+    energies = {f"energy_{part}_j": float(trapezoid(p[within], t[within])) if within.sum() > 1 else 0.0
+                for part, p in split.items()}
+    return {**energies, "settling_time_s": settle, "energy_to_settle_j": energy_settle,
+            "energy_window_j": float(trapezoid(power, t)), "mean_power_w": float(np.mean(power[len(t) // 2:]))}
+
+
+def validate(cfg: Config, states: SynapseStates, level: str, *, images: int = 100, transients: int = 3,
+             t_stop: float = 20e-6, corner: str = "tt", temp: float = 27.0) -> dict[str, Any]:
+    base = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
+    ported = sky130_config(cfg, corner, temp) if level == "sky130" else replace(cfg, neuron=replace(cfg.neuron, level=level))
+    target = build_network(replace(ported, sim=replace(cfg.sim, beta=0.0)))
+    splits = load_splits(cfg.data.dataset, seed=cfg.data.seed, validation=cfg.data.validation,
+                         train_size=cfg.data.train_size, test_size=cfg.data.test_size,
+                         data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
+    n = min(images, len(splits.test.y))
+    lo, hi = base.neuron.v_low, base.neuron.v_high
+    x = lo + (hi - lo) * splits.test.x[:n]
+    x_target = x * (target.neuron.v_high / hi)  # hard sigmoid, v_low = 0: the same function in scaled volts
+    labels = splits.test.y[:n]
+    result: dict[str, Any] = {"level": level, "reference_level": cfg.neuron.level, "corner": corner, "temp": temp,
+                              "macs": int(sum(int(b.mask().sum()) for b in target.crossbars))}
+    result["reference"] = _accuracy(base, states, x, labels)
+    result["validated"] = _accuracy(target, states, x_target, labels)
+    result["accuracy_change_points"] = 100 * (result["validated"]["accuracy"] - result["reference"]["accuracy"])
+    samples = []
+    for k in range(min(transients, n)):
+        samples.append({"image": k, "reference": _transient(base, states, x[k], t_stop),
+                        "validated": _transient(target, states, x_target[k], t_stop)})
+    result["transients"] = samples
+    if not samples:  # --transients 0: no settling or energy figures (not means of nothing)
+        return result
+    for which in ("reference", "validated"):
+        result[f"{which}_mean_settling_time_s"] = float(np.mean([s[which]["settling_time_s"] for s in samples]))
+        result[f"{which}_mean_energy_j"] = float(np.mean([s[which]["energy_to_settle_j"] for s in samples]))
+        result[f"{which}_energy_per_mac_j"] = result[f"{which}_mean_energy_j"] / result["macs"]
+        for part in ("neurons", "read_rails", "sources"):
+            result[f"{which}_mean_energy_{part}_j"] = float(np.mean([s[which][f"energy_{part}_j"] for s in samples]))
+    return result

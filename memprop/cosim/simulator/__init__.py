@@ -1,0 +1,1 @@
+"""The simulator: the process's one ngspice (session), raw files (rawfile) and single cells (cells)."""
