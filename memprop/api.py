@@ -299,7 +299,7 @@ def evaluate(run: Run | str | Path, backend: str | None = None) -> dict[str, Any
         (1, True)
     """
     from memprop.circuits.validation import check_choice
-    from memprop.cosim.engines.settle import BACKENDS
+    from memprop.cosim.config.choices import BACKENDS
     from memprop.cosim.config.config import build_network
     from memprop.cosim.data.datasets import load_splits
     from memprop.cosim.engines.factory import make_engine

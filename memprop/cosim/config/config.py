@@ -27,13 +27,13 @@ from memprop.circuits.nonideal import NonIdeal
 from memprop.circuits.params import describe, param
 from memprop.circuits.programming import PulseScheme
 from memprop.circuits.validation import ConfigError, check_choice, check_finite, check_int, one_safe_line
+from memprop.cosim.config.choices import (ANALYSES, BACKENDS, BATCHINGS, DATASETS, DEVICE_FORMS, INITS, LR_SCHEDULES,
+                                          NUDGINGS, OPTIMIZERS, PRECISIONS, RULES, SAMPLE_KINDS, TOPOLOGIES, UPDATES,
+                                          Analysis, Backend, Batching, Dataset, DeviceForm, Init, LrSchedule, Nudging,
+                                          Optimizer, Precision, Rule, SampleKind, Topology, Update)
 from memprop.cosim.data.files import read_bounded
 
 MAX_CONFIG_BYTES = 1_000_000
-#: How the ngspice backend solves the phases of a batch ([train] batching).
-BATCHINGS = ("sweep", "per-phase")
-#: train.lr_schedule: how the learning rate changes from epoch to epoch.
-LR_SCHEDULES = ("constant", "cosine", "step")
 #: train.scheduler: empty, local, or [scheme://]host:port with a scheme Dask knows (host: a name, an IPv4 or [IPv6]).
 SCHEDULER = re.compile(r"(|local|((tcp|tls|ws|wss|ucx)://)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
                        r":[0-9]{1,5})\Z")
@@ -43,19 +43,19 @@ SCHEDULER = re.compile(r"(|local|((tcp|tls|ws|wss|ucx)://)?([A-Za-z0-9][A-Za-z0-
 class NetworkConfig:
     """Topology and initial programming of the network."""
 
-    topology: str = param("layered", "layered (Scellier-Bengio, symmetric feedback) or recurrent (Hopfield)")
+    topology: Topology = param("layered", "layered (Scellier-Bengio, symmetric feedback) or recurrent (Hopfield)")
     layers: tuple[int, ...] = param((64, 32, 10), "layered: input size, then each neuron layer's size")
     neurons: int = param(50, "recurrent: number of neurons (outputs included)")
     inputs: int = param(10, "recurrent: number of input lines")
     outputs: int = param(5, "recurrent: number of output neurons (the last ones)")
     bias: bool = param(True, "a bias line (at v_high) with one differential pair per neuron")
     wire_resistance: float = param(0.0, "crossbar wire resistance per segment (0 = ideal wires)", "Ohm")
-    init: str = param("glorot", "initial weights: glorot (uniform, scaled by fan-in/out) or uniform (G anywhere in range)")
+    init: Init = param("glorot", "initial weights: glorot (uniform, scaled by fan-in/out) or uniform (G anywhere in range)")
     init_gain: float = param(0.5, "glorot: scale of the initial weights")
     seed: int = param(0, "seed of the initial device states")
 
     def __post_init__(self) -> None:
-        check_choice("topology", self.topology, ("layered", "recurrent"))
+        check_choice("topology", self.topology, TOPOLOGIES)
         if not isinstance(self.layers, tuple) or not all(isinstance(v, int) and not isinstance(v, bool)
                                                          for v in self.layers):
             raise ConfigError("layers", f"must be a list of integers, got {self.layers!r}")
@@ -69,7 +69,7 @@ class NetworkConfig:
         if not isinstance(self.bias, bool):
             raise ConfigError("bias", f"must be true or false, got {self.bias!r}")
         check_finite("wire_resistance", self.wire_resistance, nonnegative=True, high=1e6)
-        check_choice("init", self.init, ("glorot", "uniform"))
+        check_choice("init", self.init, INITS)
         check_finite("init_gain", self.init_gain, positive=True, high=100.0)
         check_int("seed", self.seed, low=0, high=2**32 - 1)
 
@@ -92,8 +92,14 @@ class DeviceConfig:
         object.__setattr__(self, "params", {
             k: v for k, v in self.params.items()
             if not (k in base.__dataclass_fields__ and type(v) is type(getattr(base, k)) and v == getattr(base, k))})
+        object.__setattr__(self, "_model", self._resolve())
 
     def build(self) -> MemristorModel:
+        """The model's own dataclass (VTEAM, HPLinearDrift, ...) with the overrides applied: built
+        and validated when the config is made, so a bad parameter never reaches a netlist."""
+        return self._model
+
+    def _resolve(self) -> MemristorModel:
         try:
             model = device_model(self.model, **self.params)
         except ConfigError as err:
@@ -131,15 +137,20 @@ def _check_derived(model: MemristorModel) -> None:
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Analyses and nudging used by netgen and settle."""
+    """Analyses and nudging of the one deck `memprop netgen` writes and `memprop settle` solves.
 
-    analysis: str = param("op", "op (equilibrium) or tran (dynamics from zero, with uic)")
+    `analysis` and `beta` are also fields of [train], on purpose: there they say how training's
+    phases settle and how hard EP nudges (default 0.3), here what a standalone deck holds (default
+    a free-phase `.op`, no nudging sources). One field for both would nudge every default deck or
+    leave the default training without nudging."""
+
+    analysis: Analysis = param("op", "op (equilibrium) or tran (dynamics from zero, with uic)")
     tran_step: float = param(2e-8, "transient print step", "s")
     tran_stop: float = param(2e-5, "transient stop time", "s")
     beta: float = param(0.0, "nudging strength; nudging sources are in the deck when non-zero")
 
     def __post_init__(self) -> None:
-        check_choice("analysis", self.analysis, ("op", "tran"))
+        check_choice("analysis", self.analysis, ANALYSES)
         check_finite("tran_step", self.tran_step, low=1e-15, high=1.0)
         check_finite("tran_stop", self.tran_stop, low=1e-12, high=10.0)
         if self.tran_stop / self.tran_step > 1e6:
@@ -153,12 +164,12 @@ class SimConfig:
 class SampleConfig:
     """The input sample that `memprop settle` and `netgen` program into the sources."""
 
-    kind: str = param("auto", "auto (a digit image when there are 64 inputs, else random), digits or random")
+    kind: SampleKind = param("auto", "auto (a digit image when there are 64 inputs, else random), digits or random")
     index: int = param(0, "digits: which image of scikit-learn's load_digits")
     seed: int = param(0, "random: seed of the uniform [v_low, v_high] inputs")
 
     def __post_init__(self) -> None:
-        check_choice("kind", self.kind, ("auto", "digits", "random"))
+        check_choice("kind", self.kind, SAMPLE_KINDS)
         check_int("index", self.index, low=0, high=1796)
         check_int("seed", self.seed, low=0, high=2**32 - 1)
 
@@ -167,22 +178,22 @@ class SampleConfig:
 class TrainConfig:
     """The learning run: rule, phases, schedule, how updates are written."""
 
-    rule: str = param("ep", "learning rule: ep (equilibrium propagation) or rbp (recurrent backpropagation "
+    rule: Rule = param("ep", "learning rule: ep (equilibrium propagation) or rbp (recurrent backpropagation "
                             "with the analog side network)")
-    backend: str = param("ngspice", "ngspice (co-simulated) or behavioral (numpy twin)")
-    analysis: str = param("op", "how phases settle in ngspice: op (equilibria) or tran (transients)")
-    batching: str = param("sweep", "op in ngspice: sweep (every phase of many batches as points of one warm-started "
+    backend: Backend = param("ngspice", "ngspice (co-simulated) or behavioral (numpy twin)")
+    analysis: Analysis = param("op", "how phases settle in ngspice: op (equilibria) or tran (transients)")
+    batching: Batching = param("sweep", "op in ngspice: sweep (every phase of many batches as points of one warm-started "
                                    "sweep, paused between batches to write the devices) or per-phase (a cold .op "
                                    "for every phase)")
-    device_form: str = param("auto", "tran: auto (devices as resistors wherever every device's voltage stays below "
+    device_form: DeviceForm = param("auto", "tran: auto (devices as resistors wherever every device's voltage stays below "
                                      "its switching threshold - checked before and after each batch - their state "
                                      "equations live otherwise) or dynamic (the state equations always live)")
-    precision: str = param("float64", "behavioral backend: float64, or float32 (the twin settles in single "
+    precision: Precision = param("float64", "behavioral backend: float64, or float32 (the twin settles in single "
                                       "precision to 1e-5 V; device states and writes stay float64)")
     epochs: int = param(5, "passes over the training set")
     batch_size: int = param(10, "samples per weight update")
     lr: tuple[float, ...] = param((0.04, 0.01), "learning rate per neuron layer (first to last; the last repeats)")
-    lr_schedule: str = param("step", "the learning rate's factor per epoch: constant, step (times lr_step_factor "
+    lr_schedule: LrSchedule = param("step", "the learning rate's factor per epoch: constant, step (times lr_step_factor "
                                      "every lr_step_epochs, never below lr_min) or cosine (from 1 down to lr_min "
                                      "over lr_decay_epochs, then lr_min)")
     lr_min: float = param(0.05, "step: the factor the rate never goes below; cosine: the factor it decays to")
@@ -190,7 +201,7 @@ class TrainConfig:
     lr_step_factor: float = param(0.5, "step: what each step multiplies the rate by")
     lr_decay_epochs: int = param(5, "cosine: epochs the decay spans (its own field, not train.epochs, so a "
                                     "resumed run that goes longer keeps its schedule)")
-    optimizer: str = param("sgd", "how the controller turns the rule's change into writes: sgd (rate x change, "
+    optimizer: Optimizer = param("sgd", "how the controller turns the rule's change into writes: sgd (rate x change, "
                                   "with heavy-ball momentum) or adam (Kingma & Ba; lr is then the step in weight "
                                   "units, as in PyTorch)")
     momentum: float = param(0.9, "sgd: heavy-ball momentum of the weight updates (0: none); adam: the first "
@@ -199,9 +210,9 @@ class TrainConfig:
     adam_beta2: float = param(0.999, "adam: the second moment's decay")
     adam_eps: float = param(1e-8, "adam: added to the root of the second moment (weight units per update)")
     beta: float = param(0.3, "nudging strength")
-    nudging: str = param("symmetric", "one-sided, symmetric (+beta and -beta), or random-sign (one-sided, "
+    nudging: Nudging = param("symmetric", "one-sided, symmetric (+beta and -beta), or random-sign (one-sided, "
                                       "sign drawn per batch)")
-    update: str = param("ideal", "ideal (set the new conductance) or pulse (programming pulses)")
+    update: Update = param("ideal", "ideal (set the new conductance) or pulse (programming pulses)")
     seed: int = param(0, "seed of shuffling, random nudging signs and anything else random")
     checkpoint_every: int = param(10, "write a checkpoint every this many batches (and at each epoch end)")
     eval_size: int = param(0, "evaluate on at most this many test images per epoch (0: all)")
@@ -214,14 +225,14 @@ class TrainConfig:
                                "empty: a local process pool when workers > 1")
 
     def __post_init__(self) -> None:
-        check_choice("rule", self.rule, ("ep", "rbp"))
+        check_choice("rule", self.rule, RULES)
         if self.rule == "rbp" and self.analysis != "op":
             raise ConfigError("analysis", "rbp's side network settles with .op: use analysis = \"op\"")
-        check_choice("backend", self.backend, ("ngspice", "behavioral"))
-        check_choice("analysis", self.analysis, ("op", "tran"))
+        check_choice("backend", self.backend, BACKENDS)
+        check_choice("analysis", self.analysis, ANALYSES)
         check_choice("batching", self.batching, BATCHINGS)
-        check_choice("device_form", self.device_form, ("auto", "dynamic"))
-        check_choice("precision", self.precision, ("float64", "float32"))
+        check_choice("device_form", self.device_form, DEVICE_FORMS)
+        check_choice("precision", self.precision, PRECISIONS)
         if self.precision == "float32" and (self.backend != "behavioral" or self.workers > 1 or self.scheduler):
             raise ConfigError("precision", "float32 is for the behavioral backend in this process (ngspice's "
                                            "twin checks, and workers, settle in float64)")
@@ -236,13 +247,13 @@ class TrainConfig:
         check_int("lr_step_epochs", self.lr_step_epochs, low=1, high=100000)
         check_finite("lr_step_factor", self.lr_step_factor, positive=True, high=1.0)
         check_int("lr_decay_epochs", self.lr_decay_epochs, low=1, high=100000)
-        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_finite("momentum", self.momentum, low=0.0, high=0.999)
         check_finite("adam_beta2", self.adam_beta2, low=0.0, high=0.999999)
         check_finite("adam_eps", self.adam_eps, positive=True, high=1.0)
         check_finite("beta", self.beta, positive=True, high=100.0)
-        check_choice("nudging", self.nudging, ("one-sided", "symmetric", "random-sign"))
-        check_choice("update", self.update, ("ideal", "pulse"))
+        check_choice("nudging", self.nudging, NUDGINGS)
+        check_choice("update", self.update, UPDATES)
         check_int("seed", self.seed, low=0, high=2**32 - 1)
         check_int("checkpoint_every", self.checkpoint_every, low=1, high=10**9)
         check_int("eval_size", self.eval_size, low=0, high=10**7)
@@ -262,7 +273,7 @@ class TrainConfig:
 class DataConfig:
     """Which data the network learns, and how it is split."""
 
-    dataset: str = param("digits", "digits (8x8, embedded), mnist or fashion-mnist (IDX files)")
+    dataset: Dataset = param("digits", "digits (8x8, embedded), mnist or fashion-mnist (IDX files)")
     data_dir: str = param("", "directory with the IDX files (empty: look in system locations)")
     verify: bool = param(True, "check IDX files against published checksums")
     validation: float = param(0.1, "fraction of the training set held out for validation")
@@ -271,7 +282,7 @@ class DataConfig:
     seed: int = param(0, "seed of the splits")
 
     def __post_init__(self) -> None:
-        check_choice("dataset", self.dataset, ("digits", "mnist", "fashion-mnist"))
+        check_choice("dataset", self.dataset, DATASETS)
         if not isinstance(self.data_dir, str) or "\x00" in self.data_dir or len(self.data_dir) > 4096:
             raise ConfigError("data_dir", "must be a path string")
         if not isinstance(self.verify, bool):
@@ -337,10 +348,7 @@ def _section(name: str, cls: type, table: Any, source: str) -> Any:
             if isinstance(value, int) and not isinstance(value, bool):
                 values["params"][key] = _as_float(f"device.params.{key}", value, source)
     try:
-        obj = cls(**values)
-        if cls is DeviceConfig:
-            obj.build()
-        return obj
+        return cls(**values)
     except ConfigError as err:
         raise err.located(source, name) from None
 

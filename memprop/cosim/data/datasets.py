@@ -23,14 +23,16 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from memprop.circuits.validation import ConfigError
 from memprop.cosim.data.files import read_bounded
 
-DATASETS = ("digits", "mnist", "fashion-mnist")
+#: The datasets a run can learn ([data] dataset; a config choice, see memprop.cosim.config.choices).
+DatasetName = Literal["digits", "mnist", "fashion-mnist"]
+DATASETS = get_args(DatasetName)
 #: The largest IDX file memprop reads, on disk and decompressed (MNIST's 60 000 training images: 47 MB).
 MAX_IDX_BYTES = 128 * 2**20
 #: MNIST and Fashion-MNIST: 28 x 28 images of 10 classes.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -211,6 +211,17 @@ class NgspiceEngine:
         ref_free = twin.equilibrium(x, newton=newton)
         return [ref_free] + [twin.equilibrium(x, y, b, u0=ref_free.u, newton=newton) for b in betas[1:]]
 
+    def _each_phase(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> Iterator[tuple[int, int]]:
+        """(sample i, phase p) in the circuit's order, the sources set for each: a sample's inputs
+        and targets once, then each phase's nudging (old vectors destroyed, so memory stays flat)."""
+        for i in range(x.shape[0]):
+            yi = None if y is None else y[i]
+            self.session.commands(["destroy all"] + self.sources.sample(x[i], yi) + self.sources.beta(0.0))
+            for p, beta in enumerate(betas):
+                if p:
+                    self.session.commands(["destroy all"] + self.sources.beta(beta))
+                yield i, p
+
     def phases(self, x: np.ndarray, y: np.ndarray | None, betas: list[float], upcoming: Any = None) -> list[Phase]:
         """Every sample's phases, each its own analysis (`upcoming` batches are not needed here)."""
         twin = self.twin.twin
@@ -219,13 +230,8 @@ class NgspiceEngine:
             return self._op_phases(twin, x, y, betas)
         refs = self._references(twin, x, y, betas)
         vs = [np.zeros_like(refs[0].v) for _ in betas]
-        for i in range(x.shape[0]):
-            yi = None if y is None else y[i]
-            self.session.commands(["destroy all"] + self.sources.sample(x[i], yi) + self.sources.beta(0.0))
-            for p, beta in enumerate(betas):
-                if p:
-                    self.session.commands(["destroy all"] + self.sources.beta(beta))
-                vs[p][i] = self._tran_phase(refs[p].v[i])
+        for i, p in self._each_phase(x, y, betas):
+            vs[p][i] = self._tran_phase(refs[p].v[i])
         self.twin.program(self.states)
         return [Phase(b, v, twin.signals(v, x)) for b, v in zip(betas, vs)]
 
@@ -247,16 +253,11 @@ class NgspiceEngine:
         pending = self._threads.submit(self._references, twin, x, y, betas)
         raw: list[list[Any]] = [[None] * x.shape[0] for _ in betas]
         try:
-            for i in range(x.shape[0]):
-                yi = None if y is None else y[i]
-                self.session.commands(["destroy all"] + self.sources.sample(x[i], yi) + self.sources.beta(0.0))
-                for p, beta in enumerate(betas):
-                    if p:
-                        self.session.commands(["destroy all"] + self.sources.beta(beta))
-                    try:
-                        raw[p][i] = self._op()
-                    except SimulationError as err:
-                        raw[p][i] = err
+            for i, p in self._each_phase(x, y, betas):
+                try:
+                    raw[p][i] = self._op()
+                except SimulationError as err:
+                    raw[p][i] = err
         finally:
             refs = pending.result()
         vs = [np.zeros_like(refs[0].v) for _ in betas]

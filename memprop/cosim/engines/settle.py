@@ -9,11 +9,10 @@ import numpy as np
 from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.validation import ConfigError, check_memory
 from memprop.cosim.engines.behavioral import BehavioralNetwork
+from memprop.cosim.config.choices import BACKENDS
 from memprop.cosim.config.config import Config, build_network, initial_states
 from memprop.cosim.data.datasets import digits
 from memprop.netgen.deck import TranSpec, render
-
-BACKENDS = ("ngspice", "behavioral")
 
 
 @dataclass

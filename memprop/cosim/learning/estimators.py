@@ -21,9 +21,6 @@ import numpy as np
 from memprop.circuits.network import Network
 from memprop.cosim.engines.base import Engine, Phase, Upcoming
 
-NUDGINGS = ("one-sided", "symmetric", "random-sign")
-RULES = ("ep", "rbp")
-
 
 def layer_rates(network: Network, lr: tuple[float, ...]) -> dict[str, float]:
     """Learning rate of each neuron group (layer k uses lr[k-1], the last value repeats)."""

@@ -188,19 +188,24 @@ class NgSpiceSession:
             raise SimulationError(f"ngspice failed: {what}", bad)
         return lines
 
+    def _send(self, cmd: str) -> int:
+        """Hand one command to ngspice with its output cleared first (so what follows is this
+        command's), Ctrl-C left to the interrupt guard, and its time counted as busy."""
+        self._ng.clear_output()
+        t0 = time.perf_counter()
+        try:
+            with self._interrupt:
+                return self._lib.ngSpice_Command(cmd.encode("ascii"))
+        finally:
+            self.busy_seconds += time.perf_counter() - t0
+
     def command(self, cmd: str) -> list[str]:
         """Run one ngspice command; raise SimulationError if ngspice reports an error."""
         if "\n" in cmd or "\r" in cmd or "\x00" in cmd:
             raise ValueError("one command per call: no line breaks or NUL characters")
         if len(cmd) > MAX_COMMAND:
             raise ValueError(f"ngspice commands are capped at {MAX_COMMAND} characters; got {len(cmd)}")
-        self._ng.clear_output()
-        t0 = time.perf_counter()
-        try:
-            with self._interrupt:
-                rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
-        finally:
-            self.busy_seconds += time.perf_counter() - t0
+        rc = self._send(cmd)
         if rc:
             raise SimulationError(f"ngspice command returned {rc}: {cmd[:80]}", self._output())
         return self._check(cmd[:80])
@@ -420,13 +425,7 @@ class NgSpiceSession:
 
     def _analysis(self, cmd: str) -> None:
         """Run an analysis command; a pause at a breakpoint is expected, anything else alarming raises."""
-        self._ng.clear_output()
-        t0 = time.perf_counter()
-        try:
-            with self._interrupt:
-                rc = self._lib.ngSpice_Command(cmd.encode("ascii"))
-        finally:
-            self.busy_seconds += time.perf_counter() - t0
+        rc = self._send(cmd)
         self.analyses += 1
         lines = [ln for ln in self._output() if not PAUSED.match(ln.strip())]
         bad = [ln for ln in lines if ERROR_PATTERNS.search(ln) and not BENIGN.match(ln)]
