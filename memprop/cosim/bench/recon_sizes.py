@@ -27,8 +27,9 @@ import numpy as np
 from memprop.cosim.learning import hopfield
 from memprop.cosim.runs import reconstruction as rc
 from memprop.cosim.data.datasets import binary_patterns
-from memprop.cosim.bench.experiments import (LABELS, REFERENCE, THRESHOLD, Log, _Clock, _fmt_seconds, _jsonable,
-                                       _md_table, _plt, _save, _single_thread, _write_json)
+from memprop.cosim.bench.experiments import (LABELS, REFERENCE, THRESHOLD, Log, _Clock, _jsonable, _plt, _save,
+                                             _single_thread, _write_json)
+from memprop.cosim.bench.reporting import fmt_seconds, md_table
 from memprop.cosim.runs.rundir import atomic_write
 
 COSINE = 0.99
@@ -377,7 +378,7 @@ def finish(out: Path, results: dict[str, Any], plan: SizesPlan, clock: _Clock) -
     atomic_write(out / "report.md", sizes_report(results, plan))
     results["seconds"]["total"] = clock.total
     _write_json(out / "results.json", results)
-    clock.log(f"done in {_fmt_seconds(clock.total)}: {out / 'report.md'}")
+    clock.log(f"done in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
 
@@ -514,7 +515,7 @@ def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
     s = plan.settings
     L = ["# Pattern reconstruction at three network sizes, against five Hopfield baselines\n",
          f"Sweep: **{plan.label}**, seeds {', '.join(map(str, plan.seeds))}. Total runtime "
-         f"{_fmt_seconds(results['seconds']['total'])} (one core). Regenerate: `{results['command']}`.\n"]
+         f"{fmt_seconds(results['seconds']['total'])} (one core). Regenerate: `{results['command']}`.\n"]
     L.append(TASK_TEXT.format(trials=plan.trials, cues=plan.max_test_cues, val=plan.val_cues, thr=100 * THRESHOLD,
                               cos=COSINE, flips=", ".join(f"{p:g}" for p in plan.flips)))
     L.append(METHODS_TEXT.format(betas=", ".join(f"{b:g}" for b in plan.betas), steps=plan.modern_steps,
@@ -529,7 +530,7 @@ def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
                  f"cosine ≥ {COSINE} (\"cosine\"), mean ± sd over {len(plan.seeds)} seeds, held-out test cues; "
                  "≥ marks a lower bound (some seed still passed at the top of its grid).\n")
         header = ["method", "size"] + [f"{m} at p = {p:g}" for p in plan.flips for m in ("exact", "cosine")]
-        L.append(_md_table(header, capacity_rows(data, results, plan)))
+        L.append(md_table(header, capacity_rows(data, results, plan)))
         L.append("")
         L.append("**Verdict** (mean exact-recall capacity, baselines in either cue mode, the reference "
                  "decoder left out):\n")
@@ -538,7 +539,7 @@ def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
         counts = data["grid"]
         for p in plan.flips:
             L.append(f"Exact recall (%) vs P at p = {p:g}, mean over the seeds that reached P:\n")
-            L.append(_md_table(["method"] + [f"P={c}" for c in counts], success_rows(data, results, p, counts, plan)))
+            L.append(md_table(["method"] + [f"P={c}" for c in counts], success_rows(data, results, p, counts, plan)))
             L.append("")
         for key, option, title in (("modern:init", "beta", "β of the modern network, cue as initial state"),
                                    ("modern:current", "beta", "β of the modern network, cue as input current"),
@@ -548,14 +549,14 @@ def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
             per_seed = data["runs"][key]
             counts_k = sorted({c for sd in per_seed.values() for c in sd})
             L.append(f"Chosen on validation cues: {title} (one value per seed):\n")
-            L.append(_md_table(["flip"] + [f"P={c}" for c in counts_k], chosen_rows(data, plan, key, option)))
+            L.append(md_table(["flip"] + [f"P={c}" for c in counts_k], chosen_rows(data, plan, key, option)))
             L.append("")
         L.append("Training (behavioural twin, summed over P and seeds):\n")
-        L.append(_md_table(["network", "networks trained", "time", "final training cost per cue (seed 0)"],
+        L.append(md_table(["network", "networks trained", "time", "final training cost per cue (seed 0)"],
                            training_rows(data, results, plan)))
         L.append("")
     L.append("## Runtimes\n")
-    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in sorted(stage_totals(results["seconds"]).items())]))
+    L.append(md_table(["stage", "time"], [[k, fmt_seconds(v)] for k, v in sorted(stage_totals(results["seconds"]).items())]))
     L.append(f"\nRegenerate: `{results['command']}` (raw figures in results.json).\n")
     return "\n".join(L)
 
@@ -566,7 +567,7 @@ def training_rows(data: dict[str, Any], results: dict[str, Any], plan: SizesPlan
         per_seed = data["training"][key]
         runs = [t for series in per_seed.values() for t in series.values()]
         first = per_seed[min(per_seed)]
-        rows.append([results["labels"][key], len(runs), _fmt_seconds(sum(t["seconds"] for t in runs)),
+        rows.append([results["labels"][key], len(runs), fmt_seconds(sum(t["seconds"] for t in runs)),
                      ", ".join(f"P={c}: {t['losses'][-1]:.3f}" for c, t in sorted(first.items()))])
     return rows
 
