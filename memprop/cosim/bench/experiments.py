@@ -435,72 +435,93 @@ STYLE = {"hebbian": ("tab:gray", "v--"), "pseudo-inverse": ("tab:blue", "s--"), 
 
 def _reconstruction_plots(results: dict[str, Any], examples: dict[str, Any], plan: ReconPlan,
                           out: Path) -> dict[str, list[str]]:
-    plt = _plt()
+    """Every PNG of the report, by pattern set (and "spice"), in the order the report shows them."""
     figs: dict[str, list[str]] = {}
     for kind, data in results["kinds"].items():
-        names = []
-        fig, axes = plt.subplots(1, len(plan.flips), figsize=(5.2 * len(plan.flips), 3.8), squeeze=False)
-        for ax, p in zip(axes[0], plan.flips):
-            for m, series in data["curve"].items():
-                xs = [c for c in data["counts"] if f"{c}:{p}" in series]
-                if not xs:
-                    continue
-                color, style = STYLE.get(m, ("k", "-"))
-                ax.plot(xs, [100 * series[f"{c}:{p}"]["success"] for c in xs], style, color=color,
-                        label=LABELS[m], lw=1.0 if m == REFERENCE else 1.6, ms=4)
-            ax.axhline(100 * THRESHOLD, color="k", lw=0.5)
-            ax.set_xlabel("stored patterns P")
-            ax.set_ylabel("success: exact reconstruction (%)")
-            ax.set_title(f"{kind} patterns, 64 bits, {int(round(p * 64))} bits flipped (p = {p:g})", fontsize=9)
-            ax.set_ylim(-3, 103)
-        axes[0][0].legend(fontsize=7)
-        names.append(_save(fig, out / f"success_vs_P_{kind}.png"))
-        sweep = data["sweep"]
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-        for m in _ordered(sweep):
-            entry = sweep[m]
-            ps = sorted(float(k.split(":")[1]) for k in entry if k.startswith("flip:"))
-            color, style = STYLE.get(m, ("k", "-"))
-            ax1.plot(ps, [100 * entry[f"flip:{p}"]["success"] for p in ps], style, color=color, label=LABELS[m], ms=4)
-            ax2.plot(ps, [100 * entry[f"flip:{p}"]["bit_error_rate"] for p in ps], style, color=color, ms=4)
-        ax1.set_xlabel("fraction of bits flipped in the cue, p")
-        ax1.set_ylabel("success (%)")
-        ax1.set_ylim(-3, 103)
-        ax1.legend(fontsize=7)
-        ax2.set_xlabel("fraction of bits flipped in the cue, p")
-        ax2.set_ylabel("bit error rate after recall (%)")
-        fig.suptitle(f"{kind} patterns, P = {data['sweep_count']} stored", fontsize=10)
-        names.append(_save(fig, out / f"success_vs_p_{kind}.png"))
+        names = [_capacity_curves(kind, data, plan, out), _sweep_curves(kind, data, out)]
         if kind in examples:
             names.append(_example_figure(kind, examples[kind], out))
         elif (out / f"examples_{kind}.png").is_file():  # kept from the run that had the examples
             names.append(f"examples_{kind}.png")
-        fig, ax = plt.subplots(figsize=(6.5, 3.6))
-        for m, per_count in data["training"].items():
-            color, _ = STYLE.get(m, ("k", "-"))
-            for k, (count, tr) in enumerate(sorted(per_count.items(), key=lambda kv: int(kv[0]))):
-                ax.plot(np.arange(1, len(tr["losses"]) + 1), tr["losses"], color=color,
-                        alpha=0.35 + 0.65 * (k + 1) / len(per_count), lw=1,
-                        label=f"{LABELS[m]}" if k == len(per_count) - 1 else None)
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training cost ½‖V − pattern‖² per cue (V²)")
-        ax.set_title(f"{kind}: training curves (one line per P; darker = larger P)", fontsize=9)
-        ax.legend(fontsize=7)
-        names.append(_save(fig, out / f"training_{kind}.png"))
+        names.append(_training_curves(kind, data, out))
         figs[kind] = names
-    sp = results.get("spice_point")
-    if sp:
-        fig, ax = plt.subplots(figsize=(5, 3.4))
-        for backend, style in (("behavioral", "o-"), ("ngspice", "x--")):
-            losses = sp[backend]["losses"]
-            ax.plot(np.arange(1, len(losses) + 1), losses, style, label=backend)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training cost per cue (V²)")
-        ax.set_title("EP training with ngspice in the loop vs the twin", fontsize=9)
-        ax.legend()
-        figs["spice"] = [_save(fig, out / "spice_vs_behavioral_training.png")]
+    if results.get("spice_point"):
+        figs["spice"] = [_spice_training_curves(results["spice_point"], out)]
     return figs
+
+
+def _capacity_curves(kind: str, data: dict[str, Any], plan: ReconPlan, out: Path) -> str:
+    """Success vs the number of stored patterns P, one panel per flip level."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(plan.flips), figsize=(5.2 * len(plan.flips), 3.8), squeeze=False)
+    for ax, p in zip(axes[0], plan.flips):
+        for m, series in data["curve"].items():
+            xs = [c for c in data["counts"] if f"{c}:{p}" in series]
+            if not xs:
+                continue
+            color, style = STYLE.get(m, ("k", "-"))
+            ax.plot(xs, [100 * series[f"{c}:{p}"]["success"] for c in xs], style, color=color,
+                    label=LABELS[m], lw=1.0 if m == REFERENCE else 1.6, ms=4)
+        ax.axhline(100 * THRESHOLD, color="k", lw=0.5)
+        ax.set_xlabel("stored patterns P")
+        ax.set_ylabel("success: exact reconstruction (%)")
+        ax.set_title(f"{kind} patterns, 64 bits, {int(round(p * 64))} bits flipped (p = {p:g})", fontsize=9)
+        ax.set_ylim(-3, 103)
+    axes[0][0].legend(fontsize=7)
+    return _save(fig, out / f"success_vs_P_{kind}.png")
+
+
+def _sweep_curves(kind: str, data: dict[str, Any], out: Path) -> str:
+    """Success and bit error rate vs the flipped fraction p, at the sweep's P."""
+    plt = _plt()
+    sweep = data["sweep"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for m in _ordered(sweep):
+        entry = sweep[m]
+        ps = sorted(float(k.split(":")[1]) for k in entry if k.startswith("flip:"))
+        color, style = STYLE.get(m, ("k", "-"))
+        ax1.plot(ps, [100 * entry[f"flip:{p}"]["success"] for p in ps], style, color=color, label=LABELS[m], ms=4)
+        ax2.plot(ps, [100 * entry[f"flip:{p}"]["bit_error_rate"] for p in ps], style, color=color, ms=4)
+    ax1.set_xlabel("fraction of bits flipped in the cue, p")
+    ax1.set_ylabel("success (%)")
+    ax1.set_ylim(-3, 103)
+    ax1.legend(fontsize=7)
+    ax2.set_xlabel("fraction of bits flipped in the cue, p")
+    ax2.set_ylabel("bit error rate after recall (%)")
+    fig.suptitle(f"{kind} patterns, P = {data['sweep_count']} stored", fontsize=10)
+    return _save(fig, out / f"success_vs_p_{kind}.png")
+
+
+def _training_curves(kind: str, data: dict[str, Any], out: Path) -> str:
+    """The training cost of every memristor network, one line per P (darker = larger P)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for m, per_count in data["training"].items():
+        color, _ = STYLE.get(m, ("k", "-"))
+        for k, (count, tr) in enumerate(_by_count(per_count)):
+            ax.plot(np.arange(1, len(tr["losses"]) + 1), tr["losses"], color=color,
+                    alpha=0.35 + 0.65 * (k + 1) / len(per_count), lw=1,
+                    label=f"{LABELS[m]}" if k == len(per_count) - 1 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training cost ½‖V − pattern‖² per cue (V²)")
+    ax.set_title(f"{kind}: training curves (one line per P; darker = larger P)", fontsize=9)
+    ax.legend(fontsize=7)
+    return _save(fig, out / f"training_{kind}.png")
+
+
+def _spice_training_curves(sp: dict[str, Any], out: Path) -> str:
+    """The operating point's training cost per epoch, ngspice in the loop beside the twin."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for backend, style in (("behavioral", "o-"), ("ngspice", "x--")):
+        losses = sp[backend]["losses"]
+        ax.plot(np.arange(1, len(losses) + 1), losses, style, label=backend)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training cost per cue (V²)")
+    ax.set_title("EP training with ngspice in the loop vs the twin", fontsize=9)
+    ax.legend()
+    return _save(fig, out / "spice_vs_behavioral_training.png")
 
 
 def _example_figure(kind: str, ex: dict[str, Any], out: Path) -> str:
@@ -636,89 +657,102 @@ def run_classification(out_dir: str | Path, quick: bool = False, *, tiny: bool =
     return results
 
 
-def _classification_task(task: ClassTask, out: Path, clock: _Clock) -> dict[str, Any]:
+def _classification_config(task: ClassTask) -> Any:
+    """The task's config: behavioural EP with its network, rates and data, no checkpoints."""
     from memprop.cosim.config.config import parse
-    from memprop.cosim.data.datasets import digits as load_digits
-    from memprop.cosim.engines.perphase import NgspiceEngine
-    from memprop.cosim.engines.twin import BehavioralEngine
+
+    return parse({"network": {"topology": "layered", "layers": list(task.layers)},
+                  "train": {"rule": "ep", "backend": "behavioral", "epochs": task.epochs, "lr": list(task.lr),
+                            "beta": task.beta, "batch_size": task.batch_size, "nudging": "symmetric",
+                            "eval_size": task.eval_size, "checkpoint_every": 10**9,
+                            "lr_schedule": task.lr_schedule, "momentum": task.momentum},
+                  "data": {"dataset": task.dataset, "train_size": task.train_size, "validation": 0.1}},
+                 source=f"<bench {task.name}>")
+
+
+def _classification_task(task: ClassTask, out: Path, clock: _Clock) -> dict[str, Any]:
+    """Train one task on the twin, then classify each of its evaluation sets in ngspice and in the twin."""
     from memprop.cosim.runs.trainer import Trainer
 
-    cfg = parse({"network": {"topology": "layered", "layers": list(task.layers)},
-                 "train": {"rule": "ep", "backend": "behavioral", "epochs": task.epochs, "lr": list(task.lr),
-                           "beta": task.beta, "batch_size": task.batch_size, "nudging": "symmetric",
-                           "eval_size": task.eval_size, "checkpoint_every": 10**9,
-                           "lr_schedule": task.lr_schedule, "momentum": task.momentum},
-                 "data": {"dataset": task.dataset, "train_size": task.train_size, "validation": 0.1}},
-                source=f"<bench {task.name}>")
-    run_dir = out / "runs" / task.name
     with clock.stage(f"{task.name}: behavioural EP training ({task.epochs} epochs)"):
-        trainer = Trainer(cfg, run_dir)
+        trainer = Trainer(_classification_config(task), out / "runs" / task.name)
         rows = trainer.run()
-    states = trainer.states
-    network = trainer.network
     result: dict[str, Any] = {"layers": list(task.layers), "epochs": task.epochs, "rows": rows,
-                              "train_images": len(trainer.splits.train.y), "memristors": network.n_devices,
+                              "train_images": len(trainer.splits.train.y), "memristors": trainer.network.n_devices,
                               "config": {"lr": list(task.lr), "beta": task.beta, "batch_size": task.batch_size},
                               "train_seconds": sum(r["seconds"] for r in rows), "spice": {}}
     clock.log(f"    {task.name}: final test accuracy (behavioural) {100 * rows[-1]['test_accuracy']:.2f} %")
-    splits = trainer.splits
-    lo, hi = network.neuron.v_low, network.neuron.v_high
-    out_slice = network.output_slice()
     for set_label, which, size in task.spice_sets:
-        if which == "all":
-            data = load_digits()
-        else:
-            data = getattr(splits, which)
-        if size:
-            data = data.subset(np.arange(min(size, len(data.y))))
-        x = lo + (hi - lo) * data.x
-        with clock.stage(f"{task.name}: ngspice evaluation on {set_label} ({len(data.y)} images)"):
-            engine = NgspiceEngine(network)
-            t0 = time.perf_counter()
-            engine.program(states)  # renders and loads the deck: the only load unless a restart is needed
-            load_s = time.perf_counter() - t0
-            v_sp = np.zeros((len(data.y), network.group(network.output_group).size))
-            t1 = time.perf_counter()
-            try:
-                for start in range(0, len(data.y), 100):
-                    v_sp[start:start + 100] = engine.phases(x[start:start + 100], None, [0.0])[0].v[:, out_slice]
-            finally:
-                engine.close()
-            spice_s = time.perf_counter() - t1
-        beh = BehavioralEngine(network)
-        beh.program(states)
-        t2 = time.perf_counter()
-        v_bh = beh.phases(x, None, [0.0])[0].v[:, out_slice]
-        beh_s = time.perf_counter() - t2
-        pred_sp, pred_bh = np.argmax(v_sp, 1), np.argmax(v_bh, 1)
-        acc_sp, acc_bh = float(np.mean(pred_sp == data.y)), float(np.mean(pred_bh == data.y))
-        entry = {"images": len(data.y), "which": which, "ngspice_accuracy": acc_sp, "behavioral_accuracy": acc_bh,
-                 "accuracy_gap_points": 100 * (acc_sp - acc_bh),
-                 "same_prediction": float(np.mean(pred_sp == pred_bh)),
-                 "max_output_diff_mv": float(np.max(np.abs(v_sp - v_bh)) * 1e3),
-                 "deck_load_seconds": load_s, "ngspice_seconds": spice_s,
-                 "ngspice_seconds_per_image": spice_s / max(len(data.y), 1),
-                 "ngspice_op_seconds_per_image": engine.stats["analysis_seconds"] / max(engine.stats["analyses"], 1),
-                 "behavioral_seconds": beh_s, "stats": dict(engine.stats)}
-        result["spice"][set_label] = entry
-        clock.log(f"    {task.name} {set_label}: ngspice {100 * acc_sp:.2f} % vs behavioural {100 * acc_bh:.2f} % "
-                  f"({entry['ngspice_seconds_per_image'] * 1e3:.0f} ms/image in ngspice, "
-                  f"{engine.stats['restarts']} restarts)")
+        data = _evaluation_set(trainer.splits, which, size)
+        entry = _spice_evaluation(trainer.network, trainer.states, data, f"{task.name}: ngspice evaluation on "
+                                  f"{set_label} ({len(data.y)} images)", clock)
+        result["spice"][set_label] = {"images": len(data.y), "which": which, **entry}
+        clock.log(f"    {task.name} {set_label}: ngspice {100 * entry['ngspice_accuracy']:.2f} % vs behavioural "
+                  f"{100 * entry['behavioral_accuracy']:.2f} % ({entry['ngspice_seconds_per_image'] * 1e3:.0f} "
+                  f"ms/image in ngspice, {entry['stats']['restarts']} restarts)")
     return result
 
 
+def _evaluation_set(splits: Any, which: str, size: int) -> Any:
+    """The images of an evaluation set: a split, or all 1797 digits; the first `size` (0: all)."""
+    from memprop.cosim.data.datasets import digits as load_digits
+
+    data = load_digits() if which == "all" else getattr(splits, which)
+    return data.subset(np.arange(min(size, len(data.y)))) if size else data
+
+
+def _spice_evaluation(network: Any, states: SynapseStates, data: Any, stage: str, clock: _Clock) -> dict[str, Any]:
+    """Classify the images in ngspice (the deck loaded once, one `.op` per image) and in the twin."""
+    from memprop.cosim.engines.perphase import NgspiceEngine
+    from memprop.cosim.engines.twin import BehavioralEngine
+
+    lo, hi = network.neuron.v_low, network.neuron.v_high
+    out_slice = network.output_slice()
+    x = lo + (hi - lo) * data.x
+    with clock.stage(stage):
+        engine = NgspiceEngine(network)
+        t0 = time.perf_counter()
+        engine.program(states)  # renders and loads the deck: the only load unless a restart is needed
+        load_s = time.perf_counter() - t0
+        v_sp = np.zeros((len(data.y), network.group(network.output_group).size))
+        t1 = time.perf_counter()
+        try:
+            for start in range(0, len(data.y), 100):
+                v_sp[start:start + 100] = engine.phases(x[start:start + 100], None, [0.0])[0].v[:, out_slice]
+        finally:
+            engine.close()
+        spice_s = time.perf_counter() - t1
+    beh = BehavioralEngine(network)
+    beh.program(states)
+    t2 = time.perf_counter()
+    v_bh = beh.phases(x, None, [0.0])[0].v[:, out_slice]
+    beh_s = time.perf_counter() - t2
+    return _agreement(data.y, v_sp, v_bh, engine.stats) | {
+        "deck_load_seconds": load_s, "ngspice_seconds": spice_s, "behavioral_seconds": beh_s,
+        "ngspice_seconds_per_image": spice_s / max(len(data.y), 1)}
+
+
+def _agreement(y: np.ndarray, v_sp: np.ndarray, v_bh: np.ndarray, stats: dict[str, Any]) -> dict[str, Any]:
+    """Accuracies of both backends' predictions, how often they agree, and the largest output gap."""
+    pred_sp, pred_bh = np.argmax(v_sp, 1), np.argmax(v_bh, 1)
+    acc_sp, acc_bh = float(np.mean(pred_sp == y)), float(np.mean(pred_bh == y))
+    return {"ngspice_accuracy": acc_sp, "behavioral_accuracy": acc_bh, "accuracy_gap_points": 100 * (acc_sp - acc_bh),
+            "same_prediction": float(np.mean(pred_sp == pred_bh)),
+            "max_output_diff_mv": float(np.max(np.abs(v_sp - v_bh)) * 1e3),
+            "ngspice_op_seconds_per_image": stats["analysis_seconds"] / max(stats["analyses"], 1),
+            "stats": dict(stats)}
+
+
 def _classification_plots(results: dict[str, Any], out: Path) -> dict[str, str]:
+    """Learning curves of every task, the ngspice accuracies as stars at the last epoch."""
+    from memprop.cosim.runs.plots import cost_panel
+
     plt = _plt()
     figs = {}
     for name, t in results["tasks"].items():
         rows = t["rows"]
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-        ep = [r["epoch"] for r in rows]
-        ax1.plot(ep, [r["train_loss"] for r in rows], "o-", label="train (free phase)")
-        ax1.plot(ep, [r["test_loss"] for r in rows], "s--", label="test")
-        ax1.set_xlabel("epoch")
-        ax1.set_ylabel("cost ½‖V_out − y‖² (V²)")
-        ax1.legend(fontsize=8)
+        ep = cost_panel(ax1, rows, legend_size=8)
         ax2.plot(ep, [100 * r["test_accuracy"] for r in rows], "o-", label="test (behavioural)")
         ax2.plot(ep, [100 * r["validation_accuracy"] for r in rows], "s--", label="validation (behavioural)")
         for k, (label, s) in enumerate(t["spice"].items()):
