@@ -21,6 +21,11 @@ def pct(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
 
 
+def num(x: float | None, spec: str) -> str:
+    """A figure in a format spec; a missing or NaN figure as a dash."""
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
 def fmt_seconds(s: float) -> str:
     """Seconds below two minutes, minutes above."""
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
@@ -38,7 +43,7 @@ def environment() -> jinja2.Environment:
     """The report templates' environment (built once: the templates compile once)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("memprop", "templates/reports"),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    env.filters.update(fmt=format, pct=pct, seconds=fmt_seconds, oneline=one_safe_line,
+    env.filters.update(fmt=format, num=num, pct=pct, seconds=fmt_seconds, oneline=one_safe_line,
                        iround=lambda x: int(round(x)))
     env.globals.update(table=md_table)
     return env
