@@ -31,13 +31,6 @@ def fmt_seconds(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
 
 
-def md_table(header: list[str], rows: list[list[Any]]) -> str:
-    """A Markdown table (no trailing newline)."""
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
-
-
 @functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
     """The report templates' environment (built once: the templates compile once)."""
@@ -45,7 +38,6 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     env.filters.update(fmt=format, num=num, pct=pct, seconds=fmt_seconds, oneline=one_safe_line,
                        iround=lambda x: int(round(x)))
-    env.globals.update(table=md_table)
     return env
 
 
