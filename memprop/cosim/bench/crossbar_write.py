@@ -21,7 +21,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
-import jinja2
 import numpy as np
 
 from memprop.circuits.devices import DEVICE_MODELS
@@ -30,6 +29,7 @@ from memprop.cosim.runs import rundir
 from memprop.cosim.config.config import Config, legacy_schedule
 from memprop.cosim.programming.crossbar import compare_write
 from memprop.cosim.bench.programming import ProgrammingPlan, programming_plan
+from memprop.cosim.bench.reporting import render
 from memprop.cosim.runs.trainer import Trainer
 
 COMMAND = "memprop bench crossbar-write -o docs/reports/crossbar-write"
@@ -156,11 +156,9 @@ def run(out_dir: str | Path, quick: bool = False, *, log: Callable[[str], Any] =
 
 def report(results: dict[str, Any]) -> str:
     """The Markdown report (memprop/templates/reports/crossbar_write.md.j2)."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("memprop", "templates/reports"),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    return env.get_template("crossbar_write.md.j2").render(
-        r=results, command=COMMAND, setups={name: setup_pulses(name) for name in SETUPS}, schemes=HALF_SELECT,
-        amplitudes=AMPLITUDES, most_pulses=MOST_PULSES, sigma=THRESHOLD_SIGMA, skipped=sorted(SKIPPED))
+    return render("crossbar_write.md.j2", r=results, command=COMMAND,
+                  setups={name: setup_pulses(name) for name in SETUPS}, schemes=HALF_SELECT, amplitudes=AMPLITUDES,
+                  most_pulses=MOST_PULSES, sigma=THRESHOLD_SIGMA, skipped=sorted(SKIPPED))
 
 
 def setup_pulses(setup: str) -> dict[str, Any]:

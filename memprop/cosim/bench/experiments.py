@@ -26,12 +26,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from memprop.circuits.network import SynapseStates
-from memprop.circuits.validation import one_safe_line
 from memprop.cosim.learning import hopfield
 from memprop.cosim.runs import reconstruction as rc
 from memprop.cosim.data.datasets import binary_patterns
 from memprop.cosim.data.files import read_bounded
 from memprop.cosim.runs.rundir import atomic_write
+from memprop.cosim.bench.reporting import fmt_seconds, pct, render
 
 Log = Callable[[str], Any]
 
@@ -77,20 +77,6 @@ def _jsonable(obj: Any) -> Any:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, json.dumps(_jsonable(data), indent=1, sort_keys=True) + "\n")
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
-
-
-def _md_table(header: list[str], rows: list[list[Any]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
-
-
-def _fmt_seconds(s: float) -> str:
-    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
 
 
 class _Clock:
@@ -227,7 +213,7 @@ def run_reconstruction(out_dir: str | Path, quick: bool = False, *, tiny: bool =
         atomic_write(out / "report.md", _reconstruction_report(results, plan, figures))
     results["seconds"]["total"] = clock.total
     _write_json(out / "results.json", results)
-    log(f"reconstruction benchmark done in {_fmt_seconds(clock.total)}: {out / 'report.md'}")
+    log(f"reconstruction benchmark done in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
 
@@ -268,7 +254,7 @@ def extend_reconstruction(out_dir: str | Path, kind: str, counts: tuple[int, ...
     results["figures"] = _reconstruction_plots(results, {}, full_plan, out)
     atomic_write(out / "report.md", _reconstruction_report(results, full_plan, results["figures"]))
     _write_json(out / "results.json", results)
-    log(f"added P = {', '.join(map(str, counts))} to {kind} in {_fmt_seconds(clock.total)}: {out / 'report.md'}")
+    log(f"added P = {', '.join(map(str, counts))} to {kind} in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
 
@@ -318,7 +304,7 @@ def _reconstruction_kind(kind: str, plan: ReconPlan, methods: list[str], clock: 
                 seconds[name] += time.perf_counter() - t0 + training.get(name, {}).get(str(count), {}).get("seconds", 0)
         if at_sweep:
             examples[kind] = _collect_examples(patterns, cues, recallers, plan)
-        line = ", ".join(f"{m} {_pct(curve[m].get(f'{count}:{plan.flips[0]}', {}).get('success'))} %"
+        line = ", ".join(f"{m} {pct(curve[m].get(f'{count}:{plan.flips[0]}', {}).get('success'))} %"
                          for m in methods if f"{count}:{plan.flips[0]}" in curve[m])
         clock.log(f"    {kind} P={count} success at p={plan.flips[0]}: {line}")
     cap = _capacities(curve, counts, plan.flips)
@@ -449,72 +435,93 @@ STYLE = {"hebbian": ("tab:gray", "v--"), "pseudo-inverse": ("tab:blue", "s--"), 
 
 def _reconstruction_plots(results: dict[str, Any], examples: dict[str, Any], plan: ReconPlan,
                           out: Path) -> dict[str, list[str]]:
-    plt = _plt()
+    """Every PNG of the report, by pattern set (and "spice"), in the order the report shows them."""
     figs: dict[str, list[str]] = {}
     for kind, data in results["kinds"].items():
-        names = []
-        fig, axes = plt.subplots(1, len(plan.flips), figsize=(5.2 * len(plan.flips), 3.8), squeeze=False)
-        for ax, p in zip(axes[0], plan.flips):
-            for m, series in data["curve"].items():
-                xs = [c for c in data["counts"] if f"{c}:{p}" in series]
-                if not xs:
-                    continue
-                color, style = STYLE.get(m, ("k", "-"))
-                ax.plot(xs, [100 * series[f"{c}:{p}"]["success"] for c in xs], style, color=color,
-                        label=LABELS[m], lw=1.0 if m == REFERENCE else 1.6, ms=4)
-            ax.axhline(100 * THRESHOLD, color="k", lw=0.5)
-            ax.set_xlabel("stored patterns P")
-            ax.set_ylabel("success: exact reconstruction (%)")
-            ax.set_title(f"{kind} patterns, 64 bits, {int(round(p * 64))} bits flipped (p = {p:g})", fontsize=9)
-            ax.set_ylim(-3, 103)
-        axes[0][0].legend(fontsize=7)
-        names.append(_save(fig, out / f"success_vs_P_{kind}.png"))
-        sweep = data["sweep"]
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-        for m in _ordered(sweep):
-            entry = sweep[m]
-            ps = sorted(float(k.split(":")[1]) for k in entry if k.startswith("flip:"))
-            color, style = STYLE.get(m, ("k", "-"))
-            ax1.plot(ps, [100 * entry[f"flip:{p}"]["success"] for p in ps], style, color=color, label=LABELS[m], ms=4)
-            ax2.plot(ps, [100 * entry[f"flip:{p}"]["bit_error_rate"] for p in ps], style, color=color, ms=4)
-        ax1.set_xlabel("fraction of bits flipped in the cue, p")
-        ax1.set_ylabel("success (%)")
-        ax1.set_ylim(-3, 103)
-        ax1.legend(fontsize=7)
-        ax2.set_xlabel("fraction of bits flipped in the cue, p")
-        ax2.set_ylabel("bit error rate after recall (%)")
-        fig.suptitle(f"{kind} patterns, P = {data['sweep_count']} stored", fontsize=10)
-        names.append(_save(fig, out / f"success_vs_p_{kind}.png"))
+        names = [_capacity_curves(kind, data, plan, out), _sweep_curves(kind, data, out)]
         if kind in examples:
             names.append(_example_figure(kind, examples[kind], out))
         elif (out / f"examples_{kind}.png").is_file():  # kept from the run that had the examples
             names.append(f"examples_{kind}.png")
-        fig, ax = plt.subplots(figsize=(6.5, 3.6))
-        for m, per_count in data["training"].items():
-            color, _ = STYLE.get(m, ("k", "-"))
-            for k, (count, tr) in enumerate(sorted(per_count.items(), key=lambda kv: int(kv[0]))):
-                ax.plot(np.arange(1, len(tr["losses"]) + 1), tr["losses"], color=color,
-                        alpha=0.35 + 0.65 * (k + 1) / len(per_count), lw=1,
-                        label=f"{LABELS[m]}" if k == len(per_count) - 1 else None)
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training cost ½‖V − pattern‖² per cue (V²)")
-        ax.set_title(f"{kind}: training curves (one line per P; darker = larger P)", fontsize=9)
-        ax.legend(fontsize=7)
-        names.append(_save(fig, out / f"training_{kind}.png"))
+        names.append(_training_curves(kind, data, out))
         figs[kind] = names
-    sp = results.get("spice_point")
-    if sp:
-        fig, ax = plt.subplots(figsize=(5, 3.4))
-        for backend, style in (("behavioral", "o-"), ("ngspice", "x--")):
-            losses = sp[backend]["losses"]
-            ax.plot(np.arange(1, len(losses) + 1), losses, style, label=backend)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training cost per cue (V²)")
-        ax.set_title("EP training with ngspice in the loop vs the twin", fontsize=9)
-        ax.legend()
-        figs["spice"] = [_save(fig, out / "spice_vs_behavioral_training.png")]
+    if results.get("spice_point"):
+        figs["spice"] = [_spice_training_curves(results["spice_point"], out)]
     return figs
+
+
+def _capacity_curves(kind: str, data: dict[str, Any], plan: ReconPlan, out: Path) -> str:
+    """Success vs the number of stored patterns P, one panel per flip level."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(plan.flips), figsize=(5.2 * len(plan.flips), 3.8), squeeze=False)
+    for ax, p in zip(axes[0], plan.flips):
+        for m, series in data["curve"].items():
+            xs = [c for c in data["counts"] if f"{c}:{p}" in series]
+            if not xs:
+                continue
+            color, style = STYLE.get(m, ("k", "-"))
+            ax.plot(xs, [100 * series[f"{c}:{p}"]["success"] for c in xs], style, color=color,
+                    label=LABELS[m], lw=1.0 if m == REFERENCE else 1.6, ms=4)
+        ax.axhline(100 * THRESHOLD, color="k", lw=0.5)
+        ax.set_xlabel("stored patterns P")
+        ax.set_ylabel("success: exact reconstruction (%)")
+        ax.set_title(f"{kind} patterns, 64 bits, {int(round(p * 64))} bits flipped (p = {p:g})", fontsize=9)
+        ax.set_ylim(-3, 103)
+    axes[0][0].legend(fontsize=7)
+    return _save(fig, out / f"success_vs_P_{kind}.png")
+
+
+def _sweep_curves(kind: str, data: dict[str, Any], out: Path) -> str:
+    """Success and bit error rate vs the flipped fraction p, at the sweep's P."""
+    plt = _plt()
+    sweep = data["sweep"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for m in _ordered(sweep):
+        entry = sweep[m]
+        ps = sorted(float(k.split(":")[1]) for k in entry if k.startswith("flip:"))
+        color, style = STYLE.get(m, ("k", "-"))
+        ax1.plot(ps, [100 * entry[f"flip:{p}"]["success"] for p in ps], style, color=color, label=LABELS[m], ms=4)
+        ax2.plot(ps, [100 * entry[f"flip:{p}"]["bit_error_rate"] for p in ps], style, color=color, ms=4)
+    ax1.set_xlabel("fraction of bits flipped in the cue, p")
+    ax1.set_ylabel("success (%)")
+    ax1.set_ylim(-3, 103)
+    ax1.legend(fontsize=7)
+    ax2.set_xlabel("fraction of bits flipped in the cue, p")
+    ax2.set_ylabel("bit error rate after recall (%)")
+    fig.suptitle(f"{kind} patterns, P = {data['sweep_count']} stored", fontsize=10)
+    return _save(fig, out / f"success_vs_p_{kind}.png")
+
+
+def _training_curves(kind: str, data: dict[str, Any], out: Path) -> str:
+    """The training cost of every memristor network, one line per P (darker = larger P)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for m, per_count in data["training"].items():
+        color, _ = STYLE.get(m, ("k", "-"))
+        for k, (count, tr) in enumerate(_by_count(per_count)):
+            ax.plot(np.arange(1, len(tr["losses"]) + 1), tr["losses"], color=color,
+                    alpha=0.35 + 0.65 * (k + 1) / len(per_count), lw=1,
+                    label=f"{LABELS[m]}" if k == len(per_count) - 1 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training cost ½‖V − pattern‖² per cue (V²)")
+    ax.set_title(f"{kind}: training curves (one line per P; darker = larger P)", fontsize=9)
+    ax.legend(fontsize=7)
+    return _save(fig, out / f"training_{kind}.png")
+
+
+def _spice_training_curves(sp: dict[str, Any], out: Path) -> str:
+    """The operating point's training cost per epoch, ngspice in the loop beside the twin."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for backend, style in (("behavioral", "o-"), ("ngspice", "x--")):
+        losses = sp[backend]["losses"]
+        ax.plot(np.arange(1, len(losses) + 1), losses, style, label=backend)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training cost per cue (V²)")
+    ax.set_title("EP training with ngspice in the loop vs the twin", fontsize=9)
+    ax.legend()
+    return _save(fig, out / "spice_vs_behavioral_training.png")
 
 
 def _example_figure(kind: str, ex: dict[str, Any], out: Path) -> str:
@@ -563,172 +570,24 @@ def _stage_totals(seconds: dict[str, float]) -> dict[str, float]:
         out[key] = out.get(key, 0.0) + value
     return out
 
+def _sweep_columns(sweep: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The corruption sweep's columns, flips before occlusions, each by level: (key, heading)."""
+    keys = sorted({k for e in sweep.values() for k in e},
+                  key=lambda k: (k.split(":")[0] != "flip", float(k.split(":")[1])))
+    return [(k, f"{int(round(64 * float(k.split(':')[1])))} flipped" if k.startswith("flip")
+             else f"{int(round(64 * float(k.split(':')[1])))}-bit block occluded") for k in keys]
+
+
+def _by_count(per_count: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Per-P entries in the order of P (the keys are strings after a trip through results.json)."""
+    return sorted(per_count.items(), key=lambda kv: int(kv[0]))
+
+
 def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: dict[str, list[str]]) -> str:
-    s = plan.settings
-    size = results["sizes"]["memristor"]
-    L: list[str] = []
-    L.append("# Pattern reconstruction (associative memory): memristor networks vs Hopfield networks\n")
-    L.append(f"Sweep: **{one_safe_line(plan.label)}**. Total runtime {_fmt_seconds(results['seconds']['total'])}. "
-             f"Seeds fixed (patterns, cues, initial device states, training order).\n")
-    L.append("## The task\n")
-    L.append(
-        "A network stores P binary patterns of 64 bits. It is then shown a *cue*: one of the stored "
-        "patterns with some bits damaged, either by **flipping** a fraction p of its bits (exactly "
-        "round(64 p) bits, chosen at random) or by **occlusion** (a contiguous block of bits — a band of "
-        "rows in the 8×8 image — turned off). The network settles from the cue, and the recall counts as a "
-        "**success** only when the settled pattern equals the stored one in every bit. We also report the "
-        "**bit error rate** (fraction of wrong bits) and the **cosine similarity** between the recalled and "
-        f"the stored pattern (in ±1 form). Each number is over {plan.trials} different cues of every "
-        "stored pattern (P × trials cues). The **capacity** of a method is the largest P of the sweep at "
-        f"which it still reaches ≥ {100 * THRESHOLD:.0f} % success.\n")
-    L.append("Two pattern sets: **random** (each bit 0 or 1 with probability ½, independent) and **digits** "
-             "(scikit-learn's 8×8 handwritten digits, thresholded at half intensity, taken round-robin over "
-             "the classes; these are strongly correlated — many near-duplicates — which is hard for "
-             "Hopfield rules).\n")
-    L.append("## The methods\n")
-    L.append(
-        "* **Hopfield networks** (the conventional baselines): 64 binary ±1 neurons, all-to-all symmetric "
-        "weights, no self-connections. The cue is the initial state; neurons update one at a time in a "
-        "random order (fresh each sweep) to the sign of their input until nothing changes. Storage rules, "
-        "each in its standard strongest form: **Hebbian** (W = Σ ξξᵀ/N), **pseudo-inverse** (projection "
-        "rule W = X X⁺, which makes every pattern an exact fixed point; diagonal zeroed, which widens the "
-        "basins), **Storkey** (incremental rule with local-field corrections, 1997).\n"
-        f"* **Memristor networks**: analog neurons (integrator + smooth saturating stage, outputs 0–1 V) "
-        f"whose synapses are pairs of VTEAM memristors (weight ∝ G⁺ − G⁻). {size['visible']} visible neurons "
-        f"(they hold the reconstruction) plus {size['hidden']} hidden neurons, all connected to all "
-        "symmetrically, and an input crossbar through which the cue enters as **input currents** "
-        f"(0/1 V on {size['input_lines']} input lines). That is {size['neurons']} neurons and "
-        f"{size['memristors']:,} memristors ({size['trainable_weights']:,} trainable weights). The network "
-        "settles to its equilibrium (a DC operating point); the visible neurons are read at mid-rail.\n"
-        "  Training: the clean pattern is the target of the visible neurons. **EP** (equilibrium "
-        "propagation, symmetric nudging ±β) needs only the free and nudged equilibria of the circuit "
-        "itself; **RBP** (recurrent back-propagation) computes the exact gradient with an adjoint (side) "
-        "network. Every epoch draws fresh corrupted cues of every pattern.\n"
-        f"* {LABELS[REFERENCE]}: compares the cue with every stored pattern and returns the closest one "
-        "(Hamming distance). It is shown only as a reference for how recoverable the cues are at all.\n")
-    L.append("Memristor training recipe (identical for every P and both pattern sets): "
-             f"{s.hidden} hidden neurons, smooth activation, {s.epochs} epochs, max({s.copies}, ⌈{s.min_cues}/P⌉) "
-             f"corrupted cues of every pattern per epoch (so even a small P gets ≥ {s.min_cues} cues, i.e. "
-             f"≥ {s.min_cues // s.batch_size} weight updates, per epoch; {100 * (1 - s.occlude_share):.0f} % with a flip fraction drawn uniformly "
-             f"in [{s.train_flip_min:g}, {s.train_flip:g}], {100 * s.occlude_share:.0f} % with a blank block of 10–40 % "
-             f"of the bits), batches of {s.batch_size}, learning rate {s.lr:g}, each weight change limited to "
-             f"±{s.max_step:g} per update (as bounded programming pulses would), β = {s.beta:g} (EP), Glorot "
-             f"initial weights × {s.init_gain:g}, ideal device programming (clipped to the device range). "
-             "Behavioural twin (numpy) for the sweep; one operating point is repeated with ngspice in the loop "
-             "below.\n")
-    L.append("Size, stated plainly: the Hopfield networks have 64 neurons and 2,016 weights; the memristor "
-             "networks have more neurons (hidden units) and weights, and they are *trained* on corrupted "
-             "cues, whereas Hopfield rules store the patterns in one shot. 'Same size' here means the same "
-             "64-bit patterns and the same 64 visible neurons.\n")
-    # capacity table
-    L.append("## Capacity (largest P with ≥ 90 % exact reconstruction)\n")
-    rows = []
-    for kind, caps in results["capacity"].items():
-        for m in results["methods"] + [REFERENCE]:
-            cells = [kind, LABELS[m]]
-            for p in plan.flips:
-                c = caps[m][str(p)]
-                cells.append(f"{c['capacity']}{' (≥, top of grid)' if c['at_grid_top'] else ''}")
-            rows.append(cells)
-    L.append(_md_table(["patterns", "method"] + [f"capacity at p = {p:g}" for p in plan.flips], rows))
-    L.append("")
-    acc = results["acceptance"]
-    L.append(f"**Verdict at p = {acc['flip']:g}:** " + "; ".join(
-        f"{kind}: best Hopfield {v['best_hopfield']}, " + ", ".join(
-            f"{LABELS[f'memristor-{r}']} {v[f'memristor-{r}']} "
-            f"({'above' if v[f'memristor-{r}_above_every_hopfield'] else 'NOT above'} every Hopfield rule)"
-            for r in plan.rules) for kind, v in acc["kinds"].items()) + ".\n")
-    L.append("Grid of P: " + "; ".join(f"{k}: {', '.join(map(str, d['counts']))}"
-                                       for k, d in results["kinds"].items())
-             + ". A capacity at the top of the grid is a lower bound. (For P ≥ 64 = N linearly independent "
-             "patterns the pseudo-inverse projection is the identity, so with its diagonal zeroed W ≈ 0 and that "
-             "network keeps no memory at all; that is the rule's own limit, P < N.)\n")
-    # success tables
-    for kind, data in results["kinds"].items():
-        L.append(f"## {kind} patterns\n")
-        for p in plan.flips:
-            L.append(f"Success (%) vs P, {int(round(64 * p))} of 64 bits flipped (p = {p:g}); "
-                     "in brackets: bit error rate (%)\n")
-            header = ["method"] + [f"P={c}" for c in data["counts"]]
-            rows = []
-            for m in results["methods"] + [REFERENCE]:
-                series = data["curve"][m]
-                rows.append([LABELS[m]] + [f"{_pct(series[f'{c}:{p}']['success'])} "
-                                           f"({100 * series[f'{c}:{p}']['bit_error_rate']:.1f})"
-                                           if f"{c}:{p}" in series else "–" for c in data["counts"]])
-            L.append(_md_table(header, rows))
-            L.append("")
-        names = figures.get(kind, [])
-        for nm in names:
-            if nm.startswith("success_vs_P"):
-                L.append(f"![success vs P]({nm})\n")
-        L.append(f"### Corruption sweep at P = {data['sweep_count']}\n")
-        sweep = data["sweep"]
-        keys = sorted({k for e in sweep.values() for k in e}, key=lambda k: (k.split(":")[0] != "flip", float(k.split(":")[1])))
-        header = ["method"] + [(f"{int(round(64 * float(k.split(':')[1])))} flipped" if k.startswith("flip")
-                                else f"{int(round(64 * float(k.split(':')[1])))}-bit block occluded") for k in keys]
-        for metric, title in (("success", "success (%)"), ("bit_error_rate", "bit error rate (%)"),
-                              ("cosine", "cosine similarity")):
-            rows = []
-            for m in _ordered(sweep):
-                entry = sweep[m]
-                if metric == "cosine":
-                    rows.append([LABELS[m]] + [f"{entry[k][metric]:.3f}" if k in entry else "–" for k in keys])
-                else:
-                    rows.append([LABELS[m]] + [f"{100 * entry[k][metric]:.1f}" if k in entry else "–" for k in keys])
-            L.append(f"{title}:\n")
-            L.append(_md_table(header, rows))
-            L.append("")
-        for nm in names:
-            if nm.startswith("success_vs_p"):
-                L.append(f"![success vs p]({nm})\n")
-            if nm.startswith("examples"):
-                L.append("Example cues and reconstructions (8×8 images, black = 1):\n")
-                L.append(f"![examples]({nm})\n")
-            if nm.startswith("training"):
-                L.append(f"![training curves]({nm})\n")
-        rows = []
-        for m, per_count in data["training"].items():
-            total = sum(t["seconds"] for t in per_count.values())
-            rows.append([LABELS[m], len(per_count), _fmt_seconds(total),
-                         ", ".join(f"P={c}: {t['losses'][-1]:.3f}" for c, t in
-                                   sorted(per_count.items(), key=lambda kv: int(kv[0])))])
-        L.append("Training cost (behavioural twin):\n")
-        L.append(_md_table(["method", "networks trained", "time", "final training cost per cue"], rows))
-        L.append("")
-    sp = results.get("spice_point")
-    if sp:
-        st = sp["settings"]
-        L.append("## One operating point trained with ngspice in the loop\n")
-        L.append(f"{sp['kind']} patterns, P = {sp['count']}, {sp['size']['neurons']} neurons ({st['hidden']} hidden), "
-                 f"{sp['size']['memristors']:,} memristors, EP, {st['epochs']} epochs × {st['copies']} cues per "
-                 "pattern. Once with every phase settled by ngspice (`.op` on one loaded deck; device "
-                 "conductances changed by `alter` after each batch), once with the numpy twin, from the same "
-                 f"initial devices and the same cues. Recall: {sp['cues']} cues with p = {sp['flip']:g}, each "
-                 "network recalled by its own backend.\n")
-        rows = []
-        for backend in ("behavioral", "ngspice"):
-            b = sp[backend]
-            rows.append([backend, f"{b['losses'][-1]:.5f}", _pct(b["success"]), f"{100 * b['bit_error_rate']:.2f}",
-                         f"{b['cosine']:.4f}", _fmt_seconds(b["train_seconds"]), f"{b['recall_seconds']:.1f} s"])
-        L.append(_md_table(["backend", "final training cost", "recall success (%)", "BER (%)", "cosine",
-                            "training time", "recall time"], rows))
-        L.append("")
-        ng = sp["ngspice"]["stats"]
-        L.append(f"Largest weight difference between the two trained networks: {sp['max_weight_diff']:.2e} "
-                 f"(weights up to {sp['max_weight']:.3f}); largest relative difference of the epoch costs: "
-                 f"{sp['max_loss_rel_diff']:.2e}; identical recalled patterns: {100 * sp['recall_identical']:.1f} %. "
-                 f"ngspice: {ng.get('analyses', 0)} `.op` analyses, {ng.get('restarts', 0)} restarts with "
-                 f"initial guesses, largest deviation from the twin {ng.get('max_twin_diff_mv', 0):.1e} mV. "
-                 f"**{'Agrees' if sp['agree'] else 'Does not agree'}** with its behavioural twin.\n")
-        if "spice" in figures:
-            L.append(f"![spice vs twin]({figures['spice'][0]})\n")
-    L.append("## Runtimes\n")
-    L.append("Summed over the sweep (every stage's own time is in results.json under `seconds`):\n")
-    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in _stage_totals(results["seconds"]).items()]))
-    L.append("\nReproduce: `memprop bench reconstruction --legacy --out DIR" + (" --quick" if plan.label == "quick" else "")
-             + "` (raw figures in results.json).\n")
-    return "\n".join(L)
+    """The Markdown report (memprop/templates/reports/reconstruction.md.j2)."""
+    return render("reconstruction.md.j2", r=results, plan=plan, figures=figures, labels=LABELS,
+                  reference=REFERENCE, threshold=THRESHOLD, sweep_columns=_sweep_columns, ordered=_ordered,
+                  by_count=_by_count, stage_totals=_stage_totals)
 
 
 # =====================================================================================================
@@ -794,93 +653,106 @@ def run_classification(out_dir: str | Path, quick: bool = False, *, tiny: bool =
         atomic_write(out / "report.md", _classification_report(results, figures))
     results["seconds"]["total"] = clock.total
     _write_json(out / "results.json", results)
-    log(f"classification benchmark done in {_fmt_seconds(clock.total)}: {out / 'report.md'}")
+    log(f"classification benchmark done in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
 
-def _classification_task(task: ClassTask, out: Path, clock: _Clock) -> dict[str, Any]:
+def _classification_config(task: ClassTask) -> Any:
+    """The task's config: behavioural EP with its network, rates and data, no checkpoints."""
     from memprop.cosim.config.config import parse
-    from memprop.cosim.data.datasets import digits as load_digits
-    from memprop.cosim.engines.perphase import NgspiceEngine
-    from memprop.cosim.engines.twin import BehavioralEngine
+
+    return parse({"network": {"topology": "layered", "layers": list(task.layers)},
+                  "train": {"rule": "ep", "backend": "behavioral", "epochs": task.epochs, "lr": list(task.lr),
+                            "beta": task.beta, "batch_size": task.batch_size, "nudging": "symmetric",
+                            "eval_size": task.eval_size, "checkpoint_every": 10**9,
+                            "lr_schedule": task.lr_schedule, "momentum": task.momentum},
+                  "data": {"dataset": task.dataset, "train_size": task.train_size, "validation": 0.1}},
+                 source=f"<bench {task.name}>")
+
+
+def _classification_task(task: ClassTask, out: Path, clock: _Clock) -> dict[str, Any]:
+    """Train one task on the twin, then classify each of its evaluation sets in ngspice and in the twin."""
     from memprop.cosim.runs.trainer import Trainer
 
-    cfg = parse({"network": {"topology": "layered", "layers": list(task.layers)},
-                 "train": {"rule": "ep", "backend": "behavioral", "epochs": task.epochs, "lr": list(task.lr),
-                           "beta": task.beta, "batch_size": task.batch_size, "nudging": "symmetric",
-                           "eval_size": task.eval_size, "checkpoint_every": 10**9,
-                           "lr_schedule": task.lr_schedule, "momentum": task.momentum},
-                 "data": {"dataset": task.dataset, "train_size": task.train_size, "validation": 0.1}},
-                source=f"<bench {task.name}>")
-    run_dir = out / "runs" / task.name
     with clock.stage(f"{task.name}: behavioural EP training ({task.epochs} epochs)"):
-        trainer = Trainer(cfg, run_dir)
+        trainer = Trainer(_classification_config(task), out / "runs" / task.name)
         rows = trainer.run()
-    states = trainer.states
-    network = trainer.network
     result: dict[str, Any] = {"layers": list(task.layers), "epochs": task.epochs, "rows": rows,
-                              "train_images": len(trainer.splits.train.y), "memristors": network.n_devices,
+                              "train_images": len(trainer.splits.train.y), "memristors": trainer.network.n_devices,
                               "config": {"lr": list(task.lr), "beta": task.beta, "batch_size": task.batch_size},
                               "train_seconds": sum(r["seconds"] for r in rows), "spice": {}}
     clock.log(f"    {task.name}: final test accuracy (behavioural) {100 * rows[-1]['test_accuracy']:.2f} %")
-    splits = trainer.splits
-    lo, hi = network.neuron.v_low, network.neuron.v_high
-    out_slice = network.output_slice()
     for set_label, which, size in task.spice_sets:
-        if which == "all":
-            data = load_digits()
-        else:
-            data = getattr(splits, which)
-        if size:
-            data = data.subset(np.arange(min(size, len(data.y))))
-        x = lo + (hi - lo) * data.x
-        with clock.stage(f"{task.name}: ngspice evaluation on {set_label} ({len(data.y)} images)"):
-            engine = NgspiceEngine(network)
-            t0 = time.perf_counter()
-            engine.program(states)  # renders and loads the deck: the only load unless a restart is needed
-            load_s = time.perf_counter() - t0
-            v_sp = np.zeros((len(data.y), network.group(network.output_group).size))
-            t1 = time.perf_counter()
-            try:
-                for start in range(0, len(data.y), 100):
-                    v_sp[start:start + 100] = engine.phases(x[start:start + 100], None, [0.0])[0].v[:, out_slice]
-            finally:
-                engine.close()
-            spice_s = time.perf_counter() - t1
-        beh = BehavioralEngine(network)
-        beh.program(states)
-        t2 = time.perf_counter()
-        v_bh = beh.phases(x, None, [0.0])[0].v[:, out_slice]
-        beh_s = time.perf_counter() - t2
-        pred_sp, pred_bh = np.argmax(v_sp, 1), np.argmax(v_bh, 1)
-        acc_sp, acc_bh = float(np.mean(pred_sp == data.y)), float(np.mean(pred_bh == data.y))
-        entry = {"images": len(data.y), "which": which, "ngspice_accuracy": acc_sp, "behavioral_accuracy": acc_bh,
-                 "accuracy_gap_points": 100 * (acc_sp - acc_bh),
-                 "same_prediction": float(np.mean(pred_sp == pred_bh)),
-                 "max_output_diff_mv": float(np.max(np.abs(v_sp - v_bh)) * 1e3),
-                 "deck_load_seconds": load_s, "ngspice_seconds": spice_s,
-                 "ngspice_seconds_per_image": spice_s / max(len(data.y), 1),
-                 "ngspice_op_seconds_per_image": engine.stats["analysis_seconds"] / max(engine.stats["analyses"], 1),
-                 "behavioral_seconds": beh_s, "stats": dict(engine.stats)}
-        result["spice"][set_label] = entry
-        clock.log(f"    {task.name} {set_label}: ngspice {100 * acc_sp:.2f} % vs behavioural {100 * acc_bh:.2f} % "
-                  f"({entry['ngspice_seconds_per_image'] * 1e3:.0f} ms/image in ngspice, "
-                  f"{engine.stats['restarts']} restarts)")
+        data = _evaluation_set(trainer.splits, which, size)
+        entry = _spice_evaluation(trainer.network, trainer.states, data, f"{task.name}: ngspice evaluation on "
+                                  f"{set_label} ({len(data.y)} images)", clock)
+        result["spice"][set_label] = {"images": len(data.y), "which": which, **entry}
+        clock.log(f"    {task.name} {set_label}: ngspice {100 * entry['ngspice_accuracy']:.2f} % vs behavioural "
+                  f"{100 * entry['behavioral_accuracy']:.2f} % ({entry['ngspice_seconds_per_image'] * 1e3:.0f} "
+                  f"ms/image in ngspice, {entry['stats']['restarts']} restarts)")
     return result
 
 
+def _evaluation_set(splits: Any, which: str, size: int) -> Any:
+    """The images of an evaluation set: a split, or all 1797 digits; the first `size` (0: all)."""
+    from memprop.cosim.data.datasets import digits as load_digits
+
+    data = load_digits() if which == "all" else getattr(splits, which)
+    return data.subset(np.arange(min(size, len(data.y)))) if size else data
+
+
+def _spice_evaluation(network: Any, states: SynapseStates, data: Any, stage: str, clock: _Clock) -> dict[str, Any]:
+    """Classify the images in ngspice (the deck loaded once, one `.op` per image) and in the twin."""
+    from memprop.cosim.engines.perphase import NgspiceEngine
+    from memprop.cosim.engines.twin import BehavioralEngine
+
+    lo, hi = network.neuron.v_low, network.neuron.v_high
+    out_slice = network.output_slice()
+    x = lo + (hi - lo) * data.x
+    with clock.stage(stage):
+        engine = NgspiceEngine(network)
+        t0 = time.perf_counter()
+        engine.program(states)  # renders and loads the deck: the only load unless a restart is needed
+        load_s = time.perf_counter() - t0
+        v_sp = np.zeros((len(data.y), network.group(network.output_group).size))
+        t1 = time.perf_counter()
+        try:
+            for start in range(0, len(data.y), 100):
+                v_sp[start:start + 100] = engine.phases(x[start:start + 100], None, [0.0])[0].v[:, out_slice]
+        finally:
+            engine.close()
+        spice_s = time.perf_counter() - t1
+    beh = BehavioralEngine(network)
+    beh.program(states)
+    t2 = time.perf_counter()
+    v_bh = beh.phases(x, None, [0.0])[0].v[:, out_slice]
+    beh_s = time.perf_counter() - t2
+    return _agreement(data.y, v_sp, v_bh, engine.stats) | {
+        "deck_load_seconds": load_s, "ngspice_seconds": spice_s, "behavioral_seconds": beh_s,
+        "ngspice_seconds_per_image": spice_s / max(len(data.y), 1)}
+
+
+def _agreement(y: np.ndarray, v_sp: np.ndarray, v_bh: np.ndarray, stats: dict[str, Any]) -> dict[str, Any]:
+    """Accuracies of both backends' predictions, how often they agree, and the largest output gap."""
+    pred_sp, pred_bh = np.argmax(v_sp, 1), np.argmax(v_bh, 1)
+    acc_sp, acc_bh = float(np.mean(pred_sp == y)), float(np.mean(pred_bh == y))
+    return {"ngspice_accuracy": acc_sp, "behavioral_accuracy": acc_bh, "accuracy_gap_points": 100 * (acc_sp - acc_bh),
+            "same_prediction": float(np.mean(pred_sp == pred_bh)),
+            "max_output_diff_mv": float(np.max(np.abs(v_sp - v_bh)) * 1e3),
+            "ngspice_op_seconds_per_image": stats["analysis_seconds"] / max(stats["analyses"], 1),
+            "stats": dict(stats)}
+
+
 def _classification_plots(results: dict[str, Any], out: Path) -> dict[str, str]:
+    """Learning curves of every task, the ngspice accuracies as stars at the last epoch."""
+    from memprop.cosim.runs.plots import cost_panel
+
     plt = _plt()
     figs = {}
     for name, t in results["tasks"].items():
         rows = t["rows"]
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-        ep = [r["epoch"] for r in rows]
-        ax1.plot(ep, [r["train_loss"] for r in rows], "o-", label="train (free phase)")
-        ax1.plot(ep, [r["test_loss"] for r in rows], "s--", label="test")
-        ax1.set_xlabel("epoch")
-        ax1.set_ylabel("cost ½‖V_out − y‖² (V²)")
-        ax1.legend(fontsize=8)
+        ep = cost_panel(ax1, rows, legend_size=8)
         ax2.plot(ep, [100 * r["test_accuracy"] for r in rows], "o-", label="test (behavioural)")
         ax2.plot(ep, [100 * r["validation_accuracy"] for r in rows], "s--", label="validation (behavioural)")
         for k, (label, s) in enumerate(t["spice"].items()):
@@ -896,65 +768,6 @@ def _classification_plots(results: dict[str, Any], out: Path) -> dict[str, str]:
 
 
 def _classification_report(results: dict[str, Any], figures: dict[str, str]) -> str:
-    L = ["# Classification with memristor networks: behavioural training, ngspice evaluation\n"]
-    L.append(f"Sweep: **{results['label']}**. Total runtime {_fmt_seconds(results['seconds']['total'])}. Seeds fixed.\n")
-    L.append(
-        "Each network is a layered memristor network (inputs → hidden layer ↔ output layer, symmetric "
-        "feedback made of separate devices; every weight a pair of VTEAM memristors, W ∝ G⁺ − G⁻). It is "
-        "trained with equilibrium propagation (EP, symmetric nudging) on the behavioural twin — the numpy "
-        "model of the same circuit equations — because that is fast enough for full datasets. The trained "
-        "device states are then written into an ngspice deck, loaded **once**, and every image is one `.op` "
-        "analysis (only the input sources are changed between images with `alter`). The predicted class is "
-        "the output neuron with the highest voltage. The same images are also classified by the twin, so "
-        "the two accuracies are directly comparable; 'same prediction' is the fraction of images on which "
-        "both backends pick the same class.\n")
-    rows = []
-    for name, t in results["tasks"].items():
-        last = t["rows"][-1]
-        for label, s in t["spice"].items():
-            rows.append([name, "-".join(map(str, t["layers"])), f"{t['memristors']:,}", label, s["images"],
-                         f"{100 * s['behavioral_accuracy']:.2f}", f"{100 * s['ngspice_accuracy']:.2f}",
-                         f"{s['accuracy_gap_points']:+.2f}", f"{100 * s['same_prediction']:.2f}",
-                         f"{s['max_output_diff_mv']:.1e}", f"{1e3 * s['ngspice_seconds_per_image']:.0f} ms"])
-    L.append("## ngspice vs behavioural accuracy on the same images\n")
-    L.append(_md_table(["dataset", "network", "memristors", "evaluated on", "images", "behavioural (%)", "ngspice (%)",
-                        "gap (points)", "same prediction (%)", "max output diff (mV)", "ngspice time / image"],
-                       rows))
-    L.append("")
-    verdict = []
-    for name, per in results["acceptance"].items():
-        for label, ok in per.items():
-            verdict.append(f"{name}, {label}: {'within' if ok else 'NOT within'} 0.5 points")
-    L.append("**Acceptance (ngspice within 0.5 points of behavioural on ≥ 1000 images):** "
-             + ("; ".join(verdict) if verdict else "no evaluation set of ≥ 1000 images in this sweep") + ".\n")
-    for name, t in results["tasks"].items():
-        last = t["rows"][-1]
-        L.append(f"## {name}\n")
-        L.append(f"Network {'-'.join(map(str, t['layers']))}, {t['train_images']} training images, {t['epochs']} "
-                 f"epochs, learning rates {t['config']['lr']}, β = {t['config']['beta']}, batches of "
-                 f"{t['config']['batch_size']}; training time {_fmt_seconds(t['train_seconds'])}. Final behavioural "
-                 f"test accuracy {100 * last['test_accuracy']:.2f} % (validation {100 * last['validation_accuracy']:.2f} %).\n")
-        L.append(_md_table(["epoch", "train cost", "test cost", "test accuracy (%)", "validation accuracy (%)", "time"],
-                           [[r["epoch"], f"{r['train_loss']:.4f}", f"{r['test_loss']:.4f}",
-                             f"{100 * r['test_accuracy']:.2f}", f"{100 * r['validation_accuracy']:.2f}",
-                             f"{r['seconds']:.1f} s"] for r in t["rows"]]))
-        L.append("")
-        for label, s in t["spice"].items():
-            st = s["stats"]
-            L.append(f"* ngspice on {label} ({s['images']} images): deck load {s['deck_load_seconds']:.1f} s, "
-                     f"{st.get('analyses', 0)} `.op` analyses in {_fmt_seconds(s['ngspice_seconds'])} "
-                     f"({1e3 * s['ngspice_op_seconds_per_image']:.0f} ms per `.op`, "
-                     f"{1e3 * s['ngspice_seconds_per_image']:.0f} ms per image including the twin's reference "
-                     f"solution used to check each `.op`), {st.get('restarts', 0)} restarts from initial guesses, "
-                     f"{st.get('op_failures', 0)} failed `.op`; behavioural twin "
-                     f"{_fmt_seconds(s['behavioral_seconds'])} for the same images.")
-        L.append("")
-        if name in figures:
-            L.append(f"![accuracy curves]({figures[name]})\n")
-    L.append("MNIST runs through the same code path (`load_splits('mnist', ...)`) given its IDX files; this "
-             "machine has Fashion-MNIST only, so the 784-input benchmark is Fashion-MNIST.\n")
-    L.append("## Runtimes\n")
-    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in results["seconds"].items()]))
-    L.append("\nReproduce: `memprop bench classification --out DIR" + (" --quick" if results["label"] == "quick" else "")
-             + "` (raw figures in results.json; trained runs under runs/).\n")
-    return "\n".join(L)
+    """The Markdown report (memprop/templates/reports/classification.md.j2)."""
+    verdicts = [(name, label, ok) for name, per in results["acceptance"].items() for label, ok in per.items()]
+    return render("classification.md.j2", r=results, figures=figures, verdicts=verdicts)

@@ -33,6 +33,7 @@ import numpy as np
 from memprop.circuits.params import param
 from memprop.circuits.validation import ConfigError, check_finite, check_int
 from memprop.cosim.runs import rundir
+from memprop.cosim.bench.reporting import render
 from memprop.cosim.config.config import Config, build_network, initial_states
 from memprop.cosim.engines.twin import BehavioralEngine
 from memprop.cosim.learning.estimators import EP, RBP
@@ -115,25 +116,5 @@ def run(out_dir: str | Path, plan: OffsetsPlan = OffsetsPlan(), *, command: str 
 
 
 def report(results: dict[str, Any]) -> str:
-    plan, rows = results["plan"], results["rows"]
-    header = ["offset (mV)"] + [f"{label}: cosine (rel. err)" for label in ESTIMATES.values()]
-    table = [[f"{r['offset_mv']:g}"] + [f"{r['estimates'][k]['cosine']:.4f} ({r['estimates'][k]['relative_error']:.2e})"
-                                      for k in ESTIMATES] for r in rows]
-    lines = ["# Op-amp input offset vs the measured gradients\n",
-             f"Regenerate: `{results['command']}` ({results['seconds']:.0f} s on the 2-core development machine).\n",
-             "The default 64-32-10 network (VTEAM pairs, hard sigmoid, initial devices of network.seed = 0) with "
-             "every neuron at the macromodel level (op-amp gain 1e5, one pole, ±5 V swing) and the same input "
-             f"offset in every integrator, forward and RBP side network alike. One batch of {plan['batch']} digits "
-             f"(seed {plan['seed']}); {rows[0]['weights_checked']} of the {rows[0]['weights']} weights, sampled. "
-             "Each estimate of dL/dW is compared with the true gradient: central finite differences of the loss at "
-             "the free equilibrium in the numpy twin, which models the offset (it moves every equilibrium). "
-             f"EP: every phase solved by ngspice, symmetric nudging ±{plan['beta']:g}.\n",
-             "| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in table]
-    lines += ["", "The side neurons are the forward neuron's integrator: their offset is a source of lambda the "
-              "output error does not cause, so RBP's gradient leans away from the true one as the offset grows. "
-              "EP measures the same offset in each of its phases, and the contrast of the phases cancels it. RBP "
-              "in the twin, the adjoint at the offset equilibrium computed without a side-network offset, stays "
-              "on the true gradient (its ~1e-3 relative error at every offset is the op-amps' finite gain): the "
-              "method is right, the circuit's side network is what the offset biases. EP in ngspice is EP in the twin to ngspice's rounding.\n", "Raw figures in results.json.\n"]
-    return "\n".join(lines)
+    """The Markdown report (memprop/templates/reports/offsets.md.j2)."""
+    return render("offsets.md.j2", r=results, estimates=ESTIMATES)

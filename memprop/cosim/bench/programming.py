@@ -9,7 +9,6 @@ and the conductance trajectories of a few, for the picture.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.programming import SCHEMES
 from memprop.cosim.runs import rundir
+from memprop.cosim.bench.reporting import render
 from memprop.cosim.config.config import Config, legacy_schedule
 from memprop.cosim.runs.trainer import Trainer
 
@@ -211,74 +211,6 @@ def _trajectories(ax: Any, traces: np.ndarray, method: str) -> None:
 
 # ---------------------------------------------------------------- the report
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
-
-
-def _num(x: float | None, fmt: str) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
-
-
-def table_rows(methods: dict[str, dict[str, Any]]) -> list[str]:
-    """The Markdown table of all methods (one row each, report order)."""
-    lines = ["| method | test acc. (%) | mean ± sd over seeds (%) | update corr. | RMS error (nS) | "
-             "pulses / epoch | energy / epoch (µJ) | verify reads / epoch | unwritten | at G_max |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for method, m in methods.items():
-        pulse = method != "ideal"
-        lines.append(f"| {method} | {_pct(m['test_accuracy'])} | {_pct(m['accuracy_mean'])} ± "
-                     f"{_pct(m['accuracy_std'])} | {_num(m['update_correlation'], '.3f')} | "
-                     f"{_num(1e9 * m['update_rms_error'], '.1f')} | "
-                     f"{_num(m['pulses_per_epoch'], ',.0f') if pulse else '–'} | "
-                     f"{_num(1e6 * m['energy_per_epoch'], '.1f') if pulse else '–'} | "
-                     f"{_num(m['verify_reads_per_epoch'], ',.0f') if pulse else '–'} | "
-                     f"{_pct(m['unwritten_fraction']) + ' %' if pulse else '–'} | "
-                     f"{_pct(m['at_g_max_fraction']) + ' %' if pulse else '–'} |")
-    return lines
-
-
 def report(results: dict[str, Any]) -> str:
-    plan, acc = results["plan"], results["acceptance"]
-    verdict = "met" if acc["met"] else "NOT met"
-    seeds = ", ".join(str(s) for s in plan["seeds"])
-    return "\n".join([
-        "# Programming schemes: pulse updates against ideal writes", "",
-        f"The default network (64-32-10, VTEAM devices, EP, symmetric nudging) trained on the 8x8 digits with "
-        f"the behavioural twin for {plan['epochs']} epochs, default config otherwise: "
-        f"{results['train_images']} training images (data seed 0, 10 % held out for validation), test accuracy "
-        f"on the {results['test_images']} images of the held-out test split only. Seed {plan['seeds'][0]} "
-        f"(network init, shuffling, stochastic rounding) gives every column but the mean, which repeats each run "
-        f"with seeds {seeds}. Total time {results['seconds']:.0f} s.", "",
-        f"Regenerate: `{COMMAND}` (add `--quick` for a one-epoch smoke run).", "",
-        *table_rows(results["methods"]), "",
-        "Update correlation and RMS error (wanted vs achieved ΔG of every device write) are of the last epoch; "
-        "pulses, energy (∫ v·i dt of every pulse) and verify reads are means per epoch; *unwritten* is the "
-        "fraction of device writes asked for in the last epoch that got no pulse; *at G_max* the fraction of "
-        "devices within 1 % of the range from G_max after training.", "",
-        f"Acceptance (best scheme ≥ ideal − 0.5 pt with correlation ≥ 0.9): **{verdict}** — best "
-        f"{acc['best']} at {_pct(acc['best_accuracy'])} % (ideal {_pct(acc['ideal_accuracy'])} %), correlation "
-        f"{acc['best_correlation']:.3f}. Mean over seeds {seeds}: {acc['best']} {_pct(acc['best_accuracy_mean'])} %, "
-        f"ideal {_pct(acc['ideal_accuracy_mean'])} % (one seed's last epoch swings by points between epochs, "
-        "see accuracy_by_epoch in results.json).", "",
-        "![wanted vs achieved updates and conductance trajectories](programming.png)", "",
-        *_notes()])
-
-
-def _notes() -> list[str]:
-    return [
-        "## The schemes", "",
-        "- **set-calibrated**: the scheme of earlier versions (`[pulse] scheme = \"set-calibrated\"` reproduces "
-        "them). One pulse width, calibrated on a SET pulse at mid-range G, for both polarities. VTEAM's mid-range "
-        "G sits at x ≈ 0.99, where the RESET window is ~5x the SET window: a RESET pulse moves G ~5.4x as far, "
-        "RESET requests round to zero far more often, and devices pile up at G_max while the pulse count climbs.",
-        "- **per-polarity** (the default of `update = \"pulse\"`): SET and RESET widths calibrated separately, "
-        "each moving a mid-range G by `dg_step`; the count of each device predicted from its own SET or RESET "
-        "step at its current state, rounded to the nearest integer.",
-        "- **stochastic**: per-polarity, rounded up with probability equal to the fractional part (seeded): "
-        "unbiased in expectation, at the price of extra variance per write.",
-        "- **write-verify**: per-polarity pulses one at a time with a read after each, until G is within "
-        "`verify_tolerance` of its target or `max_pulses` are spent.",
-        "- **manhattan**: one per-polarity pulse in the direction of every nonzero wanted change (sign only).", "",
-        "Every scheme here pulses each device on its own. Writes through the crossbar's row and column lines "
-        "(`[pulse] half_select = \"v2\"` or `\"v3\"`), checked in ngspice, and what their disturb costs in "
-        "training: [the crossbar-write report](../crossbar-write/report.md) (`memprop bench crossbar-write`)."]
+    """The Markdown report (memprop/templates/reports/programming.md.j2)."""
+    return render("programming.md.j2", r=results, command=COMMAND)

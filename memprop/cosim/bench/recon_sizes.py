@@ -27,8 +27,9 @@ import numpy as np
 from memprop.cosim.learning import hopfield
 from memprop.cosim.runs import reconstruction as rc
 from memprop.cosim.data.datasets import binary_patterns
-from memprop.cosim.bench.experiments import (LABELS, REFERENCE, THRESHOLD, Log, _Clock, _fmt_seconds, _jsonable,
-                                       _md_table, _plt, _save, _single_thread, _write_json)
+from memprop.cosim.bench.experiments import (LABELS, REFERENCE, THRESHOLD, Log, _Clock, _jsonable, _plt, _save,
+                                             _single_thread, _write_json)
+from memprop.cosim.bench.reporting import fmt_seconds, render
 from memprop.cosim.runs.rundir import atomic_write
 
 COSINE = 0.99
@@ -377,7 +378,7 @@ def finish(out: Path, results: dict[str, Any], plan: SizesPlan, clock: _Clock) -
     atomic_write(out / "report.md", sizes_report(results, plan))
     results["seconds"]["total"] = clock.total
     _write_json(out / "results.json", results)
-    clock.log(f"done in {_fmt_seconds(clock.total)}: {out / 'report.md'}")
+    clock.log(f"done in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
 
@@ -499,65 +500,27 @@ def success_rows(data: dict[str, Any], results: dict[str, Any], p: float, counts
     return rows
 
 
+def seed_counts(per_seed: dict[int, dict[int, Any]]) -> list[int]:
+    """Every P some seed reached, in order (a method's grid ends per seed)."""
+    return sorted({c for series in per_seed.values() for c in series})
+
+
 def chosen_rows(data: dict[str, Any], plan: SizesPlan, key: str, option: str) -> list[list[str]]:
     """The validation's choice (beta or gain) per P and flip level, over the seeds."""
     rows = []
     per_seed = data["runs"][key]
     for p in plan.flips:
-        counts = sorted({c for s in per_seed.values() for c in s})
+        counts = seed_counts(per_seed)
         rows.append([f"p = {p:g}"] + [", ".join(f"{s[c][p][option]:.3g}" for s in per_seed.values() if c in s)
                                       for c in counts])
     return rows
 
 
 def sizes_report(results: dict[str, Any], plan: SizesPlan) -> str:
-    s = plan.settings
-    L = ["# Pattern reconstruction at three network sizes, against five Hopfield baselines\n",
-         f"Sweep: **{plan.label}**, seeds {', '.join(map(str, plan.seeds))}. Total runtime "
-         f"{_fmt_seconds(results['seconds']['total'])} (one core). Regenerate: `{results['command']}`.\n"]
-    L.append(TASK_TEXT.format(trials=plan.trials, cues=plan.max_test_cues, val=plan.val_cues, thr=100 * THRESHOLD,
-                              cos=COSINE, flips=", ".join(f"{p:g}" for p in plan.flips)))
-    L.append(METHODS_TEXT.format(betas=", ".join(f"{b:g}" for b in plan.betas), steps=plan.modern_steps,
-                                 gains=", ".join(f"{g:g}" for g in plan.gains), rule=plan.rule.upper(),
-                                 epochs=s.epochs, min_cues=s.min_cues, copies=s.copies, lo=s.train_flip_min,
-                                 hi=s.train_flip, occ=100 * s.occlude_share, lr=s.lr, batch=s.batch_size,
-                                 step=s.max_step))
-    for kind in [k for k in plan.kinds if k in results["kinds"]]:
-        data = results["kinds"][kind]
-        L.append(f"## {kind} patterns\n")
-        L.append(f"Capacity: largest P with ≥ {100 * THRESHOLD:.0f} % exact recall (\"exact\") and with mean "
-                 f"cosine ≥ {COSINE} (\"cosine\"), mean ± sd over {len(plan.seeds)} seeds, held-out test cues; "
-                 "≥ marks a lower bound (some seed still passed at the top of its grid).\n")
-        header = ["method", "size"] + [f"{m} at p = {p:g}" for p in plan.flips for m in ("exact", "cosine")]
-        L.append(_md_table(header, capacity_rows(data, results, plan)))
-        L.append("")
-        L.append("**Verdict** (mean exact-recall capacity, baselines in either cue mode, the reference "
-                 "decoder left out):\n")
-        L += [f"* {line}" for line in verdict(data, plan)]
-        L.append(f"\n![capacity]({next(f for f in results['figures'] if kind in f)})\n")
-        counts = data["grid"]
-        for p in plan.flips:
-            L.append(f"Exact recall (%) vs P at p = {p:g}, mean over the seeds that reached P:\n")
-            L.append(_md_table(["method"] + [f"P={c}" for c in counts], success_rows(data, results, p, counts, plan)))
-            L.append("")
-        for key, option, title in (("modern:init", "beta", "β of the modern network, cue as initial state"),
-                                   ("modern:current", "beta", "β of the modern network, cue as input current"),
-                                   ("modern:current", "gain", "input gain of the modern network"),
-                                   ("pseudo-inverse:current", "gain", "input gain of the pseudo-inverse network"),
-                                   ("cue-trained:current", "gain", "input gain of the cue-trained network")):
-            per_seed = data["runs"][key]
-            counts_k = sorted({c for sd in per_seed.values() for c in sd})
-            L.append(f"Chosen on validation cues: {title} (one value per seed):\n")
-            L.append(_md_table(["flip"] + [f"P={c}" for c in counts_k], chosen_rows(data, plan, key, option)))
-            L.append("")
-        L.append("Training (behavioural twin, summed over P and seeds):\n")
-        L.append(_md_table(["network", "networks trained", "time", "final training cost per cue (seed 0)"],
-                           training_rows(data, results, plan)))
-        L.append("")
-    L.append("## Runtimes\n")
-    L.append(_md_table(["stage", "time"], [[k, _fmt_seconds(v)] for k, v in sorted(stage_totals(results["seconds"]).items())]))
-    L.append(f"\nRegenerate: `{results['command']}` (raw figures in results.json).\n")
-    return "\n".join(L)
+    """The Markdown report (memprop/templates/reports/recon_sizes.md.j2)."""
+    return render("recon_sizes.md.j2", r=results, plan=plan, threshold=THRESHOLD, cosine=COSINE,
+                  capacity_rows=capacity_rows, verdict=verdict, success_rows=success_rows, chosen_rows=chosen_rows,
+                  training_rows=training_rows, seed_counts=seed_counts, stage_totals=stage_totals)
 
 
 def training_rows(data: dict[str, Any], results: dict[str, Any], plan: SizesPlan) -> list[list[str]]:
@@ -566,7 +529,7 @@ def training_rows(data: dict[str, Any], results: dict[str, Any], plan: SizesPlan
         per_seed = data["training"][key]
         runs = [t for series in per_seed.values() for t in series.values()]
         first = per_seed[min(per_seed)]
-        rows.append([results["labels"][key], len(runs), _fmt_seconds(sum(t["seconds"] for t in runs)),
+        rows.append([results["labels"][key], len(runs), fmt_seconds(sum(t["seconds"] for t in runs)),
                      ", ".join(f"P={c}: {t['losses'][-1]:.3f}" for c, t in sorted(first.items()))])
     return rows
 
@@ -579,75 +542,6 @@ def stage_totals(seconds: dict[str, float]) -> dict[str, float]:
         key = f"{head.split(' seed ')[0]}: {step}" if step else name
         out[key] = out.get(key, 0.0) + value
     return out
-
-
-TASK_TEXT = """## The task and the measurement
-
-A network stores P binary patterns of 64 bits (**random**: independent fair bits, new patterns per
-seed; **digits**: scikit-learn's 8×8 digits thresholded at half intensity, round-robin over the
-classes, the same patterns for every seed). A cue is a stored pattern with exactly round(64 p) bits
-flipped, p ∈ {{{flips}}}. Recall succeeds when the settled pattern equals the stored one in every
-bit; we also report the cosine between recalled and stored pattern (±1 form).
-
-* **Test cues**: {trials} per stored pattern and flip level, fewer at large P so that there are at
-  least {cues} in all (one per pattern at the largest P). They are drawn with the seed's own stream
-  and are never used for training or validation.
-* **Validation cues** ({val} per P and flip level, another seed): used only to pick the modern
-  network's β and every input gain (best exact recall, then best cosine; ties keep the smaller value).
-* **Capacity**: the largest P of the grid with ≥ {thr:.0f} % exact recall, and separately with mean
-  cosine ≥ {cos}, per seed; the table gives mean ± sample sd over the seeds.
-* **Grid**: every method runs up the same P grid, per seed, until it is below both thresholds at every
-  flip level; then it stops. The memristor networks are trained only on the first part of the grid
-  (their largest P is its top), the Hopfield baselines continue on a wider grid because they cost
-  nothing to build. A method still passing at the top of its grid gets a ≥ (lower bound). Only the
-  modern network on random patterns stays above: its capacity grows exponentially with the number
-  of neurons (Ramsauer et al. 2020), and with 64 neurons a stored pattern's overlap with its cue
-  (64 − 2·flips) stays above the largest overlap of P random others (≈ 8·√(2 ln P)) up to P of
-  order 10^5 at p = 0.2 and 10^9 at p = 0.1 (there its 64·P stored numbers alone take 0.5 TB).
-  The random grid ends at 8192, where it still recalls ≥ 99.4 % exactly: it keeps its lower bound.
-* **Cue given both ways to every method**: *as initial state* (the network starts at the cue and
-  gets no input), and *as input current* (the network starts at 0 and the cue, times a gain, is added
-  to every neuron's input at every update until it settles).
-"""
-
-METHODS_TEXT = """## The methods and their sizes
-
-* **Classical Hopfield** (Hebbian, pseudo-inverse, Storkey): 64 ±1 neurons, 2,016 symmetric weights,
-  asynchronous sign updates in a fresh random order each sweep until nothing changes. As input
-  current: the field of neuron i gets + g·cue_i, g = (one of {gains}) × the mean |local field| of the
-  stored patterns, picked on the validation cues.
-* **Hopfield trained on the corrupted cues** (new): W (zero diagonal) and 64 thresholds fitted by
-  ridge least squares (ridge 10⁻³ × cues) to map the corrupted training cues to their clean patterns
-  in one step, then W symmetrised so the asynchronous dynamics converge. The training cues are
-  exactly those the memristor networks see (same generator, seeds and number: {epochs} epochs ×
-  max({copies} P, {min_cues}) cues). Then recalled as the classical networks are.
-* **Modern Hopfield** (new; Ramsauer et al. 2020, the continuous dense associative memory of
-  Krotov & Hopfield 2016): ξ ← X softmax(β Xᵀ ξ) with the stored ±1 patterns X kept verbatim,
-  {steps} synchronous updates, read at 0. β ∈ {{{betas}}} picked per P and flip level on the
-  validation cues. As input current: ξ starts at 0 and every update's query is ξ + g·cue,
-  g ∈ {{{gains}}} picked with β.
-* **Memristor networks** (VTEAM differential pairs, smooth saturating neurons, all-to-all symmetric;
-  behavioural twin, trained with {rule}): three sizes. *Equal neurons*: 64 neurons, no hidden units,
-  the cue as input currents through a 64-line input crossbar. *Equal synapses*: the same 64 neurons
-  without an input crossbar (one idle 0 V line), the cue only the visible neurons' initial state —
-  2,016 recurrent weights + 64 biases, Hopfield's own count (no hidden layer can get closer: hidden
-  units only add synapses, and a 64-line input crossbar alone adds 4,096). *Today's network*: 192
-  neurons (128 hidden), cue as input currents; it is also trained without an input crossbar (cue as
-  initial state). The networks without an input crossbar start at the cue-trained Hopfield
-  network's weights mapped to volts (weights 2kW, biases 0.5 + k(b − W·1), k = 1 / mean |field|):
-  from small random weights such a network has one attractor, forgets the cue, and EP / RBP get no
-  gradient towards recall (tried: exact recall 0 %). The others start at Glorot × 0.3, as before.
-  Each network is trained per P and seed on fresh corrupted cues every epoch:
-  {epochs} epochs × max({copies} P, {min_cues}) cues ({occ:.0f} % occluded by a blank block of 10–40 % of
-  the bits, the rest with a flip fraction uniform in [{lo:g}, {hi:g}]), batches of {batch}, rate {lr:g},
-  each weight change clipped to ±{step:g}. That is fewer epochs than the earlier single-seed report's
-  80, so that three sizes × two cue modes × three seeds fit in a bounded run.
-* reference: the nearest stored pattern (Hamming), not a network; it shows how recoverable the cues
-  are, and it is not one of the methods whose grid must end.
-
-The memristor networks are trained on the very corruption distribution they are tested on, and so
-is the cue-trained Hopfield network; the other baselines never see a corrupted cue.
-"""
 
 
 def rewrite_report(out_dir: str | Path) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memprop.cosim.runs import rundir
+from memprop.cosim.bench.reporting import render
 from memprop.cosim.config.config import Config, legacy_schedule
 from memprop.cosim.runs.trainer import Trainer
 
@@ -98,13 +99,5 @@ def _plot(results: dict[str, Any], path: Path) -> None:
 
 
 def _report(results: dict[str, Any]) -> str:
-    lines = ["# Robustness of on-circuit learning to device and circuit non-idealities", "",
-             f"Each number is the test accuracy (8x8 digits, 359 test images) of a 64-32-10 memristor network "
-             f"trained for {results['epochs']} epochs with the behavioural twin, identical runs except for one "
-             f"non-ideality. Total time {results['seconds']:.0f} s.", "", "![accuracy vs severity](robustness.png)", ""]
-    for title, entry in results["sweeps"].items():
-        lines += [f"## {title}", "", "| severity | EP | RBP |", "|---|---|---|"]
-        for v, a, b in zip(entry["values"], entry["ep"], entry["rbp"]):
-            lines.append(f"| {v:g} | {100 * a:.1f} % | {100 * b:.1f} % |")
-        lines.append("")
-    return "\n".join(lines)
+    """The Markdown report (memprop/templates/reports/robustness.md.j2)."""
+    return render("robustness.md.j2", r=results, zip=zip)

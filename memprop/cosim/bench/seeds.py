@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from memprop.cosim.runs import rundir
+from memprop.cosim.bench.reporting import render
 from memprop.cosim.config.config import Config, TrainConfig, legacy_schedule
 from memprop.cosim.runs.trainer import Trainer, best_validation
 
@@ -109,47 +110,6 @@ def run(out_dir: str | Path, plan: SeedsPlan = SeedsPlan(), *, command: str = ""
     return results
 
 
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.2f}"
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"] + \
-           ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-
-
-def _schedule_section(name: str, entry: dict[str, Any], epochs: int) -> list[str]:
-    """One configuration: accuracy per epoch per seed, mean ± sd, drops and best-validation epochs."""
-    s = entry["summary"]
-    rows = [[f"seed {seed}"] + [_pct(a) for a in r["test_accuracy"]] + [_pct(r["max_drop"]),
-            f"{r['best_validation']['epoch']} ({_pct(r['best_validation']['test_accuracy'])})"
-            if r["best_validation"] else "–"] for seed, r in entry["seeds"].items()]
-    rows.append(["mean ± sd"] + [f"{100 * m:.2f} ± {100 * d:.2f}" for m, d in zip(s["mean_by_epoch"], s["sd_by_epoch"])]
-                + [_pct(s["max_drop"]), f"mean test {_pct(s['best_validation_test_mean'])}"])
-    header = ["run"] + [f"epoch {e}" for e in range(1, epochs + 1)] + ["largest drop", "best-validation epoch (its test %)"]
-    title = ("the default" if name == "default" else "baseline: the default before the schedule") + \
-        f" — {entry['description']}"
-    return [f"## {title}\n", *_table(header, rows), "",
-            f"After {epochs} epochs: **{_pct(s['final_mean'])} ± {_pct(s['final_sd'])} %** test accuracy (mean ± sd "
-            f"over {len(entry['seeds'])} seeds); the largest fall from one epoch to the next is "
-            f"{_pct(s['max_drop'])} points; at the epoch validation picks, the test accuracy is "
-            f"{_pct(s['best_validation_test_mean'])} % on average.\n"]
-
-
 def report(results: dict[str, Any]) -> str:
-    plan, sizes = results["plan"], results["sizes"]
-    lines = ["# The default digits EP run over training seeds\n",
-             f"Regenerate: `{results['command']}` ({results['seconds']:.0f} s on the 2-core development machine).\n",
-             f"64-32-10 memristor network (VTEAM pairs), EP with symmetric nudging (β = 0.3), batches of 10, "
-             f"{plan['epochs']} epochs, **{plan['backend']}** backend. scikit-learn's 8×8 digits split as the "
-             f"default run splits them (data.seed = 0): {sizes['train']} training, {sizes['validation']} validation "
-             f"and {sizes['test']} **test** images; every accuracy below is on the test split (one image = "
-             f"{100 / sizes['test']:.2f} points). The runs differ only in train.seed {list(plan['seeds'])} "
-             "(shuffling and nudging signs); network.seed = 0 (initial devices) in all. 'Best-validation epoch': "
-             "the epoch of the highest validation accuracy (earliest of equals) and its test accuracy, the figure "
-             "to report when the test set may not choose the epoch.\n"]
-    for name, entry in results["schedules"].items():
-        lines += _schedule_section(name, entry, plan["epochs"])
-    lines.append("Raw figures (per epoch: test and validation accuracy, training cost) in results.json.\n")
-    return "\n".join(lines)
+    """The Markdown report (memprop/templates/reports/seeds.md.j2)."""
+    return render("seeds.md.j2", r=results, zip=zip)

@@ -31,14 +31,21 @@ def save_figure(fig: Any, path: Path, dpi: int = 110) -> Path:
 
 
 
+def cost_panel(ax: Any, rows: list[dict[str, Any]], legend_size: float | None = None) -> list[int]:
+    """Training and test cost per epoch of a run's metrics rows (the left panel of its learning
+    curves, in a run's plots and in the classification bench alike); returns the epochs."""
+    epochs = [r["epoch"] for r in rows]
+    ax.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train (free phase)")
+    ax.plot(epochs, [r["test_loss"] for r in rows], "s--", label="test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cost ½‖V_out − y‖² (V²)")
+    ax.legend(fontsize=legend_size)
+    return epochs
+
+
 def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    epochs = [r["epoch"] for r in rows]
-    ax1.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train (free phase)")
-    ax1.plot(epochs, [r["test_loss"] for r in rows], "s--", label="test")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("cost ½‖V_out − y‖² (V²)")
-    ax1.legend()
+    epochs = cost_panel(ax1, rows)
     ax2.plot(epochs, [100 * r["test_accuracy"] for r in rows], "o-", label="test")
     ax2.plot(epochs, [100 * r["validation_accuracy"] for r in rows], "s--", label="validation")
     ax2.set_xlabel("epoch")
