@@ -1,0 +1,1 @@
+"""Runs: the trainer and its run directory, plots, validation at transistor level, pattern reconstruction."""
