@@ -218,8 +218,7 @@ def bench_speed(quick: bool, as_json: bool) -> None:
     """Samples/s vs network size for both backends, cost growth, 1 vs 2 workers, peak RSS."""
     from memprop.cosim.bench.speed import format_speed, speed
 
-    result = speed(quick=quick)
-    click.echo(json.dumps(result, indent=1) if as_json else format_speed(result))
+    _show(speed(quick=quick), as_json, format_speed)
 
 
 @bench_group.command("scale")
@@ -234,68 +233,46 @@ def bench_scale(config_path: Path, samples: int, workers: int | None, as_json: b
     from memprop.cosim.bench.speed import format_scale, scale_run
     from memprop.cosim.config.config import load
 
-    result = scale_run(load(config_path), samples, workers)
-    click.echo(json.dumps(result, indent=1) if as_json else format_scale(result))
+    _show(scale_run(load(config_path), samples, workers), as_json, format_scale)
 
 
-@bench_group.command("robustness")
-@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("robustness"))
-@click.option("--quick", is_flag=True, help="fewer severities, epochs and training images")
-@guarded
+def _report_bench(name: str, *out_flags: str, quick_help: str) -> Callable[[Callable[..., Any]], Any]:
+    """A `bench` command that writes a report directory: OUT (default: the bench's name) under
+    `out_flags`, --quick with its help, and `guarded`. One place for the options every report shares."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        fn = click.option("--quick", is_flag=True, help=quick_help)(guarded(fn))
+        fn = click.option(*out_flags, "out", type=PathArg(file_okay=False, path_type=Path), default=Path(name))(fn)
+        return bench_group.command(name)(fn)
+    return wrap
+
+
+@_report_bench("robustness", "--out", quick_help="fewer severities, epochs and training images")
 def bench_robustness(out: Path, quick: bool) -> None:
     """Accuracy vs severity of each non-ideality, for EP and RBP (report.md, robustness.png, results.json)."""
-    from memprop.cosim.bench.robustness import run
+    from memprop.cosim.bench.commands import robustness
 
-    result = run(out, quick=quick)
-    click.echo(f"wrote {out / 'report.md'}, {out / 'robustness.png'}, {out / 'results.json'} "
-               f"({result['seconds']:.0f} s)")
+    click.echo(robustness(out, quick))
 
 
-@bench_group.command("reconstruction")
-@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("reconstruction"))
-@click.option("--quick", is_flag=True, help="a reduced sweep")
+@_report_bench("reconstruction", "--out", quick_help="a reduced sweep")
 @click.option("--seeds", "seeds", type=str, default="3", show_default=True,
               help="seeds of the three-size sweep (mean ± sd), 3 to 20")
 @click.option("--legacy", is_flag=True, help="the earlier single-seed sweep (EP and RBP, corruption sweeps, ngspice point)")
-@guarded
 def bench_reconstruction(out: Path, quick: bool, seeds: str, legacy: bool) -> None:
     """Pattern reconstruction: memristor networks at three sizes vs five Hopfield baselines
     (report.md, PNGs, results.json)."""
-    count = _seed_count(seeds)
-    if legacy:
-        from memprop.cosim.bench.experiments import run_reconstruction
+    from memprop.cosim.bench.commands import reconstruction
 
-        run_reconstruction(out, quick=quick)
-    else:
-        from memprop.cosim.bench.recon_sizes import run_sizes, sizes_plan
-
-        command = f"memprop bench reconstruction --out {out}" + (" --quick" if quick else "") + (
-            f" --seeds {count}" if count != 3 else "")
-        run_sizes(out, sizes_plan(quick=quick, seeds=count), command=command)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
+    click.echo(reconstruction(out, quick, seeds, legacy))
 
 
-def _seed_count(text: str) -> int:
-    """--seeds as a whole number from 3 to 20 (mean ± sd needs several; 20 bounds the run)."""
-    try:
-        count = int(text.strip())
-    except ValueError:
-        raise ConfigError("--seeds", f"must be a whole number from 3 to 20, got {text!r}") from None
-    if not 3 <= count <= 20:
-        raise ConfigError("--seeds", f"must be a whole number from 3 to 20, got {count}")
-    return count
-
-
-@bench_group.command("classification")
-@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("classification"))
-@click.option("--quick", is_flag=True, help="fewer epochs and images")
-@guarded
+@_report_bench("classification", "--out", quick_help="fewer epochs and images")
 def bench_classification(out: Path, quick: bool) -> None:
     """Digits and Fashion-MNIST with EP, trained behaviourally, evaluated in ngspice (report directory)."""
-    from memprop.cosim.bench.experiments import run_classification
+    from memprop.cosim.bench.commands import classification
 
-    run_classification(out, quick=quick)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
+    click.echo(classification(out, quick))
 
 
 @bench_group.command("seeds")
@@ -309,14 +286,9 @@ def bench_classification(out: Path, quick: bool) -> None:
 def bench_seeds(out: Path, backend: str, seeds: tuple[int, ...], epochs: int, no_baseline: bool) -> None:
     """The default digits EP run over training seeds: test accuracy per epoch, mean ± sd, the largest
     epoch-to-epoch drop, the best-validation epoch (report.md, results.json)."""
-    from memprop.cosim.bench.seeds import SCHEDULES, SeedsPlan, run
+    from memprop.cosim.bench import commands
 
-    plan = SeedsPlan(backend=backend, seeds=tuple(seeds) or (0, 1, 2), epochs=epochs,
-                     schedules=SCHEDULES[:1] if no_baseline else SCHEDULES)
-    command = (f"memprop bench seeds -o {out} --backend {backend}" + "".join(f" --seed {s}" for s in seeds)
-               + (f" --epochs {epochs}" if epochs != 5 else "") + (" --no-baseline" if no_baseline else ""))
-    result = run(out, plan, command=command, log=click.echo)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
+    click.echo(commands.seeds(out, backend, seeds, epochs, no_baseline, log=click.echo))
 
 
 @bench_group.command("offsets")
@@ -330,43 +302,25 @@ def bench_seeds(out: Path, backend: str, seeds: tuple[int, ...], epochs: int, no
 def bench_offsets(out: Path, offsets: tuple[float, ...], max_fd: int, beta: float) -> None:
     """An op-amp input offset vs the gradients the circuit measures: RBP's SPICE side network and EP
     in ngspice against the true gradient (report.md, results.json)."""
-    from memprop.cosim.bench.offsets import OffsetsPlan, run
+    from memprop.cosim.bench import commands
 
-    try:
-        plan = OffsetsPlan(offsets_mv=tuple(offsets) or OffsetsPlan().offsets_mv, max_fd=max_fd, beta=beta)
-    except ConfigError as err:
-        option = {"offsets_mv": "--offset", "max_fd": "--max-fd", "beta": "--beta"}
-        raise ConfigError(option.get(err.field.split("[")[0], err.field), err.reason) from None
-    command = (f"memprop bench offsets -o {out}" + "".join(f" --offset {v:g}" for v in offsets)
-               + (f" --max-fd {max_fd}" if max_fd != 300 else "") + (f" --beta {beta:g}" if beta != 0.001 else ""))
-    result = run(out, plan, command=command, log=click.echo)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
+    click.echo(commands.offsets(out, offsets, max_fd, beta, log=click.echo))
 
 
-@bench_group.command("programming")
-@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("programming"))
-@click.option("--quick", is_flag=True, help="one epoch, 100 training images, one seed")
-@guarded
+@_report_bench("programming", "-o", "--out", quick_help="one epoch, 100 training images, one seed")
 def bench_programming(out: Path, quick: bool) -> None:
     """Every pulse programming scheme against ideal writes on the digits (report.md, programming.png, results.json)."""
-    from memprop.cosim.bench.programming import run
+    from memprop.cosim.bench.commands import programming
 
-    result = run(out, quick=quick)
-    click.echo(f"wrote {out / 'report.md'}, {out / 'programming.png'} and {out / 'results.json'} "
-               f"({result['seconds']:.0f} s)")
+    click.echo(programming(out, quick))
 
 
-@bench_group.command("crossbar-write")
-@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("crossbar-write"))
-@click.option("--quick", is_flag=True, help="one epoch, 100 training images, one seed")
-@guarded
+@_report_bench("crossbar-write", "-o", "--out", quick_help="one epoch, 100 training images, one seed")
 def bench_crossbar_write(out: Path, quick: bool) -> None:
     """Writes through the crossbar's lines (V/2, V/3): ngspice vs twin, and disturb's cost in training."""
-    from memprop.cosim.bench.crossbar_write import run
+    from memprop.cosim.bench.commands import crossbar_write
 
-    result = run(out, quick=quick, log=click.echo)
-    click.echo(f"wrote {out / 'report.md'}, {out / 'crossbar-write.png'} and {out / 'results.json'} "
-               f"({result['seconds']:.0f} s)")
+    click.echo(crossbar_write(out, quick, log=click.echo))
 
 
 @main.group("data")
