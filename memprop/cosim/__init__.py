@@ -10,7 +10,7 @@
 - learning/     gradient estimators (EP, RBP) and the one train_step, the optimizer's schedule,
                 gradcheck, the Hopfield baselines
 - runs/         a training run: trainer, run directory, plots, transistor-level validation,
-                pattern reconstruction
-- bench/        one module per `memprop bench X`
-- cli/          the click wiring of the `memprop` command
+                pattern reconstruction; commands: what each non-bench command checks and prints
+- bench/        one module per `memprop bench X`; commands: their option checks and last lines
+- cli/          the click wiring of the `memprop` command (each body parses, calls one function, echoes)
 """

@@ -9,9 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from memprop.circuits.devices import DEVICE_MODELS
-from memprop.circuits.neuron import CORNERS, NEURON_LEVELS, Neuron
-from memprop.circuits.params import describe
+from memprop.circuits.neuron import CORNERS
 from memprop.circuits.validation import ConfigError
 
 
@@ -98,32 +96,18 @@ def netgen(config: Path | None, output: Path, analysis: str | None, form: str | 
     """Write the ngspice deck of a config's network (runs as-is with `ngspice -b`)."""
     from memprop import api
     from memprop.cosim.config.config import load
-    from memprop.cosim.data.files import write_output
+    from memprop.cosim.runs.commands import write_deck
 
     cfg = load(config)
-    network = api.network(cfg)
-    deck = api.netlist(cfg, analysis=analysis, form=form)
-    write_output(output, deck.text)
-    if map_path is not None:
-        write_output(map_path, json.dumps(deck.node_map, indent=1, sort_keys=True) + "\n")
-    click.echo(f"wrote {output} ({network.n_neurons} neurons, {network.n_devices} memristors)")
+    click.echo(write_deck(api.network(cfg), api.netlist(cfg, analysis=analysis, form=form), output, map_path))
 
 
 @main.command()
 def models() -> None:
     """List the device models and neuron levels with their parameters."""
-    for name, model in DEVICE_MODELS.items():
-        click.echo(f"device {name}: {type(model).__doc__.strip().splitlines()[0]}")
-        click.echo(f"  G range {model.g_min * 1e6:.3g} .. {model.g_max * 1e6:.3g} uS; reads below "
-                   f"{model.read_limit:g} V leave the state alone" if model.read_limit else
-                   f"  G range {model.g_min * 1e6:.3g} .. {model.g_max * 1e6:.3g} uS; no threshold")
-        for pname, value, unit, doc in describe(model):
-            click.echo(f"    {pname:<10} = {value!s:<10} {unit:<9} {doc}")
-    for level in NEURON_LEVELS:
-        click.echo(f"neuron level {level}")
-    click.echo("neuron parameters:")
-    for pname, value, unit, doc in describe(Neuron()):
-        click.echo(f"    {pname:<10} = {value!s:<10} {unit:<9} {doc}")
+    from memprop.cosim.runs.commands import models_text
+
+    click.echo(models_text())
 
 
 @main.group("config")
@@ -142,6 +126,11 @@ def config_show(config: Path | None, doc: bool) -> None:
     click.echo((documented if doc else dumps)(load(config)), nl=False)
 
 
+def _show(result: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    """Print a command's figures: as JSON with --json (indent 1, like every --json), else as its text."""
+    click.echo(json.dumps(result, indent=1) if as_json else text(result))
+
+
 @main.command()
 @click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
 @click.option("--backend", type=click.Choice(["ngspice", "behavioral", "both"]), default="ngspice")
@@ -149,28 +138,10 @@ def config_show(config: Path | None, doc: bool) -> None:
 @guarded
 def settle(config: Path | None, backend: str, as_json: bool) -> None:
     """Settle one sample and print every neuron's equilibrium voltage."""
-    from memprop import api
     from memprop.cosim.config.config import load
+    from memprop.cosim.runs.commands import settle_report
 
-    cfg = load(config)
-    names = ["ngspice", "behavioral"] if backend == "both" else [backend]
-    results = [api.settle(cfg, b) for b in names]
-    if as_json:
-        payload = [{"backend": r.backend, "analysis": r.analysis, "voltages": r.voltages} for r in results]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=1))
-        return
-    nodes = list(results[0].voltages)
-    click.echo(f"{'node':<12}" + "".join(f"{r.backend:>14}" for r in results)
-               + ("   |diff| mV" if len(results) == 2 else ""))
-    for node in nodes:
-        row = f"{node:<12}" + "".join(f"{r.voltages[node]:>14.6f}" for r in results)
-        if len(results) == 2:
-            row += f"   {abs(results[0].voltages[node] - results[1].voltages[node]) * 1e3:9.4f}"
-        click.echo(row)
-    if len(results) == 2:
-        worst = max(abs(results[0].voltages[n] - results[1].voltages[n]) for n in nodes)
-        click.echo(f"max |ngspice - behavioral| = {worst * 1e3:.6f} mV over {len(nodes)} neurons "
-                   f"({results[0].analysis})")
+    click.echo(settle_report(load(config), backend, as_json))
 
 
 @main.command("gradcheck")
@@ -186,26 +157,10 @@ def gradcheck_cmd(config: Path | None, batch: int, betas: tuple[float, ...], no_
     """Compare EP, RBP (twin and SPICE side network) and finite-difference gradients on one batch."""
     from memprop.cosim.config.config import load
     from memprop.cosim.learning.gradcheck import gradcheck
+    from memprop.cosim.runs.commands import gradcheck_betas, gradcheck_text
 
-    for b in betas:
-        if not (0 < abs(b) <= 10):
-            raise ConfigError("--beta", f"must be non-zero and at most 10 in size, got {b}")
-    result = gradcheck(load(config), batch=batch, betas=tuple(betas) or (0.001, 0.01, 0.1),
-                       spice=not no_spice, max_fd=max_fd)
-    if as_json:
-        click.echo(json.dumps(result, indent=1))
-        return
-    click.echo(f"{result['network']} network, {result['neurons']} neurons, {result['weights_checked']} of "
-               f"{result['weights']} weights, batch {result['batch']}")
-    click.echo(f"{'pair':<72}{'cosine':>10}{'rel. err':>11}")
-    for name, fig in result["pairs"].items():
-        click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
-    trained = result["training_beta"]
-    click.echo(f"EP at the training beta ({trained['beta']:g}, train.beta) vs finite differences, same batch and weights:")
-    for activation, figs in trained["activations"].items():
-        for nudging, fig in figs.items():
-            name = f"{activation} activation, {nudging}"
-            click.echo(f"{name:<72}{fig['cosine']:>10.5f}{fig['relative_error']:>11.2e}")
+    result = gradcheck(load(config), batch=batch, betas=gradcheck_betas(betas), spice=not no_spice, max_fd=max_fd)
+    _show(result, as_json, gradcheck_text)
 
 
 @main.command("export")
@@ -221,21 +176,14 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
     """Write a self-contained netlist (+ model files) of a trained network and a testbench."""
     from memprop import api
     from memprop.cosim.config.config import load
+    from memprop.cosim.runs.commands import check_export, dialects_text, files_line
 
-    known = api.dialects()
     if list_only:
-        for name, line in known.items():
-            click.echo(f"{name:<9} {line}")
+        click.echo(dialects_text(api.dialects()))
         return
-    if dialect not in known:
-        raise ConfigError("--dialect", f"unknown dialect {dialect!r}; known: {', '.join(known)}")
-    if output is None:
-        raise ConfigError("-o", "give an output directory")
-    if (run is None) == (config is None):
-        raise ConfigError("RUN", "give either a run directory or --config CONFIG")
+    check_export(dialect, api.dialects(), output, run, config)
     source = api.open_run(run) if run is not None else load(config)
-    files = api.export(source, output, dialect)
-    click.echo(f"wrote {', '.join(str(f) for f in files)}")
+    click.echo(files_line(api.export(source, output, dialect)))
 
 
 @main.command("validate")
@@ -251,31 +199,10 @@ def validate_cmd(run: Path, level: str, corner: str, temp: float, images: int, t
                  as_json: bool) -> None:
     """Re-run a trained network's inference at another neuron level (e.g. transistor level) in ngspice."""
     from memprop import api
+    from memprop.cosim.runs.commands import validation_text
 
-    opened = api.open_run(run)
-    cfg = opened.config
-    result = api.validate(opened, level, images=images, transients=transients, corner=corner, temp=temp)
-    if as_json:
-        click.echo(json.dumps(result, indent=1))
-        return
-    ref, val = result["reference"], result["validated"]
-    click.echo(f"accuracy on {val['images']} test images: {cfg.neuron.level} {100 * ref['accuracy']:.1f} %, "
-               f"{level} {100 * val['accuracy']:.1f} % (change {result['accuracy_change_points']:+.1f} points; "
-               f"{val['seconds_per_image']:.2f} s per image at {level}, {val['failed']} failed)")
-    for s in result["transients"]:
-        click.echo(f"image {s['image']}: settling to 1 %: {1e6 * s['reference']['settling_time_s']:.2f} us -> "
-                   f"{1e6 * s['validated']['settling_time_s']:.2f} us; energy to settle "
-                   f"{1e9 * s['reference']['energy_to_settle_j']:.2f} nJ -> {1e9 * s['validated']['energy_to_settle_j']:.2f} nJ")
-    if not result["transients"]:
-        click.echo("no transients asked for (--transients 0): no settling time or energy")
-        return
-    click.echo(f"mean settling {1e6 * result['validated_mean_settling_time_s']:.2f} us, mean energy per inference "
-               f"{1e9 * result['validated_mean_energy_j']:.2f} nJ at {level}")
-    parts = ", ".join(f"{name} {1e9 * result[f'validated_mean_energy_{key}_j']:.3g} nJ"
-                      for key, name in (("neurons", "neurons"), ("read_rails", "crossbar read rails"),
-                                        ("sources", "input and bias sources")))
-    click.echo(f"energy drawn by {parts}; {1e15 * result['validated_energy_per_mac_j']:.3g} fJ per MAC "
-               f"({result['macs']} MACs per inference)")
+    result = api.validate(run, level, images=images, transients=transients, corner=corner, temp=temp)
+    _show(result, as_json, validation_text)
 
 
 @main.group("bench")
@@ -291,8 +218,7 @@ def bench_speed(quick: bool, as_json: bool) -> None:
     """Samples/s vs network size for both backends, cost growth, 1 vs 2 workers, peak RSS."""
     from memprop.cosim.bench.speed import format_speed, speed
 
-    result = speed(quick=quick)
-    click.echo(json.dumps(result, indent=1) if as_json else format_speed(result))
+    _show(speed(quick=quick), as_json, format_speed)
 
 
 @bench_group.command("scale")
@@ -307,68 +233,46 @@ def bench_scale(config_path: Path, samples: int, workers: int | None, as_json: b
     from memprop.cosim.bench.speed import format_scale, scale_run
     from memprop.cosim.config.config import load
 
-    result = scale_run(load(config_path), samples, workers)
-    click.echo(json.dumps(result, indent=1) if as_json else format_scale(result))
+    _show(scale_run(load(config_path), samples, workers), as_json, format_scale)
 
 
-@bench_group.command("robustness")
-@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("robustness"))
-@click.option("--quick", is_flag=True, help="fewer severities, epochs and training images")
-@guarded
+def _report_bench(name: str, *out_flags: str, quick_help: str) -> Callable[[Callable[..., Any]], Any]:
+    """A `bench` command that writes a report directory: OUT (default: the bench's name) under
+    `out_flags`, --quick with its help, and `guarded`. One place for the options every report shares."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        fn = click.option("--quick", is_flag=True, help=quick_help)(guarded(fn))
+        fn = click.option(*out_flags, "out", type=PathArg(file_okay=False, path_type=Path), default=Path(name))(fn)
+        return bench_group.command(name)(fn)
+    return wrap
+
+
+@_report_bench("robustness", "--out", quick_help="fewer severities, epochs and training images")
 def bench_robustness(out: Path, quick: bool) -> None:
     """Accuracy vs severity of each non-ideality, for EP and RBP (report.md, robustness.png, results.json)."""
-    from memprop.cosim.bench.robustness import run
+    from memprop.cosim.bench.commands import robustness
 
-    result = run(out, quick=quick)
-    click.echo(f"wrote {out / 'report.md'}, {out / 'robustness.png'}, {out / 'results.json'} "
-               f"({result['seconds']:.0f} s)")
+    click.echo(robustness(out, quick))
 
 
-@bench_group.command("reconstruction")
-@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("reconstruction"))
-@click.option("--quick", is_flag=True, help="a reduced sweep")
+@_report_bench("reconstruction", "--out", quick_help="a reduced sweep")
 @click.option("--seeds", "seeds", type=str, default="3", show_default=True,
               help="seeds of the three-size sweep (mean ± sd), 3 to 20")
 @click.option("--legacy", is_flag=True, help="the earlier single-seed sweep (EP and RBP, corruption sweeps, ngspice point)")
-@guarded
 def bench_reconstruction(out: Path, quick: bool, seeds: str, legacy: bool) -> None:
     """Pattern reconstruction: memristor networks at three sizes vs five Hopfield baselines
     (report.md, PNGs, results.json)."""
-    count = _seed_count(seeds)
-    if legacy:
-        from memprop.cosim.bench.experiments import run_reconstruction
+    from memprop.cosim.bench.commands import reconstruction
 
-        run_reconstruction(out, quick=quick)
-    else:
-        from memprop.cosim.bench.recon_sizes import run_sizes, sizes_plan
-
-        command = f"memprop bench reconstruction --out {out}" + (" --quick" if quick else "") + (
-            f" --seeds {count}" if count != 3 else "")
-        run_sizes(out, sizes_plan(quick=quick, seeds=count), command=command)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
+    click.echo(reconstruction(out, quick, seeds, legacy))
 
 
-def _seed_count(text: str) -> int:
-    """--seeds as a whole number from 3 to 20 (mean ± sd needs several; 20 bounds the run)."""
-    try:
-        count = int(text.strip())
-    except ValueError:
-        raise ConfigError("--seeds", f"must be a whole number from 3 to 20, got {text!r}") from None
-    if not 3 <= count <= 20:
-        raise ConfigError("--seeds", f"must be a whole number from 3 to 20, got {count}")
-    return count
-
-
-@bench_group.command("classification")
-@click.option("--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("classification"))
-@click.option("--quick", is_flag=True, help="fewer epochs and images")
-@guarded
+@_report_bench("classification", "--out", quick_help="fewer epochs and images")
 def bench_classification(out: Path, quick: bool) -> None:
     """Digits and Fashion-MNIST with EP, trained behaviourally, evaluated in ngspice (report directory)."""
-    from memprop.cosim.bench.experiments import run_classification
+    from memprop.cosim.bench.commands import classification
 
-    run_classification(out, quick=quick)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'}")
+    click.echo(classification(out, quick))
 
 
 @bench_group.command("seeds")
@@ -382,14 +286,9 @@ def bench_classification(out: Path, quick: bool) -> None:
 def bench_seeds(out: Path, backend: str, seeds: tuple[int, ...], epochs: int, no_baseline: bool) -> None:
     """The default digits EP run over training seeds: test accuracy per epoch, mean ± sd, the largest
     epoch-to-epoch drop, the best-validation epoch (report.md, results.json)."""
-    from memprop.cosim.bench.seeds import SCHEDULES, SeedsPlan, run
+    from memprop.cosim.bench import commands
 
-    plan = SeedsPlan(backend=backend, seeds=tuple(seeds) or (0, 1, 2), epochs=epochs,
-                     schedules=SCHEDULES[:1] if no_baseline else SCHEDULES)
-    command = (f"memprop bench seeds -o {out} --backend {backend}" + "".join(f" --seed {s}" for s in seeds)
-               + (f" --epochs {epochs}" if epochs != 5 else "") + (" --no-baseline" if no_baseline else ""))
-    result = run(out, plan, command=command, log=click.echo)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
+    click.echo(commands.seeds(out, backend, seeds, epochs, no_baseline, log=click.echo))
 
 
 @bench_group.command("offsets")
@@ -403,43 +302,25 @@ def bench_seeds(out: Path, backend: str, seeds: tuple[int, ...], epochs: int, no
 def bench_offsets(out: Path, offsets: tuple[float, ...], max_fd: int, beta: float) -> None:
     """An op-amp input offset vs the gradients the circuit measures: RBP's SPICE side network and EP
     in ngspice against the true gradient (report.md, results.json)."""
-    from memprop.cosim.bench.offsets import OffsetsPlan, run
+    from memprop.cosim.bench import commands
 
-    try:
-        plan = OffsetsPlan(offsets_mv=tuple(offsets) or OffsetsPlan().offsets_mv, max_fd=max_fd, beta=beta)
-    except ConfigError as err:
-        option = {"offsets_mv": "--offset", "max_fd": "--max-fd", "beta": "--beta"}
-        raise ConfigError(option.get(err.field.split("[")[0], err.field), err.reason) from None
-    command = (f"memprop bench offsets -o {out}" + "".join(f" --offset {v:g}" for v in offsets)
-               + (f" --max-fd {max_fd}" if max_fd != 300 else "") + (f" --beta {beta:g}" if beta != 0.001 else ""))
-    result = run(out, plan, command=command, log=click.echo)
-    click.echo(f"wrote {out / 'report.md'} and {out / 'results.json'} ({result['seconds']:.0f} s)")
+    click.echo(commands.offsets(out, offsets, max_fd, beta, log=click.echo))
 
 
-@bench_group.command("programming")
-@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("programming"))
-@click.option("--quick", is_flag=True, help="one epoch, 100 training images, one seed")
-@guarded
+@_report_bench("programming", "-o", "--out", quick_help="one epoch, 100 training images, one seed")
 def bench_programming(out: Path, quick: bool) -> None:
     """Every pulse programming scheme against ideal writes on the digits (report.md, programming.png, results.json)."""
-    from memprop.cosim.bench.programming import run
+    from memprop.cosim.bench.commands import programming
 
-    result = run(out, quick=quick)
-    click.echo(f"wrote {out / 'report.md'}, {out / 'programming.png'} and {out / 'results.json'} "
-               f"({result['seconds']:.0f} s)")
+    click.echo(programming(out, quick))
 
 
-@bench_group.command("crossbar-write")
-@click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("crossbar-write"))
-@click.option("--quick", is_flag=True, help="one epoch, 100 training images, one seed")
-@guarded
+@_report_bench("crossbar-write", "-o", "--out", quick_help="one epoch, 100 training images, one seed")
 def bench_crossbar_write(out: Path, quick: bool) -> None:
     """Writes through the crossbar's lines (V/2, V/3): ngspice vs twin, and disturb's cost in training."""
-    from memprop.cosim.bench.crossbar_write import run
+    from memprop.cosim.bench.commands import crossbar_write
 
-    result = run(out, quick=quick, log=click.echo)
-    click.echo(f"wrote {out / 'report.md'}, {out / 'crossbar-write.png'} and {out / 'results.json'} "
-               f"({result['seconds']:.0f} s)")
+    click.echo(crossbar_write(out, quick, log=click.echo))
 
 
 @main.group("data")
@@ -453,16 +334,10 @@ def data_group() -> None:
 @guarded
 def data_download(name: str, directory: Path) -> None:
     """Download NAME's four IDX files into DIRECTORY (needs network; checksums verified)."""
-    import urllib.error
+    from memprop.cosim.runs.commands import download_dataset
 
-    from memprop.cosim.data.datasets import download
-
-    try:
-        for path in download(name, directory):
-            click.echo(f"wrote {path}")
-    except (urllib.error.URLError, TimeoutError) as err:
-        raise ConfigError("download", f"could not reach the {name} mirror ({err}); copy the four IDX files "
-                                      f"into {directory} and set data.data_dir") from None
+    for path in download_dataset(name, directory):
+        click.echo(f"wrote {path}")
 
 
 @data_group.command("info")
@@ -471,18 +346,14 @@ def data_download(name: str, directory: Path) -> None:
 def data_info(config: Path | None) -> None:
     """Load a config's dataset (verifying checksums) and print the split sizes."""
     from memprop.cosim.config.config import load
-    from memprop.cosim.data.datasets import load_splits
+    from memprop.cosim.runs.commands import split_sizes_text
 
-    cfg = load(config)
-    s = load_splits(cfg.data.dataset, seed=cfg.data.seed, validation=cfg.data.validation,
-                    train_size=cfg.data.train_size, test_size=cfg.data.test_size,
-                    data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
-    click.echo(f"{cfg.data.dataset}: {len(s.train.y)} train, {len(s.validation.y)} validation, "
-               f"{len(s.test.y)} test images of {s.train.x.shape[1]} pixels")
+    click.echo(split_sizes_text(load(config)))
 
 
 class _EpochBars:
-    """A click progress bar with ETA per epoch, fed by the trainer's progress callback."""
+    """A click progress bar with ETA per epoch, fed by the trainer's progress callback; closed
+    before the epoch lines are printed (`report`) and when training ends, however it ends."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -503,6 +374,20 @@ class _EpochBars:
             self.bar.__exit__(None, None, None)
             self.bar = None
 
+    def report(self, rows: list[dict[str, Any]]) -> None:
+        """The trainer's report callback: the epoch lines, below the finished bar."""
+        from memprop.cosim.runs.commands import epoch_lines
+
+        self.close()
+        for line in epoch_lines(rows):
+            click.echo(line)
+
+    def __enter__(self) -> _EpochBars:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
 
 @main.command()
 @click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
@@ -522,47 +407,15 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
           update: str | None, workers: int | None, scheduler: str | None, resume: bool, quiet: bool,
           no_plots: bool) -> None:
     """Train a network on the circuit (EP), co-simulated in ngspice or with the numpy twin."""
-    from dataclasses import replace
-
     from memprop import api
-    from memprop.cosim.runs import rundir
-    from memprop.cosim.config.config import load, load_stored
+    from memprop.cosim.runs.commands import files_line, training_setup
 
-    if resume:
-        if config is not None:
-            raise ConfigError("CONFIG", "with --resume the config is the run's own config.toml; give only --out")
-        cfg = load_stored(out / rundir.CONFIG)
-    else:
-        cfg = load(config)
-    changes = {k: v for k, v in (("backend", backend), ("analysis", analysis), ("epochs", epochs),
-                                 ("update", update), ("workers", workers), ("scheduler", scheduler))
-               if v is not None}
-    if changes:
-        try:
-            cfg = replace(cfg, train=replace(cfg.train, **changes))
-        except ConfigError as err:
-            raise ConfigError(f"--{err.field}", err.reason) from None
-    bars = _EpochBars(not quiet)
-
-    def report(rows: list[dict[str, Any]]) -> None:
-        from memprop.cosim.runs.trainer import best_validation
-
-        bars.close()
-        for row in rows:
-            click.echo(f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f}  test accuracy "
-                       f"{100 * row['test_accuracy']:.2f} %  ({row['seconds']:.1f} s, {row['backend']})")
-        best = best_validation(rows)
-        if best is not None:
-            click.echo(f"best validation: epoch {best['epoch']} ({100 * best['validation_accuracy']:.2f} %), "
-                       f"its test accuracy {100 * best['test_accuracy']:.2f} %")
-
-    try:
-        done = api.train(None if resume else cfg, out, resume=resume, plots=not no_plots, progress=bars,
-                         report=report, **changes)
-    finally:
-        bars.close()
+    cfg, changes = training_setup(config, out, resume, backend=backend, analysis=analysis, epochs=epochs,
+                                  update=update, workers=workers, scheduler=scheduler)
+    with _EpochBars(not quiet) as bars:
+        done = api.train(cfg, out, resume=resume, plots=not no_plots, progress=bars, report=bars.report, **changes)
     if not no_plots:
-        click.echo("wrote " + ", ".join(str(p) for p in done.artifacts))
+        click.echo(files_line(done.artifacts))
 
 
 @main.command("eval")
@@ -574,19 +427,9 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
 def evaluate_run(run: Path, backend: str | None, as_json: bool) -> None:
     """Evaluate a run's latest devices on its test and validation sets."""
     from memprop import api
+    from memprop.cosim.runs.commands import evaluation_text
 
-    result = api.evaluate(run, backend)
-    if as_json:
-        click.echo(json.dumps(result, indent=1))
-    else:
-        click.echo(f"{run}: {result['epochs_done']} epochs; {result['backend']}: test accuracy "
-                   f"{100 * result['test_accuracy']:.2f} % on {result['test_size']} images, validation "
-                   f"{100 * result['validation_accuracy']:.2f} %")
-        best = result["best_validation"]
-        if best is not None:
-            click.echo(f"best validation in the metrics: epoch {best['epoch']} "
-                       f"({100 * best['validation_accuracy']:.2f} %), its test accuracy "
-                       f"{100 * best['test_accuracy']:.2f} %")
+    _show(api.evaluate(run, backend), as_json, evaluation_text)
 
 
 if __name__ == "__main__":
