@@ -9,8 +9,11 @@ from typing import Any, Callable
 
 import click
 
-from memprop.circuits.neuron import CORNERS
+from memprop.circuits.neuron import CORNERS, NEURON_LEVELS
 from memprop.circuits.validation import ConfigError
+from memprop.cosim.config.choices import ANALYSES, BACKENDS, DATASETS, UPDATES
+from memprop.cosim.data.datasets import MIRRORS
+from memprop.netgen.deck import FORMS
 
 
 class _EmptyPath:
@@ -84,8 +87,8 @@ def main() -> None:
 @click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=PathArg(dir_okay=False, path_type=Path),
               help="where to write the deck")
-@click.option("--analysis", type=click.Choice(["op", "tran"]), default=None, help="overrides [sim].analysis")
-@click.option("--form", type=click.Choice(["read", "dynamic"]), default=None,
+@click.option("--analysis", type=click.Choice(ANALYSES), default=None, help="overrides [sim].analysis")
+@click.option("--form", type=click.Choice(FORMS), default=None,
               help="devices as frozen read elements, or with live state equations (default: read for op, "
                    "dynamic for tran)")
 @click.option("--map", "map_path", type=PathArg(dir_okay=False, path_type=Path), default=None,
@@ -133,7 +136,7 @@ def _show(result: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 
 @main.command()
 @click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
-@click.option("--backend", type=click.Choice(["ngspice", "behavioral", "both"]), default="ngspice")
+@click.option("--backend", type=click.Choice([*BACKENDS, "both"]), default="ngspice")
 @click.option("--json", "as_json", is_flag=True, help='print {"backend": ..., "voltages": {node: volts}}')
 @guarded
 def settle(config: Path | None, backend: str, as_json: bool) -> None:
@@ -188,7 +191,7 @@ def export_cmd(run: Path | None, config: Path | None, dialect: str, output: Path
 
 @main.command("validate")
 @click.argument("run", type=PathArg(file_okay=False, path_type=Path))
-@click.option("--neuron", "level", type=click.Choice(["cmos", "sky130", "macromodel", "ideal"]), default="cmos")
+@click.option("--neuron", "level", type=click.Choice(NEURON_LEVELS), default="cmos")
 @click.option("--corner", type=click.Choice(list(CORNERS)), default="tt", help="sky130: process corner")
 @click.option("--temp", type=click.FloatRange(-55.0, 150.0), default=27.0, help="sky130: temperature (degC)")
 @click.option("--images", type=click.IntRange(1, 100000), default=100, help="test images for the accuracy change")
@@ -277,7 +280,7 @@ def bench_classification(out: Path, quick: bool) -> None:
 
 @bench_group.command("seeds")
 @click.option("-o", "--out", "out", type=PathArg(file_okay=False, path_type=Path), default=Path("seeds"))
-@click.option("--backend", type=click.Choice(["behavioral", "ngspice"]), default="behavioral", show_default=True)
+@click.option("--backend", type=click.Choice(sorted(BACKENDS)), default="behavioral", show_default=True)
 @click.option("--seed", "seeds", type=click.IntRange(0, 2**32 - 1), multiple=True,
               help="training seeds (repeatable; default 0, 1, 2)")
 @click.option("--epochs", type=click.IntRange(1, 1000), default=5, show_default=True)
@@ -329,7 +332,7 @@ def data_group() -> None:
 
 
 @data_group.command("download")
-@click.argument("name", type=click.Choice(["mnist", "fashion-mnist"]))
+@click.argument("name", type=click.Choice([name for name in DATASETS if name in MIRRORS]))
 @click.argument("directory", type=PathArg(file_okay=False, path_type=Path))
 @guarded
 def data_download(name: str, directory: Path) -> None:
@@ -392,10 +395,10 @@ class _EpochBars:
 @main.command()
 @click.argument("config", required=False, type=PathArg(dir_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=PathArg(file_okay=False, path_type=Path), help="run directory")
-@click.option("--backend", type=click.Choice(["ngspice", "behavioral"]), default=None, help="overrides [train].backend")
-@click.option("--analysis", type=click.Choice(["op", "tran"]), default=None, help="overrides [train].analysis")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="overrides [train].backend")
+@click.option("--analysis", type=click.Choice(ANALYSES), default=None, help="overrides [train].analysis")
 @click.option("--epochs", type=click.IntRange(0, 100000), default=None, help="overrides [train].epochs")
-@click.option("--update", type=click.Choice(["ideal", "pulse"]), default=None, help="overrides [train].update")
+@click.option("--update", type=click.Choice(UPDATES), default=None, help="overrides [train].update")
 @click.option("--workers", type=click.IntRange(1, 512), default=None, help="parallel worker processes "
               "(one ngspice each); overrides [train].workers")
 @click.option("--scheduler", default=None, help="Dask scheduler address, or 'local' for a LocalCluster")
@@ -420,7 +423,7 @@ def train(config: Path | None, out: Path, backend: str | None, analysis: str | N
 
 @main.command("eval")
 @click.argument("run", type=PathArg(file_okay=False, path_type=Path))
-@click.option("--backend", type=click.Choice(["ngspice", "behavioral"]), default=None,
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
               help="default: the run's own backend")
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
 @guarded
