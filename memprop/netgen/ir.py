@@ -17,6 +17,10 @@ from typing import Union
 class Num:
     value: float
 
+    def children(self) -> tuple["Expr", ...]:
+        """Sub-expressions, in the order a walk visits them (none: a leaf)."""
+        return ()
+
 
 @dataclass(frozen=True)
 class Volt:
@@ -25,6 +29,9 @@ class Volt:
     node: str
     ref: str | None = None
 
+    def children(self) -> tuple["Expr", ...]:
+        return ()
+
 
 @dataclass(frozen=True)
 class Op:
@@ -32,10 +39,16 @@ class Op:
     a: "Expr"
     b: "Expr"
 
+    def children(self) -> tuple["Expr", ...]:
+        return self.a, self.b
+
 
 @dataclass(frozen=True)
 class Neg:
     a: "Expr"
+
+    def children(self) -> tuple["Expr", ...]:
+        return (self.a,)
 
 
 @dataclass(frozen=True)
@@ -43,12 +56,13 @@ class Call:
     fn: str  # min, max, tanh, exp, cosh, pow
     args: tuple["Expr", ...]
 
+    def children(self) -> tuple["Expr", ...]:
+        return self.args
+
 
 @dataclass(frozen=True)
-class Cmp:
-    op: str  # > < >= <=
-    a: "Expr"
-    b: "Expr"
+class Cmp(Op):
+    """A comparison (op one of > < >= <=): an Op whose value is 1 or 0, spelled as a condition."""
 
 
 @dataclass(frozen=True)
@@ -57,12 +71,27 @@ class Cond:
     a: "Expr"
     b: "Expr"
 
+    def children(self) -> tuple["Expr", ...]:
+        return self.a, self.b, self.cond
+
 
 Expr = Union[Num, Volt, Op, Neg, Call, Cmp, Cond]
 
 
 def clip(x: Expr, lo: float, hi: float) -> Expr:
     return Call("min", (Call("max", (x, Num(lo))), Num(hi)))
+
+
+def volt_nodes(e: Expr) -> list[str]:
+    """The nodes whose voltages `e` reads, each once, in walk order (a Verilog-A module's ports)."""
+    out: list[str] = []
+    stack = [e]
+    while stack:
+        here = stack.pop()
+        if type(here) is Volt:
+            out += [nd for nd in (here.node, here.ref) if nd is not None and nd not in out]
+        stack.extend(reversed(here.children()))
+    return out
 
 
 # ---- elements ----
@@ -173,17 +202,9 @@ class Instance:
     params: tuple[tuple[str, float], ...] = ()
 
 
-@dataclass(frozen=True)
-class VaInstance:
-    """An instance of a Verilog-A module (dialects that load compiled models)."""
-
-    name: str
-    module: str
-    nodes: tuple[str, ...]
-    params: tuple[tuple[str, float], ...] = ()
-
-
-Element = Union[Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance, VaInstance]
+Element = Union[Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance]
+#: Every element type: a dialect has one hook for each, named after it (dialects.Dialect.element).
+ELEMENTS = (Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance)
 
 
 @dataclass
