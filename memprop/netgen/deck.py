@@ -10,7 +10,6 @@ split on every line break and prefixed with '*'.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -23,18 +22,11 @@ from memprop.circuits.network import Network, SynapseStates, check_states
 from memprop.circuits.neuron import SKY130_SUPPLY, Neuron
 from memprop.circuits.validation import ConfigError, check_finite, comment_lines
 from memprop.netgen import names, pdk
+from memprop.netgen.dialects import num as number
 from memprop.netgen.sweep import PHASE_RISE, PointTables, pwl, staircase
 
 ANALYSES = ("op", "tran", "dc", "none")
 FORMS = ("read", "dynamic")
-
-
-def number(value: float) -> str:
-    """A finite float as SPICE text with 12 significant digits."""
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError("value", f"non-finite number {value!r} cannot go into a netlist")
-    return f"{value:.12g}"
 
 
 @functools.lru_cache(maxsize=None)

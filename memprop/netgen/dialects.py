@@ -20,6 +20,7 @@ from memprop.netgen import ir
 
 
 def num(x: float) -> str:
+    """A finite float as SPICE text with 12 significant digits (every number in every netlist)."""
     x = float(x)
     if not math.isfinite(x):
         raise ConfigError("value", f"non-finite number {x!r} cannot go into a netlist")

@@ -96,71 +96,69 @@ def volt_nodes(e: Expr) -> list[str]:
 
 # ---- elements ----
 @dataclass(frozen=True)
-class Resistor:
+class TwoTerminal:
+    """What every element between two nodes has: a name and its nodes p and n."""
+
     name: str
     p: str
     n: str
+
+
+@dataclass(frozen=True)
+class Resistor(TwoTerminal):
     value: float | str  # a number, or the name of a subcircuit parameter
 
 
 @dataclass(frozen=True)
-class Capacitor:
-    name: str
-    p: str
-    n: str
+class Capacitor(TwoTerminal):
     value: float
     ic: float | None = None
 
 
 @dataclass(frozen=True)
-class VSource:
-    name: str
-    p: str
-    n: str
+class VSource(TwoTerminal):
     dc: float
 
 
 @dataclass(frozen=True)
-class VCVS:
-    name: str
-    p: str
-    n: str
+class ISource(TwoTerminal):
+    """A DC current source: `dc` amperes flow from p through the source to n."""
+
+    dc: float
+
+
+@dataclass(frozen=True)
+class Controlled(TwoTerminal):
+    """A source controlled by the voltage between cp and cn, with gain `gain`."""
+
     cp: str
     cn: str
     gain: float
 
 
 @dataclass(frozen=True)
-class VCCS:
+class VCVS(Controlled):
+    """Voltage gain * (V(cp) - V(cn)) between p and n."""
+
+
+@dataclass(frozen=True)
+class VCCS(Controlled):
     """Current gain * (V(cp) - V(cn)) flowing from p through the source to n."""
 
-    name: str
-    p: str
-    n: str
-    cp: str
-    cn: str
-    gain: float
-
 
 @dataclass(frozen=True)
-class CCCS:
+class CCCS(TwoTerminal):
     """Current gain * I(sense) flowing from p through the source to n; sense is a VSource name."""
 
-    name: str
-    p: str
-    n: str
     sense: str
     gain: float
 
 
 @dataclass(frozen=True)
-class ISource:
-    """A DC current source: `dc` amperes flow from p through the source to n."""
+class BehavioralV(TwoTerminal):
+    """V(p, n) = expr."""
 
-    name: str
-    p: str
-    n: str
-    dc: float
+    expr: Expr
 
 
 @dataclass(frozen=True)
@@ -187,15 +185,9 @@ class Model:
 
 
 @dataclass(frozen=True)
-class BehavioralV:
-    name: str
-    p: str
-    n: str
-    expr: Expr
-
-
-@dataclass(frozen=True)
 class Instance:
+    """An instance of subcircuit `subckt`; params override its defaults (dialects pass all of them)."""
+
     name: str
     subckt: str
     nodes: tuple[str, ...]
