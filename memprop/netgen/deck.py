@@ -93,10 +93,9 @@ def supplies(neuron: Neuron) -> dict[str, float]:
     """The supply sources of a transistor-level neuron's deck: source name -> volts (their node
     has the same name). Empty for the ideal and macromodel levels."""
     if neuron.level == "cmos":
-        return {"vdd_cmos": neuron.vdd, "vss_cmos": -neuron.vdd, "vhi_cmos": neuron.v_high}
+        return dict(zip(names.SUPPLIES["cmos"], (neuron.vdd, -neuron.vdd, neuron.v_high)))
     if neuron.level == "sky130":
-        return {"vdd_sky": SKY130_SUPPLY, "vss_sky": -SKY130_SUPPLY, "vhi_sky": neuron.v_high,
-                "vlo_sky": -neuron.v_high}
+        return dict(zip(names.SUPPLIES["sky130"], (SKY130_SUPPLY, -SKY130_SUPPLY, neuron.v_high, -neuron.v_high)))
     return {}
 
 
@@ -149,8 +148,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     nudges, node_map["nudge"] = _nudges(network, lines_of, targets, tables) if include_nudge else ([], {})
     text = environment(dialect).get_template("deck.cir.j2").render(
         **_head_context(network, title, header, side, dialect), **side_parts, form=form, sources=sources,
-        neurons=[{"name": nm, "n": e["sum"], "s": e["int"], "v": e["out"], "vm": e["outm"]}
-                 for nm, e in node_map["neurons"].items()], bars=bars, nudges=nudges,
+        neurons=[{"instance": names.neuron_instance(nm), "nodes": names.neuron_nodes(nm)} for nm in node_map["neurons"]],
+        bars=bars, nudges=nudges,
         **_analysis_context(network, lines_of, analysis, tran, tables, phase_time),
         nodesets=_nodeset_lines(node_map, nodeset or {}), options=_option_text(options))
     node_map.update(supplies=list(supplies(network.neuron)), form=form, flat=use_flat,
@@ -201,7 +200,7 @@ def _neuron_map(network: Network, lines_of: dict[str, list[str]]) -> dict[str, d
     """Each neuron's group, index, signal and nodes (the template's neuron instances read the nodes)."""
     offsets = network.offsets()
     return {nm: {"group": g.name, "index": k, "signal": offsets[g.name] + k,
-                 "sum": f"{nm}_n", "int": f"{nm}_s", "out": f"{nm}_v", "outm": f"{nm}_vm"}
+                 **dict(zip(("sum", "int", "out", "outm"), names.neuron_nodes(nm)))}
             for g in network.neuron_groups for k, nm in enumerate(lines_of[g.name])}
 
 
@@ -219,11 +218,12 @@ def _sources(network: Network, lines_of: dict[str, list[str]], in_values: np.nda
             value = in_values[k] if is_input else network.neuron.v_high
             src = names.input_source(nm)
             table = pwl(tables.inputs[:, k], names.SWEEP_NODE) if tables is not None and is_input else None
-            sources.append({"source": src, "v": f"{nm}_v", "vm": f"{nm}_vm", "value": number(value),
+            sources.append({"source": src, "inverter": names.input_inverter(nm), "v": names.activation(nm),
+                            "vm": names.inverted(nm), "value": number(value),
                             "step": number(input_step) if input_step and is_input else None,
                             "table": table, "table_source": names.table_source(nm)})
-            maps["input" if is_input else "bias"][nm] = {"signal": offsets[g.name] + k, "out": f"{nm}_v",
-                                                         "outm": f"{nm}_vm", "source": src}
+            maps["input" if is_input else "bias"][nm] = {"signal": offsets[g.name] + k, "out": names.activation(nm),
+                                                         "outm": names.inverted(nm), "source": src}
     return sources, maps["input"], maps["bias"]
 
 
@@ -273,10 +273,11 @@ def _side_network(network: Network, states: SynapseStates, lines_of: dict[str, l
     if form != "read":
         raise ConfigError("train.rule", "the RBP side network is solved with .op (read form)")
     neurons = [nm for g in network.neuron_groups for nm in lines_of[g.name]]
-    side_neurons = [{"name": f"{nm}_adj", "n": f"{nm}_ln", "s": f"{nm}_ls", "sf": f"{nm}_s", "l": f"{nm}_l",
-                     "lm": f"{nm}_lm"} for nm in neurons]
-    node_map: dict[str, Any] = {"neurons": {nm: {"sum": f"{nm}_ln", "int": f"{nm}_ls", "lambda": f"{nm}_l",
-                                                 "lambdam": f"{nm}_lm", "gate": f"x{nm}_adj.g"} for nm in neurons},
+    side_neurons = [{"instance": names.side_instance(nm), "nodes": (names.side_summing(nm), names.side_integrator(nm),
+                     names.integrator(nm), names.adjoint(nm), names.adjoint_inverted(nm))} for nm in neurons]
+    node_map: dict[str, Any] = {"neurons": {nm: {"sum": names.side_summing(nm), "int": names.side_integrator(nm),
+                                                 "lambda": names.adjoint(nm), "lambdam": names.adjoint_inverted(nm),
+                                                 "gate": names.side_gate(nm)} for nm in neurons},
                                 "crossbars": {}}
     side_pairs: list[str] = []
     for bar in network.crossbars:
@@ -287,11 +288,13 @@ def _side_network(network: Network, states: SynapseStates, lines_of: dict[str, l
         src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
         rows, cols = np.nonzero(mask)
         instances = [names.transposed_synapse(bar, i, j) for i, j in zip(rows, cols)]
-        ends = [(f"{tgt_lines[i]}_l", f"{tgt_lines[i]}_lm", f"{src_lines[j]}_ln") for i, j in zip(rows, cols)]
+        ends = [(names.adjoint(tgt_lines[i]), names.adjoint_inverted(tgt_lines[i]), names.side_summing(src_lines[j]))
+                for i, j in zip(rows, cols)]
         side_pairs += _pair_lines(instances, ends, values[:, mask > 0], cols, use_flat)
         node_map["crossbars"][bar.name] = {"instances": instances}
     gain = number(side_gain * network.neuron.g_ref)
-    side_errors = [f"ge_{nm} 0 {nm}_ln {nm}_v y_{nm} {gain}" for nm in lines_of[network.output_group]]
+    side_errors = [f"{names.error_source(nm)} 0 {names.side_summing(nm)} {names.activation(nm)} {names.target(nm)} {gain}"
+                   for nm in lines_of[network.output_group]]
     return {"side_neurons": side_neurons, "side_pairs": side_pairs, "side_errors": side_errors}, node_map
 
 
@@ -306,12 +309,12 @@ def _nudges(network: Network, lines_of: dict[str, list[str]], targets: np.ndarra
         y = tables.targets[0]
     nudges, node_map = [], {}
     for k, nm in enumerate(lines_of[out_group.name]):
-        entry = {"source": names.nudge_source(nm), "target_source": names.target_source(nm), "y": f"y_{nm}",
-                 "n": f"{nm}_n", "v": f"{nm}_v", "y_value": number(y[k]),
+        entry = {"source": names.nudge_source(nm), "target_source": names.target_source(nm), "y": names.target(nm),
+                 "n": names.summing(nm), "v": names.activation(nm), "y_value": number(y[k]),
                  "gain": number(network.beta * network.neuron.g_ref)}
         if tables is not None:
             entry["source"] = names.table_nudge(nm)
-            entry["target_source"] = names.table_source(f"y_{nm}")
+            entry["target_source"] = names.table_source(names.target(nm))
             entry["y_table"] = pwl(tables.targets[:, k] if tables.targets is not None else np.zeros(tables.points),
                                    names.SWEEP_NODE)
         nudges.append(entry)
@@ -334,7 +337,7 @@ def _head_context(network: Network, title: str, header: Sequence[str], side: boo
 def _analysis_context(network: Network, lines_of: dict[str, list[str]], analysis: str, tran: TranSpec,
                       tables: PointTables | None, phase_time: float | None) -> dict[str, Any]:
     """The analysis, its printed outputs (eight a line) and a sweep deck's index and tables."""
-    outputs = [f"{nm}_v" for nm in lines_of[network.output_group]]
+    outputs = [names.activation(nm) for nm in lines_of[network.output_group]]
     return dict(analysis=analysis,
                 tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not network.neuron.transistor_level},
                 prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)],
@@ -384,7 +387,7 @@ def _pair_nodes(bar, i: int, j: int, src_lines: list[str], tgt_lines: list[str],
     """The +V line, -V line and summing-side node the pair at (i, j) connects."""
     if rw:
         return names.wire_node(bar, "p", i, j), names.wire_node(bar, "m", i, j), names.wire_node(bar, "r", i, j)
-    return f"{src_lines[j]}_v", f"{src_lines[j]}_vm", f"{tgt_lines[i]}_n"
+    return names.activation(src_lines[j]), names.inverted(src_lines[j]), names.summing(tgt_lines[i])
 
 
 def _flat_pairs(instances: list[str], ends: list[tuple[str, str, str]], values: np.ndarray,
@@ -419,8 +422,8 @@ def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> lis
     """Segment resistors of a crossbar with wire resistance (geometry: see circuits/crossbar.py)."""
     out = []
     for j in range(bar.cols):
-        for pol, end in (("p", "_v"), ("m", "_vm")):
-            prev = f"{src_lines[j]}{end}"
+        for pol, end in (("p", names.activation), ("m", names.inverted)):
+            prev = end(src_lines[j])
             for i in range(bar.rows):
                 node = names.wire_node(bar, pol, i, j)
                 out.append(f"r{node} {prev} {node} {rw}")
@@ -428,6 +431,6 @@ def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> lis
     for i in range(bar.rows):
         for j in range(bar.cols):
             node = names.wire_node(bar, "r", i, j)
-            nxt = names.wire_node(bar, "r", i, j + 1) if j + 1 < bar.cols else f"{tgt_lines[i]}_n"
+            nxt = names.wire_node(bar, "r", i, j + 1) if j + 1 < bar.cols else names.summing(tgt_lines[i])
             out.append(f"r{node} {node} {nxt} {rw}")
     return out

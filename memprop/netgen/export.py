@@ -14,7 +14,7 @@ import numpy as np
 from memprop.circuits.network import Network, SynapseStates
 from memprop.circuits.validation import ConfigError
 from memprop.netgen import ir, names
-from memprop.netgen.deck import read_value
+from memprop.netgen.deck import read_value, supplies
 
 
 #: The neuron levels `_neuron_subckt` writes (sky130 needs the PDK's model library: ngspice only).
@@ -27,12 +27,12 @@ def _level1(vto: float, kp: float) -> tuple[tuple[str, float], ...]:
 
 
 CMOS_MODELS = (ir.Model("nch", "nmos", _level1(0.45, 200e-6)), ir.Model("pch", "pmos", _level1(-0.45, 80e-6)))
-CMOS_SUPPLIES = ("vdd_cmos", "vss_cmos", "vhi_cmos")
+CMOS_SUPPLIES = names.SUPPLIES["cmos"]
 
 
 def _ota_subckt() -> ir.Subckt:
     """The cmos neuron's two-stage Miller OTA: output stage between the ports vop and von."""
-    vdd, vss = "vdd_cmos", "vss_cmos"
+    vdd, vss, _ = CMOS_SUPPLIES
     body: list[ir.Element] = [
         ir.ISource("ib", vdd, "nb", 20e-6),
         ir.Mosfet("m8", "nb", "nb", vss, vss, "nch", 10e-6, 1e-6),
@@ -53,14 +53,14 @@ def _ota_subckt() -> ir.Subckt:
 def _cmos_neuron_subckt(network: Network) -> ir.Subckt:
     """Three OTAs: the integrator (s = -u), the saturating amplifier (V = u clipped by its rails
     vhi_cmos and 0 V) and the unity inverter (-V); the same cell as memprop's ngspice deck."""
-    n = network.neuron
+    n, (vdd, vss, vhi) = network.neuron, CMOS_SUPPLIES
     body: list[ir.Element] = [
-        ir.Instance("x1", "ota", ("0", "n", "s", "vdd_cmos", "vss_cmos"), (("wout", 200e-6), ("wsink", 1000e-6))),
+        ir.Instance("x1", "ota", ("0", "n", "s", vdd, vss), (("wout", 200e-6), ("wsink", 1000e-6))),
         ir.Resistor("rf", "n", "s", n.r_f), ir.Capacitor("cf", "n", "s", n.c_f),
         ir.Resistor("r1", "s", "m", 10e3), ir.Resistor("r2", "v", "m", 10e3),
-        ir.Instance("x2", "ota", ("0", "m", "v", "vhi_cmos", "0"), (("wout", 400e-6), ("wsink", 2000e-6))),
+        ir.Instance("x2", "ota", ("0", "m", "v", vhi, "0"), (("wout", 400e-6), ("wsink", 2000e-6))),
         ir.Resistor("r3", "v", "m3", 10e3), ir.Resistor("r4", "vm", "m3", 10e3),
-        ir.Instance("x3", "ota", ("0", "m3", "vm", "vdd_cmos", "vss_cmos"), (("wout", 100e-6), ("wsink", 2000e-6))),
+        ir.Instance("x3", "ota", ("0", "m3", "vm", vdd, vss), (("wout", 100e-6), ("wsink", 2000e-6))),
     ]
     return ir.Subckt("neuron", ("n", "s", "v", "vm"), (), body,
                      f"cmos neuron: integrator, rail-clipping amplifier (V in [0, {n.v_high:g}] V) and inverter; "
@@ -68,9 +68,7 @@ def _cmos_neuron_subckt(network: Network) -> ir.Subckt:
 
 
 def _cmos_supplies(network: Network) -> list[ir.Element]:
-    n = network.neuron
-    volts = {"vdd_cmos": n.vdd, "vss_cmos": -n.vdd, "vhi_cmos": n.v_high}
-    return [ir.VSource(name, name, "0", float(volts[name])) for name in CMOS_SUPPLIES]
+    return [ir.VSource(name, name, "0", float(volts)) for name, volts in supplies(network.neuron).items()]
 
 
 def _neuron_subckt(network: Network) -> ir.Subckt:
@@ -136,12 +134,13 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
             continue
         for k, nm in enumerate(lines[g.name]):
             value = x[k] if g.kind == "input" else network.neuron.v_high
-            net.elements.append(ir.VSource(names.input_source(nm), f"{nm}_v", "0", float(value)))
-            net.elements.append(ir.VCVS(f"e{names.input_source(nm)[1:]}", f"{nm}_vm", "0", f"{nm}_v", "0", -1.0))
+            net.elements.append(ir.VSource(names.input_source(nm), names.activation(nm), "0", float(value)))
+            net.elements.append(ir.VCVS(names.input_inverter(nm), names.inverted(nm), "0", names.activation(nm), "0",
+                                        -1.0))
     net.sections.append(("neurons", len(net.elements)))
     for g in network.neuron_groups:
         for nm in lines[g.name]:
-            net.elements.append(ir.Instance(f"x{nm}", "neuron", (f"{nm}_n", f"{nm}_s", f"{nm}_v", f"{nm}_vm")))
+            net.elements.append(ir.Instance(names.neuron_instance(nm), "neuron", names.neuron_nodes(nm)))
     for bar in network.crossbars:
         if bar.wire_resistance > 0:
             raise ConfigError("network.wire_resistance", "export writes ideal wires; set wire_resistance = 0")
@@ -155,17 +154,17 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
                 if mask[i, j]:
                     src, tgt = lines[bar.source][j], lines[bar.target][i]
                     net.elements.append(ir.Instance(names.synapse(bar, i, j), "diffpair",
-                                                    (f"{src}_v", f"{src}_vm", f"{tgt}_n"),
+                                                    (names.activation(src), names.inverted(src), names.summing(tgt)),
                                                     (("r_pos", float(values[0, i, j])), ("r_neg", float(values[1, i, j])))))
     if network.beta != 0.0:
         out = lines[network.output_group]
         y = np.zeros(len(out)) if targets is None else np.asarray(targets, dtype=float)
         net.sections.append(("nudging: beta * G_ref * (y - V) into each output's summing node", len(net.elements)))
         for k, nm in enumerate(out):
-            net.elements.append(ir.VSource(names.target_source(nm), f"y_{nm}", "0", float(y[k])))
-            net.elements.append(ir.VCCS(names.nudge_source(nm), "0", f"{nm}_n", f"y_{nm}", f"{nm}_v",
+            net.elements.append(ir.VSource(names.target_source(nm), names.target(nm), "0", float(y[k])))
+            net.elements.append(ir.VCCS(names.nudge_source(nm), "0", names.summing(nm), names.target(nm), names.activation(nm),
                                         network.beta * network.neuron.g_ref))
-    net.prints = [f"{nm}_v" for g in network.neuron_groups for nm in lines[g.name]]
+    net.prints = [names.activation(nm) for g in network.neuron_groups for nm in lines[g.name]]
     return net
 
 

@@ -33,6 +33,93 @@ def line(group: Group, index: int) -> str:
     return f"{group.name}_{index:0{width(group.size)}d}"
 
 
+def summing(line_name: str) -> str:
+    """A neuron's summing node (virtual ground), where its crossbar currents meet."""
+    return f"{line_name}_n"
+
+
+def integrator(line_name: str) -> str:
+    """A neuron's integrator output s = -u."""
+    return f"{line_name}_s"
+
+
+def activation(line_name: str) -> str:
+    """The +V line: a neuron's activation V = rho(u), or an input's or bias's voltage."""
+    return f"{line_name}_v"
+
+
+def inverted(line_name: str) -> str:
+    """The -V line: the inverted activation (or input, bias) that drives the G- devices."""
+    return f"{line_name}_vm"
+
+
+def neuron_nodes(line_name: str) -> tuple[str, str, str, str]:
+    """A neuron instance's nodes in the order of the `neuron` subcircuit's ports (n s v vm)."""
+    return summing(line_name), integrator(line_name), activation(line_name), inverted(line_name)
+
+
+def neuron_instance(line_name: str) -> str:
+    return f"x{line_name}"
+
+
+def neuron_internal(line_name: str, name: str) -> str:
+    """A node of the neuron cell's subcircuit, as ngspice names it in a session (e.g. `xl1_000.a`)."""
+    return f"{neuron_instance(line_name)}.{name}"
+
+
+def neuron_capacitor(line_name: str, name: str) -> str:
+    """A capacitor of the neuron cell (cf, ca) as ngspice names it for `alter` (its `ic`)."""
+    return f"c.{neuron_instance(line_name)}.{name}"
+
+
+def input_inverter(line_name: str) -> str:
+    """The unity inverting VCVS that makes an input's or bias's -V line."""
+    return f"e{line_name}"
+
+
+def target(line_name: str) -> str:
+    """The node holding output `line_name`'s target y."""
+    return f"y_{line_name}"
+
+
+def side_instance(line_name: str) -> str:
+    """The RBP side network's adjoint neuron of neuron `line_name`."""
+    return f"x{line_name}_adj"
+
+
+def side_summing(line_name: str) -> str:
+    return f"{line_name}_ln"
+
+
+def side_integrator(line_name: str) -> str:
+    return f"{line_name}_ls"
+
+
+def adjoint(line_name: str) -> str:
+    """The adjoint lambda of neuron `line_name` (the side network's output)."""
+    return f"{line_name}_l"
+
+
+def adjoint_inverted(line_name: str) -> str:
+    return f"{line_name}_lm"
+
+
+def side_gate(line_name: str) -> str:
+    """The adjoint neuron's gate node rho'(u*), inside its instance."""
+    return f"{side_instance(line_name)}.g"
+
+
+def error_source(line_name: str) -> str:
+    """The VCCS injecting output `line_name`'s error into its adjoint neuron."""
+    return f"ge_{line_name}"
+
+
+#: The supply nodes (each driven by a source of the same name) of the transistor-level neurons.
+SUPPLIES = {"cmos": ("vdd_cmos", "vss_cmos", "vhi_cmos"), "sky130": ("vdd_sky", "vss_sky", "vhi_sky", "vlo_sky")}
+#: The output rails that deliver the neurons' output currents into the crossbars.
+READ_RAILS = ("vhi_sky", "vlo_sky", "vhi_cmos")
+
+
 def synapse(bar: Crossbar, i: int, j: int) -> str:
     return f"xs_{bar.name}_{i:0{width(bar.rows)}d}_{j:0{width(bar.cols)}d}"
 
@@ -52,13 +139,28 @@ def flat_device(instance: str, polarity: str) -> str:
     return f"r{instance[1:]}_{polarity}"
 
 
+def pair_device(instance: str, polarity: str) -> str:
+    """Device `polarity` (p: G+, m: G-) of the differential pair `instance`, as a session names it."""
+    return f"{instance}.x{polarity}"
+
+
 def device_element(instance: str, polarity: str, linear_read: bool, flat: bool = False) -> str:
     """The flattened ngspice name of the element that holds a device's read value."""
     if flat:
         return flat_device(instance, polarity)
     if linear_read:
-        return f"r.{instance}.x{polarity}.rmem"
-    return f"v.{instance}.x{polarity}.vx"
+        return f"r.{pair_device(instance, polarity)}.rmem"
+    return f"v.{pair_device(instance, polarity)}.vx"
+
+
+def device_state(device: str) -> str:
+    """The state node x of a dynamic memristor instance (node xs of its subcircuit)."""
+    return f"{device}.xs"
+
+
+def device_capacitor(device: str) -> str:
+    """The state capacitor of a dynamic memristor instance, for `alter` of its `ic`."""
+    return f"c.{device}.cx"
 
 
 def input_source(line_name: str) -> str:
