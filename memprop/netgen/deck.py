@@ -218,12 +218,12 @@ def _sources(network: Network, lines_of: dict[str, list[str]], in_values: np.nda
             value = in_values[k] if is_input else network.neuron.v_high
             src = names.input_source(nm)
             table = pwl(tables.inputs[:, k], names.SWEEP_NODE) if tables is not None and is_input else None
-            sources.append({"source": src, "inverter": names.input_inverter(nm), "v": names.activation(nm),
-                            "vm": names.inverted(nm), "value": number(value),
+            sources.append({"source": src, "inverter": names.input_inverter(nm), "v": names.node(nm, "activation"),
+                            "vm": names.node(nm, "inverted"), "value": number(value),
                             "step": number(input_step) if input_step and is_input else None,
                             "table": table, "table_source": names.table_source(nm)})
-            maps["input" if is_input else "bias"][nm] = {"signal": offsets[g.name] + k, "out": names.activation(nm),
-                                                         "outm": names.inverted(nm), "source": src}
+            maps["input" if is_input else "bias"][nm] = {"signal": offsets[g.name] + k, "out": names.node(nm, "activation"),
+                                                         "outm": names.node(nm, "inverted"), "source": src}
     return sources, maps["input"], maps["bias"]
 
 
@@ -273,11 +273,11 @@ def _side_network(network: Network, states: SynapseStates, lines_of: dict[str, l
     if form != "read":
         raise ConfigError("train.rule", "the RBP side network is solved with .op (read form)")
     neurons = [nm for g in network.neuron_groups for nm in lines_of[g.name]]
-    side_neurons = [{"instance": names.side_instance(nm), "nodes": (names.side_summing(nm), names.side_integrator(nm),
-                     names.integrator(nm), names.adjoint(nm), names.adjoint_inverted(nm))} for nm in neurons]
-    node_map: dict[str, Any] = {"neurons": {nm: {"sum": names.side_summing(nm), "int": names.side_integrator(nm),
-                                                 "lambda": names.adjoint(nm), "lambdam": names.adjoint_inverted(nm),
-                                                 "gate": names.side_gate(nm)} for nm in neurons},
+    side_neurons = [{"instance": names.side_instance(nm), "nodes": (names.node(nm, "side_summing"), names.node(nm, "side_integrator"),
+                     names.node(nm, "integrator"), names.node(nm, "adjoint"), names.node(nm, "adjoint_inverted"))} for nm in neurons]
+    node_map: dict[str, Any] = {"neurons": {nm: {"sum": names.node(nm, "side_summing"), "int": names.node(nm, "side_integrator"),
+                                                 "lambda": names.node(nm, "adjoint"), "lambdam": names.node(nm, "adjoint_inverted"),
+                                                 "gate": names.inside(names.side_instance(nm), "g")} for nm in neurons},
                                 "crossbars": {}}
     side_pairs: list[str] = []
     for bar in network.crossbars:
@@ -288,13 +288,13 @@ def _side_network(network: Network, states: SynapseStates, lines_of: dict[str, l
         src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
         rows, cols = np.nonzero(mask)
         instances = [names.transposed_synapse(bar, i, j) for i, j in zip(rows, cols)]
-        ends = [(names.adjoint(tgt_lines[i]), names.adjoint_inverted(tgt_lines[i]), names.side_summing(src_lines[j]))
+        ends = [(names.node(tgt_lines[i], "adjoint"), names.node(tgt_lines[i], "adjoint_inverted"), names.node(src_lines[j], "side_summing"))
                 for i, j in zip(rows, cols)]
         side_pairs += _pair_lines(instances, ends, values[:, mask > 0], cols, use_flat)
         node_map["crossbars"][bar.name] = {"instances": instances}
     gain = number(side_gain * network.neuron.g_ref)
-    side_errors = [f"{names.error_source(nm)} 0 {names.side_summing(nm)} {names.activation(nm)} {names.target(nm)} {gain}"
-                   for nm in lines_of[network.output_group]]
+    side_errors = [" ".join((names.error_source(nm), "0", names.node(nm, "side_summing"), names.node(nm, "activation"),
+                             names.node(nm, "target"), gain)) for nm in lines_of[network.output_group]]
     return {"side_neurons": side_neurons, "side_pairs": side_pairs, "side_errors": side_errors}, node_map
 
 
@@ -309,12 +309,12 @@ def _nudges(network: Network, lines_of: dict[str, list[str]], targets: np.ndarra
         y = tables.targets[0]
     nudges, node_map = [], {}
     for k, nm in enumerate(lines_of[out_group.name]):
-        entry = {"source": names.nudge_source(nm), "target_source": names.target_source(nm), "y": names.target(nm),
-                 "n": names.summing(nm), "v": names.activation(nm), "y_value": number(y[k]),
+        entry = {"source": names.nudge_source(nm), "target_source": names.target_source(nm), "y": names.node(nm, "target"),
+                 "n": names.node(nm, "summing"), "v": names.node(nm, "activation"), "y_value": number(y[k]),
                  "gain": number(network.beta * network.neuron.g_ref)}
         if tables is not None:
             entry["source"] = names.table_nudge(nm)
-            entry["target_source"] = names.table_source(names.target(nm))
+            entry["target_source"] = names.table_source(names.node(nm, "target"))
             entry["y_table"] = pwl(tables.targets[:, k] if tables.targets is not None else np.zeros(tables.points),
                                    names.SWEEP_NODE)
         nudges.append(entry)
@@ -337,7 +337,7 @@ def _head_context(network: Network, title: str, header: Sequence[str], side: boo
 def _analysis_context(network: Network, lines_of: dict[str, list[str]], analysis: str, tran: TranSpec,
                       tables: PointTables | None, phase_time: float | None) -> dict[str, Any]:
     """The analysis, its printed outputs (eight a line) and a sweep deck's index and tables."""
-    outputs = [names.activation(nm) for nm in lines_of[network.output_group]]
+    outputs = [names.node(nm, "activation") for nm in lines_of[network.output_group]]
     return dict(analysis=analysis,
                 tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not network.neuron.transistor_level},
                 prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)],
@@ -387,7 +387,7 @@ def _pair_nodes(bar, i: int, j: int, src_lines: list[str], tgt_lines: list[str],
     """The +V line, -V line and summing-side node the pair at (i, j) connects."""
     if rw:
         return names.wire_node(bar, "p", i, j), names.wire_node(bar, "m", i, j), names.wire_node(bar, "r", i, j)
-    return names.activation(src_lines[j]), names.inverted(src_lines[j]), names.summing(tgt_lines[i])
+    return names.node(src_lines[j], "activation"), names.node(src_lines[j], "inverted"), names.node(tgt_lines[i], "summing")
 
 
 def _flat_pairs(instances: list[str], ends: list[tuple[str, str, str]], values: np.ndarray,
@@ -422,8 +422,8 @@ def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> lis
     """Segment resistors of a crossbar with wire resistance (geometry: see circuits/crossbar.py)."""
     out = []
     for j in range(bar.cols):
-        for pol, end in (("p", names.activation), ("m", names.inverted)):
-            prev = end(src_lines[j])
+        for pol, end in (("p", "activation"), ("m", "inverted")):
+            prev = names.node(src_lines[j], end)
             for i in range(bar.rows):
                 node = names.wire_node(bar, pol, i, j)
                 out.append(f"r{node} {prev} {node} {rw}")
@@ -431,6 +431,6 @@ def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> lis
     for i in range(bar.rows):
         for j in range(bar.cols):
             node = names.wire_node(bar, "r", i, j)
-            nxt = names.wire_node(bar, "r", i, j + 1) if j + 1 < bar.cols else names.summing(tgt_lines[i])
+            nxt = names.wire_node(bar, "r", i, j + 1) if j + 1 < bar.cols else names.node(tgt_lines[i], "summing")
             out.append(f"r{node} {node} {nxt} {rw}")
     return out

@@ -134,8 +134,8 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
             continue
         for k, nm in enumerate(lines[g.name]):
             value = x[k] if g.kind == "input" else network.neuron.v_high
-            net.elements.append(ir.VSource(names.input_source(nm), names.activation(nm), "0", float(value)))
-            net.elements.append(ir.VCVS(names.input_inverter(nm), names.inverted(nm), "0", names.activation(nm), "0",
+            net.elements.append(ir.VSource(names.input_source(nm), names.node(nm, "activation"), "0", float(value)))
+            net.elements.append(ir.VCVS(names.input_inverter(nm), names.node(nm, "inverted"), "0", names.node(nm, "activation"), "0",
                                         -1.0))
     net.sections.append(("neurons", len(net.elements)))
     for g in network.neuron_groups:
@@ -154,17 +154,17 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
                 if mask[i, j]:
                     src, tgt = lines[bar.source][j], lines[bar.target][i]
                     net.elements.append(ir.Instance(names.synapse(bar, i, j), "diffpair",
-                                                    (names.activation(src), names.inverted(src), names.summing(tgt)),
+                                                    (names.node(src, "activation"), names.node(src, "inverted"), names.node(tgt, "summing")),
                                                     (("r_pos", float(values[0, i, j])), ("r_neg", float(values[1, i, j])))))
     if network.beta != 0.0:
         out = lines[network.output_group]
         y = np.zeros(len(out)) if targets is None else np.asarray(targets, dtype=float)
         net.sections.append(("nudging: beta * G_ref * (y - V) into each output's summing node", len(net.elements)))
         for k, nm in enumerate(out):
-            net.elements.append(ir.VSource(names.target_source(nm), names.target(nm), "0", float(y[k])))
-            net.elements.append(ir.VCCS(names.nudge_source(nm), "0", names.summing(nm), names.target(nm), names.activation(nm),
+            net.elements.append(ir.VSource(names.target_source(nm), names.node(nm, "target"), "0", float(y[k])))
+            net.elements.append(ir.VCCS(names.nudge_source(nm), "0", names.node(nm, "summing"), names.node(nm, "target"), names.node(nm, "activation"),
                                         network.beta * network.neuron.g_ref))
-    net.prints = [names.activation(nm) for g in network.neuron_groups for nm in lines[g.name]]
+    net.prints = [names.node(nm, "activation") for g in network.neuron_groups for nm in lines[g.name]]
     return net
 
 

@@ -33,85 +33,36 @@ def line(group: Group, index: int) -> str:
     return f"{group.name}_{index:0{width(group.size)}d}"
 
 
-def summing(line_name: str) -> str:
-    """A neuron's summing node (virtual ground), where its crossbar currents meet."""
-    return f"{line_name}_n"
+#: A line's nodes by role (see above). Inputs and bias have `activation` and `inverted` only; an
+#: output also has its `target`; the side roles are the RBP side network's adjoint neuron's.
+NODES = {"summing": "{}_n", "integrator": "{}_s", "activation": "{}_v", "inverted": "{}_vm", "target": "y_{}",
+         "side_summing": "{}_ln", "side_integrator": "{}_ls", "adjoint": "{}_l", "adjoint_inverted": "{}_lm"}
 
 
-def integrator(line_name: str) -> str:
-    """A neuron's integrator output s = -u."""
-    return f"{line_name}_s"
-
-
-def activation(line_name: str) -> str:
-    """The +V line: a neuron's activation V = rho(u), or an input's or bias's voltage."""
-    return f"{line_name}_v"
-
-
-def inverted(line_name: str) -> str:
-    """The -V line: the inverted activation (or input, bias) that drives the G- devices."""
-    return f"{line_name}_vm"
+def node(line_name: str, role: str) -> str:
+    """Node `role` of line `line_name`: e.g. `l1_007_v`, the activation of neuron `l1_007`."""
+    return NODES[role].format(line_name)
 
 
 def neuron_nodes(line_name: str) -> tuple[str, str, str, str]:
     """A neuron instance's nodes in the order of the `neuron` subcircuit's ports (n s v vm)."""
-    return summing(line_name), integrator(line_name), activation(line_name), inverted(line_name)
+    n, s, v, vm = (node(line_name, role) for role in ("summing", "integrator", "activation", "inverted"))
+    return n, s, v, vm
+
+
+def inside(instance: str, name: str, kind: str = "") -> str:
+    """A node of subcircuit instance `instance` (`xl1_000.a`) or, with `kind` its type letter, an
+    element of it (`c.xl1_000.cf`), as ngspice names them in a session."""
+    return f"{kind}.{instance}.{name}" if kind else f"{instance}.{name}"
 
 
 def neuron_instance(line_name: str) -> str:
     return f"x{line_name}"
 
 
-def neuron_internal(line_name: str, name: str) -> str:
-    """A node of the neuron cell's subcircuit, as ngspice names it in a session (e.g. `xl1_000.a`)."""
-    return f"{neuron_instance(line_name)}.{name}"
-
-
-def neuron_capacitor(line_name: str, name: str) -> str:
-    """A capacitor of the neuron cell (cf, ca) as ngspice names it for `alter` (its `ic`)."""
-    return f"c.{neuron_instance(line_name)}.{name}"
-
-
-def input_inverter(line_name: str) -> str:
-    """The unity inverting VCVS that makes an input's or bias's -V line."""
-    return f"e{line_name}"
-
-
-def target(line_name: str) -> str:
-    """The node holding output `line_name`'s target y."""
-    return f"y_{line_name}"
-
-
 def side_instance(line_name: str) -> str:
-    """The RBP side network's adjoint neuron of neuron `line_name`."""
+    """The RBP side network's adjoint neuron of neuron `line_name` (its gate rho'(u*) is node g)."""
     return f"x{line_name}_adj"
-
-
-def side_summing(line_name: str) -> str:
-    return f"{line_name}_ln"
-
-
-def side_integrator(line_name: str) -> str:
-    return f"{line_name}_ls"
-
-
-def adjoint(line_name: str) -> str:
-    """The adjoint lambda of neuron `line_name` (the side network's output)."""
-    return f"{line_name}_l"
-
-
-def adjoint_inverted(line_name: str) -> str:
-    return f"{line_name}_lm"
-
-
-def side_gate(line_name: str) -> str:
-    """The adjoint neuron's gate node rho'(u*), inside its instance."""
-    return f"{side_instance(line_name)}.g"
-
-
-def error_source(line_name: str) -> str:
-    """The VCCS injecting output `line_name`'s error into its adjoint neuron."""
-    return f"ge_{line_name}"
 
 
 #: The supply nodes (each driven by a source of the same name) of the transistor-level neurons.
@@ -148,23 +99,23 @@ def device_element(instance: str, polarity: str, linear_read: bool, flat: bool =
     """The flattened ngspice name of the element that holds a device's read value."""
     if flat:
         return flat_device(instance, polarity)
-    if linear_read:
-        return f"r.{pair_device(instance, polarity)}.rmem"
-    return f"v.{pair_device(instance, polarity)}.vx"
+    return inside(pair_device(instance, polarity), *(("rmem", "r") if linear_read else ("vx", "v")))
 
 
 def device_state(device: str) -> str:
-    """The state node x of a dynamic memristor instance (node xs of its subcircuit)."""
-    return f"{device}.xs"
+    """The state node x of a dynamic memristor instance (node xs of its subcircuit; its capacitor
+    is element `cx`)."""
+    return inside(device, "xs")
 
 
-def device_capacitor(device: str) -> str:
-    """The state capacitor of a dynamic memristor instance, for `alter` of its `ic`."""
-    return f"c.{device}.cx"
-
-
+# sources of a line: its +V source, the inverter making its -V line, an output's target source,
+# its nudging VCCS and (RBP side network) its error injection
 def input_source(line_name: str) -> str:
     return f"v{line_name}"
+
+
+def input_inverter(line_name: str) -> str:
+    return f"e{line_name}"
 
 
 def target_source(line_name: str) -> str:
@@ -173,6 +124,10 @@ def target_source(line_name: str) -> str:
 
 def nudge_source(line_name: str) -> str:
     return f"gn_{line_name}"
+
+
+def error_source(line_name: str) -> str:
+    return f"ge_{line_name}"
 
 
 #: The swept index source of a sweep deck and its node.

@@ -52,8 +52,8 @@ def device_ic_assignments(network: Network, states: SynapseStates, node_map: dic
         x = states[bar.name]
         rows, cols = np.nonzero(bar.mask())
         for inst, i, j in zip(node_map["crossbars"][bar.name]["instances"], rows, cols):
-            out.append((f"{names.device_capacitor(names.pair_device(inst, 'p'))} ic", float(x[0, i, j])))
-            out.append((f"{names.device_capacitor(names.pair_device(inst, 'm'))} ic", float(x[1, i, j])))
+            out.append((f"{names.inside(names.pair_device(inst, 'p'), 'cx', 'c')} ic", float(x[0, i, j])))
+            out.append((f"{names.inside(names.pair_device(inst, 'm'), 'cx', 'c')} ic", float(x[1, i, j])))
     return out
 
 

@@ -239,7 +239,7 @@ class BatchedNgspiceEngine:
 
     def _saved(self) -> list[str]:
         """The vectors the engine reads (activations, and the side network's lambda)."""
-        return [names.activation(ln) for ln in self.lines] + ([names.adjoint(ln) for ln in self.lines] if self.side else [])
+        return [names.node(ln, "activation") for ln in self.lines] + ([names.node(ln, "adjoint") for ln in self.lines] if self.side else [])
 
     def _collect(self, chunk: Chunk, failure: SimulationError | None) -> tuple[np.ndarray, SimulationError | None]:
         """The batch's rows from the sweep's plot, and why the sweep stopped short of them (if it did)."""
@@ -481,7 +481,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
 
     # ---- the transient itself ----
     def _saved(self) -> list[str]:
-        return [names.activation(ln) for ln in self.lines] + [names.integrator(ln) for ln in self.lines]
+        return [names.node(ln, "activation") for ln in self.lines] + [names.node(ln, "integrator") for ln in self.lines]
 
     def _render(self, tables: PointTables, nudge: bool):
         self._ends = phase_ends(tables.points, self.phase_time, PHASE_RISE * self.phase_time)
