@@ -431,9 +431,9 @@ class Vacask(Spectre):
         nodes = ir.volt_nodes(el.expr)
         ports = ["out_p", "out_n"] + [f"in_{nd}" for nd in nodes]
         name = f"memprop_{subckt}_{el.name}"
-        expr = self.expr(el.expr)
-        for nd in nodes:
-            expr = re.sub(rf"V\({re.escape(nd)}\)", f"V(in_{nd})", expr)
+        # every V(...) in the text is a node voltage: it reads the module's input port instead
+        expr = re.sub(r"\bV\(([^(),]+)(?:,([^(),]+))?\)",
+                      lambda m: "V(" + ",".join(f"in_{nd}" for nd in m.groups() if nd) + ")", self.expr(el.expr))
         text = "\n".join([
             *self.comments(f"memprop: behavioural element {el.name} of subcircuit {subckt}, V(p, n) = expression"),
             '`include "disciplines.vams"',

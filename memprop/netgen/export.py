@@ -108,8 +108,7 @@ def _neuron_subckt(network: Network) -> ir.Subckt:
 
 
 def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, targets: np.ndarray | None = None,
-          title: str = "memprop network", comments: list[str] | None = None,
-          tran: tuple[float, float] | None = None) -> ir.Netlist:
+          title: str = "memprop network", comments: list[str] | None = None) -> ir.Netlist:
     """The Netlist of `network` with `states` programmed (read form) and `inputs` applied."""
     if network.device.linear_read is False:
         raise ConfigError("device.model", "export writes devices as resistances: it needs a linear-read device "
@@ -120,7 +119,7 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
     x = np.asarray(inputs, dtype=float)
     if x.shape != (network.n_inputs,):
         raise ConfigError("inputs", f"expected {network.n_inputs} input voltages, got shape {x.shape}")
-    net = ir.Netlist(title=title, comments=list(comments or []), tran=tran)
+    net = ir.Netlist(title=title, comments=list(comments or []))
     if network.neuron.level == "cmos":
         _add_cmos_cell(net, network)
     net.subckts.append(_neuron_subckt(network))

@@ -215,9 +215,6 @@ class Netlist:
     subckts: list[Subckt] = field(default_factory=list)
     elements: list[Element] = field(default_factory=list)
     sections: list[tuple[str, int]] = field(default_factory=list)  # (comment, index of the first element)
-    op: bool = True
-    tran: tuple[float, float] | None = None
     prints: list[str] = field(default_factory=list)  # nodes whose voltages the testbench reports
-    va_modules: dict[str, str] = field(default_factory=dict)  # module name -> Verilog-A file name
     models: list[Model] = field(default_factory=list)  # model cards (the cmos neuron's MOSFETs)
     global_nodes: tuple[str, ...] = ()  # nodes every subcircuit sees (the cmos neuron's supplies)
