@@ -21,7 +21,8 @@ from memprop.circuits.devices import HPLinearDrift, MemristorModel
 from memprop.circuits.network import Network, SynapseStates, check_states
 from memprop.circuits.neuron import SKY130_SUPPLY, Neuron
 from memprop.circuits.validation import ConfigError, check_finite, comment_lines
-from memprop.netgen import names, pdk
+from memprop.netgen import cells, names, pdk
+from memprop.netgen.dialects import NgspiceDeck
 from memprop.netgen.dialects import num as number
 from memprop.netgen.sweep import PHASE_RISE, PointTables, pwl, staircase
 
@@ -73,8 +74,35 @@ def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale
     return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
 
 
+#: The training deck's description of each cell (the exports have shorter ones).
+CELL_COMMENTS = {
+    "ideal": "neuron, ideal level: exact virtual ground (0 V source vvg senses the summed current I),\n"
+             "integrator s = -u with tau du/dt = -u + R_f I (CCCS into R_f || C_f), then V = rho(u), -V",
+    "macromodel": "neuron, macromodel level: op-amp with DC gain {a0}, one pole at {pole_hz} Hz, output swing "
+                  "+/-{v_rail} V\n(soft tanh limit), input offset {v_offset} V; inverting integrator with R_f || C_f "
+                  "from n to s (s = -u), then V = rho(u), -V",
+    "side": "RBP side neuron: the same integrator cell sums the transposed crossbar read sum_t W_ts lambda_t and the\n"
+            "injected error; its output is gated by rho'(u*) of the forward neuron (sf = that neuron's s node):\n"
+            "lambda = rho'(u*) (W^T lambda + e), the adjoint of the forward fixed point",
+}
+
+
+def cell_text(n: Neuron, side: bool = False) -> str:
+    """The ideal or macromodel `neuron` subckt (and `side_neuron` with side, then a blank line) from
+    the cells' one IR description (netgen/cells.py), in the training deck's spelling."""
+    spell = NgspiceDeck()
+    comment = CELL_COMMENTS[n.level].format(**{k: number(getattr(n, k)) for k in ("a0", "pole_hz", "v_rail", "v_offset")})
+    text = "\n".join(spell.subckt_lines(cells.neuron_cell(n, comment, grouped=True), {})) + "\n"
+    if side:
+        text += "\n".join(spell.subckt_lines(cells.side_cell(n, CELL_COMMENTS["side"]), {})) + "\n\n"
+    return text
+
+
 def neuron_text(env: jinja2.Environment, n: Neuron, side: bool = False) -> str:
-    """The neuron template of `n`'s level rendered: its `neuron` subckt (and `side_neuron` with side)."""
+    """`n`'s cell: the ideal and macromodel ones from their IR (cell_text), the transistor-level ones
+    from their level's template (its `neuron` subckt with its models and supplies)."""
+    if n.level in CELL_COMMENTS:
+        return cell_text(n, side)
     span = n.v_high - n.v_low
     ctx = {"rf": number(n.r_f), "cf": number(n.c_f), "activation": n.activation,
            "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span), "half_span": number(0.5 * span),

@@ -173,10 +173,7 @@ class Dialect:
         defaults = {sc.name: dict(sc.params) for sc in net.subckts}
         out: list[str] = []
         for sc in net.subckts:
-            scope = Scope(sc.name, defaults)
-            out += ["", *self.comments(sc.comment), self.subckt_begin(sc)]
-            out += [self.body_indent + self.element(el, scope) for el in sc.elements]
-            out.append(self.subckt_end(sc))
+            out += ["", *self.subckt_lines(sc, defaults)]
         starts = {index: text for text, index in net.sections}
         top = Scope("top", defaults)
         for k, el in enumerate(net.elements):
@@ -184,6 +181,14 @@ class Dialect:
                 out += ["", *self.comments(starts[k])]
             out.append(self.element(el, top))
         return out
+
+    def subckt_lines(self, sc: ir.Subckt, defaults: dict[str, dict[str, float]]) -> list[str]:
+        """A subcircuit: its comment, first line, elements (blank lines at its breaks) and end line."""
+        scope = Scope(sc.name, defaults)
+        out = [*self.comments(sc.comment), self.subckt_begin(sc)]
+        for k, el in enumerate(sc.elements):
+            out += [""] * (k in sc.breaks) + [self.body_indent + self.element(el, scope)]
+        return out + [""] * (len(sc.elements) in sc.breaks) + [self.subckt_end(sc)]
 
     def preamble(self, net: ir.Netlist) -> list[str]:
         return []
@@ -236,6 +241,31 @@ class Ngspice(Dialect):
             lines.append("print " + " ".join(f"v({n})" for n in net.prints[k:k + 8]))
         lines += ["quit 0", ".endc", ".end", ""]
         return "\n".join(lines)
+
+
+class NgspiceDeck(Ngspice):
+    """The training deck's ngspice (netgen/deck.py): expressions with only the parentheses their
+    precedence needs, numbers as they are, as memprop's decks have always written them."""
+
+    name = "ngspice-deck"
+    #: Binding strength of the binary operators; a leaf or a call binds tightest.
+    PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+    def operand(self, e: ir.Expr, op: str, right: bool) -> str:
+        """An operand of `op`, in parentheses when it binds more loosely (or, on the right, as
+        loosely: a-(b-c); or is a negation: a*(-b))."""
+        here = self.PRECEDENCE.get(e.op, 3) if type(e) is ir.Op else 3
+        loose = here < self.PRECEDENCE[op] or (right and (here == self.PRECEDENCE[op] or type(e) is ir.Neg))
+        return f"({self.expr(e)})" if loose else self.expr(e)
+
+    def expr_num(self, e: ir.Num) -> str:
+        return num(e.value)
+
+    def expr_neg(self, e: ir.Neg) -> str:
+        return f"-{self.operand(e.a, '*', right=False)}"
+
+    def expr_op(self, e: ir.Op) -> str:
+        return f"{self.operand(e.a, e.op, right=False)}{e.op}{self.operand(e.b, e.op, right=True)}"
 
 
 class IfConditional(Dialect):

@@ -206,6 +206,9 @@ class Subckt:
     params: tuple[tuple[str, float], ...] = ()
     elements: list[Element] = field(default_factory=list)
     comment: str = ""
+    #: Indices of the elements a blank line precedes (len(elements): the end line), for layouts
+    #: that group a subcircuit's body.
+    breaks: tuple[int, ...] = ()
 
 
 @dataclass
