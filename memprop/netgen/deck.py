@@ -1,7 +1,9 @@
 """Render a network and its device states to an ngspice deck plus a node map.
 
 The deck is built from the jinja2 templates in memprop/templates/<dialect>/ with StrictUndefined,
-so a missing value is an error rather than an empty string in the netlist. Every number passes
+so a missing value is an error rather than an empty string in the netlist; the ideal and
+macromodel neuron cells come from their IR (netgen/cells.py, the exports' too), spelled by the
+NgspiceDeck dialect. Every number passes
 through `number()` (finite, full precision) and every name through the validated name builders
 in names.py: nothing a user writes reaches the deck as free text except comment lines, which are
 split on every line break and prefixed with '*'.
