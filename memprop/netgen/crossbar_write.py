@@ -96,7 +96,7 @@ def crossbar_write_deck(device: MemristorModel, x0: np.ndarray, sequence: WriteS
                 "col": names.write_col(c, n_cols), "x0": number(x0[r, c]),
                 "vs": None if scale is None else number(scale[r, c])}
                for r in range(n_rows) for c in range(n_cols)]
-    states = [f"v({d['name']}.xs)" for d in devices]
+    states = [f"v({names.device_state(d['name'])})" for d in devices]
     return env.get_template("crossbar_write.cir.j2").render(
         rows=n_rows, cols=n_cols, kind=device.kind, half_select=half_select, version=__version__,
         pulses=len(sequence), device_text=device_text(env, device, scale is not None).rstrip("\n"), drivers=drivers, devices=devices,
@@ -111,4 +111,4 @@ def _driver(node: str, levels: np.ndarray, timing: WriteTiming) -> dict[str, obj
 
 def state_vectors(shape: tuple[int, int]) -> list[str]:
     """The session vector names of the devices' states, row by row (ngspice: `<device>.xs`)."""
-    return [f"{names.write_device(r, c, *shape)}.xs" for r in range(shape[0]) for c in range(shape[1])]
+    return [names.device_state(names.write_device(r, c, *shape)) for r in range(shape[0]) for c in range(shape[1])]

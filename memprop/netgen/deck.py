@@ -1,7 +1,9 @@
 """Render a network and its device states to an ngspice deck plus a node map.
 
 The deck is built from the jinja2 templates in memprop/templates/<dialect>/ with StrictUndefined,
-so a missing value is an error rather than an empty string in the netlist. Every number passes
+so a missing value is an error rather than an empty string in the netlist; the ideal and
+macromodel neuron cells come from their IR (netgen/cells.py, the exports' too), spelled by the
+NgspiceDeck dialect. Every number passes
 through `number()` (finite, full precision) and every name through the validated name builders
 in names.py: nothing a user writes reaches the deck as free text except comment lines, which are
 split on every line break and prefixed with '*'.
@@ -10,7 +12,6 @@ split on every line break and prefixed with '*'.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -22,19 +23,13 @@ from memprop.circuits.devices import HPLinearDrift, MemristorModel
 from memprop.circuits.network import Network, SynapseStates, check_states
 from memprop.circuits.neuron import SKY130_SUPPLY, Neuron
 from memprop.circuits.validation import ConfigError, check_finite, comment_lines
-from memprop.netgen import names, pdk
+from memprop.netgen import cells, names, pdk
+from memprop.netgen.dialects import NgspiceDeck
+from memprop.netgen.dialects import num as number
 from memprop.netgen.sweep import PHASE_RISE, PointTables, pwl, staircase
 
 ANALYSES = ("op", "tran", "dc", "none")
 FORMS = ("read", "dynamic")
-
-
-def number(value: float) -> str:
-    """A finite float as SPICE text with 12 significant digits."""
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError("value", f"non-finite number {value!r} cannot go into a netlist")
-    return f"{value:.12g}"
 
 
 @functools.lru_cache(maxsize=None)
@@ -81,17 +76,35 @@ def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale
     return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
 
 
-def _device_text(env: jinja2.Environment, network: Network) -> str:
-    """Backward-compatible alias: the device text of `network.device`."""
-    return device_text(env, network.device)
+#: The training deck's description of each cell (the exports have shorter ones).
+CELL_COMMENTS = {
+    "ideal": "neuron, ideal level: exact virtual ground (0 V source vvg senses the summed current I),\n"
+             "integrator s = -u with tau du/dt = -u + R_f I (CCCS into R_f || C_f), then V = rho(u), -V",
+    "macromodel": "neuron, macromodel level: op-amp with DC gain {a0}, one pole at {pole_hz} Hz, output swing "
+                  "+/-{v_rail} V\n(soft tanh limit), input offset {v_offset} V; inverting integrator with R_f || C_f "
+                  "from n to s (s = -u), then V = rho(u), -V",
+    "side": "RBP side neuron: the same integrator cell sums the transposed crossbar read sum_t W_ts lambda_t and the\n"
+            "injected error; its output is gated by rho'(u*) of the forward neuron (sf = that neuron's s node):\n"
+            "lambda = rho'(u*) (W^T lambda + e), the adjoint of the forward fixed point",
+}
 
 
-def _neuron_text(env: jinja2.Environment, network: Network, side: bool = False) -> str:
-    return neuron_text(env, network.neuron, side)
+def cell_text(n: Neuron, side: bool = False) -> str:
+    """The ideal or macromodel `neuron` subckt (and `side_neuron` with side, then a blank line) from
+    the cells' one IR description (netgen/cells.py), in the training deck's spelling."""
+    spell = NgspiceDeck()
+    comment = CELL_COMMENTS[n.level].format(**{k: number(getattr(n, k)) for k in ("a0", "pole_hz", "v_rail", "v_offset")})
+    text = "\n".join(spell.subckt_lines(cells.neuron_cell(n, comment, grouped=True), {})) + "\n"
+    if side:
+        text += "\n".join(spell.subckt_lines(cells.side_cell(n, CELL_COMMENTS["side"]), {})) + "\n\n"
+    return text
 
 
 def neuron_text(env: jinja2.Environment, n: Neuron, side: bool = False) -> str:
-    """The neuron template of `n`'s level rendered: its `neuron` subckt (and `side_neuron` with side)."""
+    """`n`'s cell: the ideal and macromodel ones from their IR (cell_text), the transistor-level ones
+    from their level's template (its `neuron` subckt with its models and supplies)."""
+    if n.level in CELL_COMMENTS:
+        return cell_text(n, side)
     span = n.v_high - n.v_low
     ctx = {"rf": number(n.r_f), "cf": number(n.c_f), "activation": n.activation,
            "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span), "half_span": number(0.5 * span),
@@ -110,10 +123,9 @@ def supplies(neuron: Neuron) -> dict[str, float]:
     """The supply sources of a transistor-level neuron's deck: source name -> volts (their node
     has the same name). Empty for the ideal and macromodel levels."""
     if neuron.level == "cmos":
-        return {"vdd_cmos": neuron.vdd, "vss_cmos": -neuron.vdd, "vhi_cmos": neuron.v_high}
+        return dict(zip(names.SUPPLIES["cmos"], (neuron.vdd, -neuron.vdd, neuron.v_high)))
     if neuron.level == "sky130":
-        return {"vdd_sky": SKY130_SUPPLY, "vss_sky": -SKY130_SUPPLY, "vhi_sky": neuron.v_high,
-                "vlo_sky": -neuron.v_high}
+        return dict(zip(names.SUPPLIES["sky130"], (SKY130_SUPPLY, -SKY130_SUPPLY, neuron.v_high, -neuron.v_high)))
     return {}
 
 
@@ -149,11 +161,41 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     phase_time: with tables, a transient sweep deck: the index steps through the points in time, one
     phase of this many seconds each (netgen/sweep.py `staircase`); analysis "tran" writes its `.tran`.
     """
+    form = _resolve_form(network, states, analysis, form)
+    in_values = _input_values(network, inputs, tables, analysis)
+    use_flat = bool(flat and network.device.linear_read and form == "read")
+    lines_of = {g.name: [names.line(g, k) for k in range(g.size)] for g in network.groups}
+    node_map: dict[str, Any] = dict.fromkeys(("neurons", "inputs", "bias", "crossbars", "nudge", "signal_order"))
+    node_map["neurons"] = _neuron_map(network, lines_of)
+    sources, node_map["inputs"], node_map["bias"] = _sources(network, lines_of, in_values, tables, input_step)
+    node_map["signal_order"] = _signal_order(node_map)
+    bars, node_map["crossbars"] = _crossbars(network, states, lines_of, form, use_flat)
+    side_parts: dict[str, list[str]] = {"side_neurons": [], "side_pairs": [], "side_errors": []}
+    if side:
+        side_parts, node_map["side"] = _side_network(network, states, lines_of, form, use_flat, side_gain)
+        nudge = True
+    include_nudge = (network.beta != 0.0) if nudge is None else nudge
+    nudges, node_map["nudge"] = _nudges(network, lines_of, targets, tables) if include_nudge else ([], {})
+    text = environment(dialect).get_template("deck.cir.j2").render(
+        **_head_context(network, title, header, side, dialect), **side_parts, form=form, sources=sources,
+        neurons=[{"instance": names.neuron_instance(nm), "nodes": names.neuron_nodes(nm)} for nm in node_map["neurons"]],
+        bars=bars, nudges=nudges,
+        **_analysis_context(network, lines_of, analysis, tran, tables, phase_time),
+        nodesets=_nodeset_lines(node_map, nodeset or {}), options=_option_text(options))
+    node_map.update(supplies=list(supplies(network.neuron)), form=form, flat=use_flat,
+                    points=tables.points if tables is not None else 0, device_model=network.device.kind,
+                    linear_read=network.device.linear_read)
+    return Deck(text=text, node_map=node_map)
+
+
+def _resolve_form(network: Network, states: SynapseStates, analysis: str, form: str | None) -> str:
+    """The device form for `analysis` (checked against what the network can be written as).
+
+    Transistor-level neurons start transients from their operating point (their bias circuits
+    cannot start from all-zero node voltages), so their devices are written in the read form."""
     if analysis not in ANALYSES:
         raise ConfigError("analysis", f"must be one of {', '.join(ANALYSES)}; got {analysis!r}")
     cmos = network.neuron.transistor_level
-    # transistor-level neurons start transients from their operating point (their bias circuits
-    # cannot start from all-zero node voltages), so their devices are written in the read form
     form = form or ("dynamic" if analysis == "tran" and not cmos else "read")
     if cmos and form == "dynamic":
         raise ConfigError("form", f"the {network.neuron.level} neuron's transients start from the operating point: "
@@ -166,9 +208,12 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
                                       "use .op / --form read")
     if network.device.linear_read is False and any(b.wire_resistance > 0 for b in network.crossbars):
         raise ConfigError("crossbar.wire_resistance", "wire resistance needs a device with a linear read")
-    env = environment(dialect)
-    offsets = network.offsets()
-    use_flat = flat and network.device.linear_read and form == "read"
+    return form
+
+
+def _input_values(network: Network, inputs: np.ndarray | None, tables: PointTables | None,
+                  analysis: str) -> np.ndarray:
+    """The input voltages the sources hold (a sweep deck's: its first point's)."""
     n_in = network.n_inputs
     in_values = np.full(n_in, 0.0) if inputs is None else np.asarray(inputs, dtype=float)
     if tables is not None:
@@ -178,141 +223,155 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
         raise ConfigError("inputs", f"expected {n_in} input voltages, got shape {in_values.shape}")
     if analysis == "dc" and tables is None:
         raise ConfigError("analysis", "a dc sweep needs sweep tables")
+    return in_values
 
-    node_map: dict[str, Any] = {"neurons": {}, "inputs": {}, "bias": {}, "crossbars": {}, "nudge": {},
-                                "signal_order": []}
-    lines_of: dict[str, list[str]] = {}
-    sources = []
-    for g in network.groups:
-        lines_of[g.name] = [names.line(g, k) for k in range(g.size)]
-    for g in network.neuron_groups:
-        for k, nm in enumerate(lines_of[g.name]):
-            node_map["neurons"][nm] = {"group": g.name, "index": k, "signal": offsets[g.name] + k,
-                                       "sum": f"{nm}_n", "int": f"{nm}_s", "out": f"{nm}_v", "outm": f"{nm}_vm"}
+
+def _neuron_map(network: Network, lines_of: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Each neuron's group, index, signal and nodes (the template's neuron instances read the nodes)."""
+    offsets = network.offsets()
+    return {nm: {"group": g.name, "index": k, "signal": offsets[g.name] + k,
+                 **dict(zip(("sum", "int", "out", "outm"), names.neuron_nodes(nm)))}
+            for g in network.neuron_groups for k, nm in enumerate(lines_of[g.name])}
+
+
+def _sources(network: Network, lines_of: dict[str, list[str]], in_values: np.ndarray, tables: PointTables | None,
+             input_step: float | None) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """The input and bias lines' sources for the template, and their node-map entries (inputs, bias)."""
+    offsets = network.offsets()
+    sources: list[dict[str, Any]] = []
+    maps: dict[str, dict[str, Any]] = {"input": {}, "bias": {}}
     for g in network.groups:
         if g.kind == "neuron":
             continue
         for k, nm in enumerate(lines_of[g.name]):
-            value = in_values[k] if g.kind == "input" else network.neuron.v_high
+            is_input = g.kind == "input"
+            value = in_values[k] if is_input else network.neuron.v_high
             src = names.input_source(nm)
-            table = pwl(tables.inputs[:, k], names.SWEEP_NODE) if tables is not None and g.kind == "input" else None
-            sources.append({"source": src, "v": f"{nm}_v", "vm": f"{nm}_vm", "value": number(value),
-                            "step": number(input_step) if input_step and g.kind == "input" else None,
+            table = pwl(tables.inputs[:, k], names.SWEEP_NODE) if tables is not None and is_input else None
+            sources.append({"source": src, "inverter": names.input_inverter(nm), "v": names.node(nm, "activation"),
+                            "vm": names.node(nm, "inverted"), "value": number(value),
+                            "step": number(input_step) if input_step and is_input else None,
                             "table": table, "table_source": names.table_source(nm)})
-            key = "inputs" if g.kind == "input" else "bias"
-            node_map[key][nm] = {"signal": offsets[g.name] + k, "out": f"{nm}_v", "outm": f"{nm}_vm", "source": src}
-    order = sorted(((entry["signal"], nm) for sect in ("neurons", "inputs", "bias")
-                    for nm, entry in node_map[sect].items()))
-    node_map["signal_order"] = [nm for _, nm in order]
+            maps["input" if is_input else "bias"][nm] = {"signal": offsets[g.name] + k, "out": names.node(nm, "activation"),
+                                                         "outm": names.node(nm, "inverted"), "source": src}
+    return sources, maps["input"], maps["bias"]
 
-    neurons = [{"name": nm, "n": f"{nm}_n", "s": f"{nm}_s", "v": f"{nm}_v", "vm": f"{nm}_vm"}
-               for g in network.neuron_groups for nm in lines_of[g.name]]
 
-    bars = []
+def _signal_order(node_map: dict[str, Any]) -> list[str]:
+    """Neuron, input and bias lines by signal index."""
+    order = sorted((entry["signal"], nm) for sect in ("neurons", "inputs", "bias") for nm, entry in node_map[sect].items())
+    return [nm for _, nm in order]
+
+
+def _pair_lines(instances: list[str], ends: list[tuple[str, str, str]], values: np.ndarray, columns: np.ndarray,
+                use_flat: bool) -> list[str]:
+    """A crossbar's pairs: `diffpair` instances, or (flat) plain resistors column by column.
+    values: (2, pairs) read values; columns: each pair's column."""
+    if use_flat:
+        return _flat_pairs(instances, ends, values, columns)
+    return [f"{inst} {sv} {svm} {t} diffpair kp={number(kp)} km={number(km)}"
+            for inst, (sv, svm, t), kp, km in zip(instances, ends, values[0], values[1])]
+
+
+def _crossbars(network: Network, states: SynapseStates, lines_of: dict[str, list[str]], form: str,
+               use_flat: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each crossbar's template entry (its wires and pairs) and node-map entry."""
+    bars, node_map = [], {}
+    element = names.device_element("<instance>", "<p|m>", network.device.linear_read, use_flat)
     for bar in network.crossbars:
         x = states[bar.name]
         values = read_value(network, x, bar.name) if form == "read" else x
         mask = bar.mask()
+        rows, cols = np.nonzero(mask)
         src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
-        wires, pairs, instances = [], [], []
         rw = number(bar.wire_resistance) if bar.wire_resistance > 0 else None
-        for i in range(bar.rows):
-            for j in range(bar.cols):
-                if mask[i, j]:
-                    instances.append(names.synapse(bar, i, j))
-        ends = [_pair_nodes(bar, i, j, src_lines, tgt_lines, rw) for i, j in zip(*np.nonzero(mask))]
-        if use_flat:
-            pairs = _flat_pairs(instances, ends, values[:, mask > 0], np.nonzero(mask)[1])
-        else:
-            pairs = [f"{inst} {sv} {svm} {t} diffpair kp={number(kp)} km={number(km)}"
-                     for inst, (sv, svm, t), kp, km in zip(instances, ends, values[0][mask > 0], values[1][mask > 0])]
-        if rw:
-            wires = _wire_lines(bar, src_lines, tgt_lines, rw)
-        bars.append({"name": bar.name, "rows": bar.rows, "cols": bar.cols, "source": bar.source, "target": bar.target,
-                     "tied_to": bar.tied_to, "r_w": rw, "wires": wires, "pairs": pairs})
-        node_map["crossbars"][bar.name] = {"rows": bar.rows, "cols": bar.cols, "source": bar.source,
-                                           "target": bar.target, "tied_to": bar.tied_to, "instances": instances,
-                                           "element": names.device_element("<instance>", "<p|m>",
-                                                                           network.device.linear_read, use_flat)}
+        instances = [names.synapse(bar, i, j) for i, j in zip(rows, cols)]
+        ends = [_pair_nodes(bar, i, j, src_lines, tgt_lines, rw) for i, j in zip(rows, cols)]
+        about = {"rows": bar.rows, "cols": bar.cols, "source": bar.source, "target": bar.target,
+                 "tied_to": bar.tied_to}
+        bars.append({"name": bar.name, **about, "r_w": rw, "wires": _wire_lines(bar, src_lines, tgt_lines, rw) if rw else [],
+                     "pairs": _pair_lines(instances, ends, values[:, mask > 0], cols, use_flat)})
+        node_map[bar.name] = {**about, "instances": instances, "element": element}
+    return bars, node_map
 
-    side_neurons, side_pairs, side_errors = [], [], []
-    if side:
-        if not network.device.linear_read or any(b.wire_resistance > 0 for b in network.crossbars):
-            raise ConfigError("train.rule", "the RBP side network needs linear-read devices and ideal wires")
-        if form != "read":
-            raise ConfigError("train.rule", "the RBP side network is solved with .op (read form)")
-        nudge = True
-        node_map["side"] = {"neurons": {}, "crossbars": {}}
-        for g in network.neuron_groups:
-            for nm in lines_of[g.name]:
-                side_neurons.append({"name": f"{nm}_adj", "n": f"{nm}_ln", "s": f"{nm}_ls", "sf": f"{nm}_s",
-                                     "l": f"{nm}_l", "lm": f"{nm}_lm"})
-                node_map["side"]["neurons"][nm] = {"sum": f"{nm}_ln", "int": f"{nm}_ls", "lambda": f"{nm}_l",
-                                                   "lambdam": f"{nm}_lm", "gate": f"x{nm}_adj.g"}
-        for bar in network.crossbars:
-            if network.group(bar.source).kind != "neuron":
-                continue
-            values = read_value(network, states[bar.name], bar.name)
-            mask = bar.mask()
-            src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
-            rows, cols = np.nonzero(mask)
-            instances = [names.transposed_synapse(bar, i, j) for i, j in zip(rows, cols)]
-            ends = [(f"{tgt_lines[i]}_l", f"{tgt_lines[i]}_lm", f"{src_lines[j]}_ln") for i, j in zip(rows, cols)]
-            if use_flat:
-                side_pairs += _flat_pairs(instances, ends, values[:, mask > 0], cols)
-            else:
-                side_pairs += [f"{inst} {a} {b} {c} diffpair kp={number(kp)} km={number(km)}" for inst, (a, b, c), kp, km
-                               in zip(instances, ends, values[0][mask > 0], values[1][mask > 0])]
-            node_map["side"]["crossbars"][bar.name] = {"instances": instances}
-        for nm in lines_of[network.output_group]:
-            side_errors.append(f"ge_{nm} 0 {nm}_ln {nm}_v y_{nm} {number(side_gain * network.neuron.g_ref)}")
 
-    include_nudge = (network.beta != 0.0) if nudge is None else nudge
-    nudges = []
-    if include_nudge:
-        out_group = network.group(network.output_group)
-        y = np.zeros(out_group.size) if targets is None else np.asarray(targets, dtype=float)
-        if y.shape != (out_group.size,):
-            raise ConfigError("targets", f"expected {out_group.size} target voltages, got shape {y.shape}")
-        if tables is not None and tables.targets is not None:
-            y = tables.targets[0]
-        for k, nm in enumerate(lines_of[out_group.name]):
-            entry = {"source": names.nudge_source(nm), "target_source": names.target_source(nm), "y": f"y_{nm}",
-                     "n": f"{nm}_n", "v": f"{nm}_v", "y_value": number(y[k]),
-                     "gain": number(network.beta * network.neuron.g_ref)}
-            if tables is not None:
-                entry["source"] = names.table_nudge(nm)
-                entry["target_source"] = names.table_source(f"y_{nm}")
-                entry["y_table"] = pwl(tables.targets[:, k] if tables.targets is not None else np.zeros(tables.points),
-                                       names.SWEEP_NODE)
-            nudges.append(entry)
-            node_map["nudge"][nm] = {"source": entry["source"], "target_source": entry["target_source"],
-                                     "target": entry["y"]}
+def _side_network(network: Network, states: SynapseStates, lines_of: dict[str, list[str]], form: str,
+                  use_flat: bool, side_gain: float) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """The RBP side network: adjoint neurons, transposed neuron-to-neuron crossbars, injected errors."""
+    if not network.device.linear_read or any(b.wire_resistance > 0 for b in network.crossbars):
+        raise ConfigError("train.rule", "the RBP side network needs linear-read devices and ideal wires")
+    if form != "read":
+        raise ConfigError("train.rule", "the RBP side network is solved with .op (read form)")
+    neurons = [nm for g in network.neuron_groups for nm in lines_of[g.name]]
+    side_neurons = [{"instance": names.side_instance(nm), "nodes": (names.node(nm, "side_summing"), names.node(nm, "side_integrator"),
+                     names.node(nm, "integrator"), names.node(nm, "adjoint"), names.node(nm, "adjoint_inverted"))} for nm in neurons]
+    node_map: dict[str, Any] = {"neurons": {nm: {"sum": names.node(nm, "side_summing"), "int": names.node(nm, "side_integrator"),
+                                                 "lambda": names.node(nm, "adjoint"), "lambdam": names.node(nm, "adjoint_inverted"),
+                                                 "gate": names.inside(names.side_instance(nm), "g")} for nm in neurons},
+                                "crossbars": {}}
+    side_pairs: list[str] = []
+    for bar in network.crossbars:
+        if network.group(bar.source).kind != "neuron":
+            continue
+        values = read_value(network, states[bar.name], bar.name)
+        mask = bar.mask()
+        src_lines, tgt_lines = lines_of[bar.source], lines_of[bar.target]
+        rows, cols = np.nonzero(mask)
+        instances = [names.transposed_synapse(bar, i, j) for i, j in zip(rows, cols)]
+        ends = [(names.node(tgt_lines[i], "adjoint"), names.node(tgt_lines[i], "adjoint_inverted"), names.node(src_lines[j], "side_summing"))
+                for i, j in zip(rows, cols)]
+        side_pairs += _pair_lines(instances, ends, values[:, mask > 0], cols, use_flat)
+        node_map["crossbars"][bar.name] = {"instances": instances}
+    gain = number(side_gain * network.neuron.g_ref)
+    side_errors = [" ".join((names.error_source(nm), "0", names.node(nm, "side_summing"), names.node(nm, "activation"),
+                             names.node(nm, "target"), gain)) for nm in lines_of[network.output_group]]
+    return {"side_neurons": side_neurons, "side_pairs": side_pairs, "side_errors": side_errors}, node_map
 
-    nodeset_lines = _nodeset_lines(node_map, nodeset or {})
-    outputs = [f"{nm}_v" for nm in lines_of[network.output_group]]
-    text = env.get_template("deck.cir.j2").render(
-        title=comment_lines(title)[0] if comment_lines(title) else "memprop network",
-        version=__version__, header=comment_lines(header),
-        neuron={"rf": number(network.neuron.r_f), "cf": number(network.neuron.c_f),
-                "v_low": number(network.neuron.v_low), "v_high": number(network.neuron.v_high)},
-        gref=number(network.neuron.g_ref), beta=number(network.beta),
-        device_text=device_text(env, network.device), neuron_text=_neuron_text(env, network, side),
-        side_neurons=side_neurons, side_pairs=side_pairs, side_errors=side_errors,
-        supplies=[(name, number(volts)) for name, volts in supplies(network.neuron).items()],
-        simulator_lines=simulator_lines(network.neuron),
-        form=form, read_param="r" if network.device.linear_read else "x",
-        sources=sources, neurons=neurons, bars=bars, nudges=nudges, analysis=analysis,
-        tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not cmos},
-        prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)], nodesets=nodeset_lines,
-        sweep=_sweep_context(tables, phase_time) if tables is not None else None, options=_option_text(options))
-    node_map["supplies"] = list(supplies(network.neuron))
-    node_map["form"] = form
-    node_map["flat"] = use_flat
-    node_map["points"] = tables.points if tables is not None else 0
-    node_map["device_model"] = network.device.kind
-    node_map["linear_read"] = network.device.linear_read
-    return Deck(text=text, node_map=node_map)
+
+def _nudges(network: Network, lines_of: dict[str, list[str]], targets: np.ndarray | None,
+            tables: PointTables | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The nudging sources (a sweep deck's: their tables) and their node-map entries."""
+    out_group = network.group(network.output_group)
+    y = np.zeros(out_group.size) if targets is None else np.asarray(targets, dtype=float)
+    if y.shape != (out_group.size,):
+        raise ConfigError("targets", f"expected {out_group.size} target voltages, got shape {y.shape}")
+    if tables is not None and tables.targets is not None:
+        y = tables.targets[0]
+    nudges, node_map = [], {}
+    for k, nm in enumerate(lines_of[out_group.name]):
+        entry = {"source": names.nudge_source(nm), "target_source": names.target_source(nm), "y": names.node(nm, "target"),
+                 "n": names.node(nm, "summing"), "v": names.node(nm, "activation"), "y_value": number(y[k]),
+                 "gain": number(network.beta * network.neuron.g_ref)}
+        if tables is not None:
+            entry["source"] = names.table_nudge(nm)
+            entry["target_source"] = names.table_source(names.node(nm, "target"))
+            entry["y_table"] = pwl(tables.targets[:, k] if tables.targets is not None else np.zeros(tables.points),
+                                   names.SWEEP_NODE)
+        nudges.append(entry)
+        node_map[nm] = {"source": entry["source"], "target_source": entry["target_source"], "target": entry["y"]}
+    return nudges, node_map
+
+
+def _head_context(network: Network, title: str, header: Sequence[str], side: bool, dialect: str) -> dict[str, Any]:
+    """The deck's title, header, parameters, device and neuron subcircuits, supplies and options."""
+    env, n = environment(dialect), network.neuron
+    return dict(title=comment_lines(title)[0] if comment_lines(title) else "memprop network",
+                version=__version__, header=comment_lines(header),
+                neuron={"rf": number(n.r_f), "cf": number(n.c_f), "v_low": number(n.v_low), "v_high": number(n.v_high)},
+                gref=number(n.g_ref), beta=number(network.beta),
+                device_text=device_text(env, network.device), neuron_text=neuron_text(env, n, side),
+                supplies=[(name, number(volts)) for name, volts in supplies(n).items()],
+                simulator_lines=simulator_lines(n), read_param="r" if network.device.linear_read else "x")
+
+
+def _analysis_context(network: Network, lines_of: dict[str, list[str]], analysis: str, tran: TranSpec,
+                      tables: PointTables | None, phase_time: float | None) -> dict[str, Any]:
+    """The analysis, its printed outputs (eight a line) and a sweep deck's index and tables."""
+    outputs = [names.node(nm, "activation") for nm in lines_of[network.output_group]]
+    return dict(analysis=analysis,
+                tran={"step": number(tran.step), "stop": number(tran.stop), "uic": not network.neuron.transistor_level},
+                prints=[outputs[k:k + 8] for k in range(0, len(outputs), 8)],
+                sweep=_sweep_context(tables, phase_time) if tables is not None else None)
 
 
 #: Numeric simulator options a deck may carry (tolerances, iteration limits, stepping).
@@ -358,7 +417,7 @@ def _pair_nodes(bar, i: int, j: int, src_lines: list[str], tgt_lines: list[str],
     """The +V line, -V line and summing-side node the pair at (i, j) connects."""
     if rw:
         return names.wire_node(bar, "p", i, j), names.wire_node(bar, "m", i, j), names.wire_node(bar, "r", i, j)
-    return f"{src_lines[j]}_v", f"{src_lines[j]}_vm", f"{tgt_lines[i]}_n"
+    return names.node(src_lines[j], "activation"), names.node(src_lines[j], "inverted"), names.node(tgt_lines[i], "summing")
 
 
 def _flat_pairs(instances: list[str], ends: list[tuple[str, str, str]], values: np.ndarray,
@@ -393,8 +452,8 @@ def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> lis
     """Segment resistors of a crossbar with wire resistance (geometry: see circuits/crossbar.py)."""
     out = []
     for j in range(bar.cols):
-        for pol, end in (("p", "_v"), ("m", "_vm")):
-            prev = f"{src_lines[j]}{end}"
+        for pol, end in (("p", "activation"), ("m", "inverted")):
+            prev = names.node(src_lines[j], end)
             for i in range(bar.rows):
                 node = names.wire_node(bar, pol, i, j)
                 out.append(f"r{node} {prev} {node} {rw}")
@@ -402,6 +461,6 @@ def _wire_lines(bar, src_lines: list[str], tgt_lines: list[str], rw: str) -> lis
     for i in range(bar.rows):
         for j in range(bar.cols):
             node = names.wire_node(bar, "r", i, j)
-            nxt = names.wire_node(bar, "r", i, j + 1) if j + 1 < bar.cols else f"{tgt_lines[i]}_n"
+            nxt = names.wire_node(bar, "r", i, j + 1) if j + 1 < bar.cols else names.node(tgt_lines[i], "summing")
             out.append(f"r{node} {node} {nxt} {rw}")
     return out

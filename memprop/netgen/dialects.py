@@ -12,17 +12,34 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from memprop.circuits.validation import ConfigError, comment_lines
 from memprop.netgen import ir
 
 
 def num(x: float) -> str:
+    """A finite float as SPICE text with 12 significant digits (every number in every netlist)."""
     x = float(x)
     if not math.isfinite(x):
         raise ConfigError("value", f"non-finite number {x!r} cannot go into a netlist")
     return f"{x:.12g}"
+
+
+def assignments(pairs: Iterable[tuple[str, float]]) -> str:
+    """`k=v k=v ...`: parameters as every dialect writes them."""
+    return " ".join(f"{k}={num(v)}" for k, v in pairs)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an element stands: its subcircuit (`top` outside all) and every subcircuit's parameter
+    defaults, so that an instance can pass all of them explicitly (no dialect's defaulting rules
+    then matter)."""
+
+    subckt: str
+    defaults: dict[str, dict[str, float]]
 
 
 class Dialect:
@@ -31,93 +48,112 @@ class Dialect:
     name = "base"
     extension = ".cir"
     comment_prefix = "* "
-    behavioral_sources = True
-    ternary = "?:"        # or "if"
-    power = "pow"
+    #: What stands between a subcircuit's (or an instance's) ports and its parameters.
+    subckt_params = " params: "
+    instance_params = " "
+    #: Indent of the elements inside a subcircuit.
+    body_indent = ""
 
-    # ---- expressions ----
+    # ---- expressions: one hook per ir expression type, named expr_<type> ----
     def expr(self, e: ir.Expr) -> str:
-        if isinstance(e, ir.Num):
-            return num(e.value) if e.value >= 0 else f"({num(e.value)})"
-        if isinstance(e, ir.Volt):
-            return f"V({e.node})" if e.ref is None else f"V({e.node},{e.ref})"
-        if isinstance(e, ir.Neg):
-            return f"(-{self.expr(e.a)})"
-        if isinstance(e, ir.Op):
-            return f"({self.expr(e.a)}{e.op}{self.expr(e.b)})"
-        if isinstance(e, ir.Call):
-            if e.fn == "pow" and self.power == "**":
-                return f"({self.expr(e.args[0])}**{self.expr(e.args[1])})"
-            return f"{e.fn}({','.join(self.expr(a) for a in e.args)})"
-        if isinstance(e, ir.Cmp):
-            return f"({self.expr(e.a)}{e.op}{self.expr(e.b)})"
-        if isinstance(e, ir.Cond):
-            if self.ternary == "if":
-                return f"if({self.expr(e.cond)},{self.expr(e.a)},{self.expr(e.b)})"
-            return f"({self.expr(e.cond)}?{self.expr(e.a)}:{self.expr(e.b)})"
-        raise TypeError(e)
+        return getattr(self, f"expr_{type(e).__name__.lower()}")(e)
 
-    # ---- elements ----
+    def expr_num(self, e: ir.Num) -> str:
+        return num(e.value) if e.value >= 0 else f"({num(e.value)})"
+
+    def expr_volt(self, e: ir.Volt) -> str:
+        return f"V({e.node})" if e.ref is None else f"V({e.node},{e.ref})"
+
+    def expr_neg(self, e: ir.Neg) -> str:
+        return f"(-{self.expr(e.a)})"
+
+    def expr_op(self, e: ir.Op) -> str:
+        return f"({self.expr(e.a)}{e.op}{self.expr(e.b)})"
+
+    expr_cmp = expr_op
+
+    def expr_call(self, e: ir.Call) -> str:
+        return f"{e.fn}({','.join(self.expr(a) for a in e.args)})"
+
+    def expr_cond(self, e: ir.Cond) -> str:
+        return f"({self.expr(e.cond)}?{self.expr(e.a)}:{self.expr(e.b)})"
+
+    # ---- elements: one hook per ir element type, named after it (ir.VCVS -> vcvs) ----
+    def element(self, el: ir.Element, scope: Scope) -> str:
+        if not isinstance(el, ir.ELEMENTS):
+            raise TypeError(el)
+        return getattr(self, type(el).__name__.lower())(el, scope)
+
     def value(self, v: float | str) -> str:
         return num(v) if not isinstance(v, str) else "{" + v + "}"
 
-    def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
-        if isinstance(el, ir.Resistor):
-            return f"{self._prefixed('r', el.name)} {el.p} {el.n} {self.value(el.value)}"
-        if isinstance(el, ir.Capacitor):
-            ic = f" ic={num(el.ic)}" if el.ic is not None else ""
-            return f"{self._prefixed('c', el.name)} {el.p} {el.n} {num(el.value)}{ic}"
-        if isinstance(el, ir.VSource):
-            return f"{self._prefixed('v', el.name)} {el.p} {el.n} dc {num(el.dc)}"
-        if isinstance(el, ir.ISource):
-            return f"{self._prefixed('i', el.name)} {el.p} {el.n} dc {num(el.dc)}"
-        if isinstance(el, ir.Mosfet):
-            return (f"{self._prefixed('m', el.name)} {el.d} {el.g} {el.s} {el.b} {el.model} w={self.value(el.w)} "
-                    f"l={num(el.l)}")
-        if isinstance(el, ir.VCVS):
-            return f"{self._prefixed('e', el.name)} {el.p} {el.n} {el.cp} {el.cn} {num(el.gain)}"
-        if isinstance(el, ir.VCCS):
-            return f"{self._prefixed('g', el.name)} {el.p} {el.n} {el.cp} {el.cn} {num(el.gain)}"
-        if isinstance(el, ir.CCCS):
-            return f"{self._prefixed('f', el.name)} {el.p} {el.n} {self._prefixed('v', el.sense)} {num(el.gain)}"
-        if isinstance(el, ir.BehavioralV):
-            return self.behavioral(el)
-        if isinstance(el, ir.Instance):
-            return self.instance(el, params[el.subckt])
-        raise TypeError(el)
+    def spice_card(self, letter: str, name: str, *fields: str) -> str:
+        """A SPICE element line: the name (with its type letter in front unless it has it) and fields."""
+        return " ".join((name if name.lower().startswith(letter) else f"{letter}{name}", *fields))
 
-    def _prefixed(self, letter: str, name: str) -> str:
-        return name if name.lower().startswith(letter) else f"{letter}{name}"
+    def resistor(self, el: ir.Resistor, scope: Scope) -> str:
+        return self.spice_card("r", el.name, el.p, el.n, self.value(el.value))
 
-    def behavioral(self, el: ir.BehavioralV) -> str:
-        return f"{self._prefixed('b', el.name)} {el.p} {el.n} V = {self.expr(el.expr)}"
+    def capacitor(self, el: ir.Capacitor, scope: Scope) -> str:
+        ic = () if el.ic is None else (f"ic={num(el.ic)}",)
+        return self.spice_card("c", el.name, el.p, el.n, num(el.value), *ic)
 
-    def all_params(self, inst: ir.Instance, defaults: dict[str, float]) -> list[tuple[str, float]]:
+    def vsource(self, el: ir.VSource, scope: Scope) -> str:
+        return self.spice_card("v", el.name, el.p, el.n, "dc", num(el.dc))
+
+    def isource(self, el: ir.ISource, scope: Scope) -> str:
+        return self.spice_card("i", el.name, el.p, el.n, "dc", num(el.dc))
+
+    def mosfet(self, el: ir.Mosfet, scope: Scope) -> str:
+        return self.spice_card("m", el.name, el.d, el.g, el.s, el.b, el.model, f"w={self.value(el.w)}", f"l={num(el.l)}")
+
+    def vcvs(self, el: ir.VCVS, scope: Scope) -> str:
+        return self.spice_card("e", el.name, el.p, el.n, el.cp, el.cn, num(el.gain))
+
+    def vccs(self, el: ir.VCCS, scope: Scope) -> str:
+        return self.spice_card("g", el.name, el.p, el.n, el.cp, el.cn, num(el.gain))
+
+    def cccs(self, el: ir.CCCS, scope: Scope) -> str:
+        return self.spice_card("f", el.name, el.p, el.n, self.spice_card("v", el.sense), num(el.gain))
+
+    def behavioralv(self, el: ir.BehavioralV, scope: Scope) -> str:
+        return self.spice_card("b", el.name, el.p, el.n, "V", "=", self.expr(el.expr))
+
+    def instance(self, el: ir.Instance, scope: Scope) -> str:
+        head = self.spice_card("x", el.name, *el.nodes, el.subckt)
+        return self.with_params(head, self.instance_params, self.all_params(el, scope))
+
+    def all_params(self, inst: ir.Instance, scope: Scope) -> list[tuple[str, float]]:
         given = dict(inst.params)
-        return [(k, given.get(k, v)) for k, v in defaults.items()]
+        return [(k, given.get(k, v)) for k, v in scope.defaults[inst.subckt].items()]
 
-    def instance(self, inst: ir.Instance, defaults: dict[str, float]) -> str:
-        ps = " ".join(f"{k}={num(v)}" for k, v in self.all_params(inst, defaults))
-        return f"{self._prefixed('x', inst.name)} {' '.join(inst.nodes)} {inst.subckt}" + (f" {ps}" if ps else "")
+    def with_params(self, head: str, keyword: str, pairs: Iterable[tuple[str, float]]) -> str:
+        ps = assignments(pairs)
+        return head + (f"{keyword}{ps}" if ps else "")
+
+    # ---- subcircuits and cards ----
+    def keyword(self, word: str) -> str:
+        """A dot-command or model kind as this dialect spells it."""
+        return word
 
     def subckt_begin(self, sc: ir.Subckt) -> str:
-        ps = " ".join(f"{k}={num(v)}" for k, v in sc.params)
-        return f".subckt {sc.name} {' '.join(sc.ports)}" + (f" params: {ps}" if ps else "")
+        return self.with_params(f"{self.keyword('.subckt')} {sc.name} {' '.join(sc.ports)}", self.subckt_params,
+                                sc.params)
 
     def subckt_end(self, sc: ir.Subckt) -> str:
-        return f".ends {sc.name}"
+        return f"{self.keyword('.ends')} {sc.name}"
+
+    def model_card(self, model: ir.Model) -> str:
+        return f"{self.keyword('.model')} {model.name} {self.keyword(model.kind)} {assignments(model.params)}"
+
+    def global_line(self, nodes: tuple[str, ...]) -> list[str]:
+        return [f"{self.keyword('.global')} {' '.join(nodes)}"] if nodes else []
 
     # ---- files ----
     def comments(self, *texts: str) -> list[str]:
         """Free text as this dialect's comment lines: no text (a run directory's name, a title) can
         start a line of its own, so none can open a `.control` block or run a `shell` command."""
         return [self.comment_prefix + line for line in comment_lines(texts)]
-
-    def model_card(self, model: ir.Model) -> str:
-        return f".model {model.name} {model.kind} " + " ".join(f"{k}={num(v)}" for k, v in model.params)
-
-    def global_line(self, nodes: tuple[str, ...]) -> list[str]:
-        return [f".global {' '.join(nodes)}"] if nodes else []
 
     def cell_lines(self, net: ir.Netlist) -> list[str]:
         """Global supply nodes and model cards (transistor-level neurons only; empty otherwise)."""
@@ -127,22 +163,32 @@ class Dialect:
                 *self.global_line(net.global_nodes), *(self.model_card(m) for m in net.models)]
 
     def network_text(self, net: ir.Netlist) -> str:
-        out = self.comments(net.title, *net.comments)
-        out += self.preamble(net)
-        out += self.cell_lines(net)
-        params = {sc.name: dict(sc.params) for sc in net.subckts}
+        """Head (title, preamble, cell) and body; the body first, as it decides what the head loads."""
+        body = self.body_lines(net)
+        head = self.comments(net.title, *net.comments) + self.preamble(net) + self.cell_lines(net)
+        return "\n".join(head + body) + "\n"
+
+    def body_lines(self, net: ir.Netlist) -> list[str]:
+        """The one walk of a netlist: each subcircuit, then the top-level elements by section."""
+        defaults = {sc.name: dict(sc.params) for sc in net.subckts}
+        out: list[str] = []
         for sc in net.subckts:
-            out.append("")
-            out += self.comments(sc.comment)
-            out.append(self.subckt_begin(sc))
-            out += [self.element(el, params) for el in sc.elements]
-            out.append(self.subckt_end(sc))
+            out += ["", *self.subckt_lines(sc, defaults)]
         starts = {index: text for text, index in net.sections}
+        top = Scope("top", defaults)
         for k, el in enumerate(net.elements):
             if k in starts:
                 out += ["", *self.comments(starts[k])]
-            out.append(self.element(el, params))
-        return "\n".join(out) + "\n"
+            out.append(self.element(el, top))
+        return out
+
+    def subckt_lines(self, sc: ir.Subckt, defaults: dict[str, dict[str, float]]) -> list[str]:
+        """A subcircuit: its comment, first line, elements (blank lines at its breaks) and end line."""
+        scope = Scope(sc.name, defaults)
+        out = [*self.comments(sc.comment), self.subckt_begin(sc)]
+        for k, el in enumerate(sc.elements):
+            out += [""] * (k in sc.breaks) + [self.body_indent + self.element(el, scope)]
+        return out + [""] * (len(sc.elements) in sc.breaks) + [self.subckt_end(sc)]
 
     def preamble(self, net: ir.Netlist) -> list[str]:
         return []
@@ -171,9 +217,16 @@ class Dialect:
             out.append("subckt parameters without params:")
         return out
 
+    def extra_files(self) -> dict[str, str]:
+        """Files the last network_text needs besides itself (none; VACASK's Verilog-A modules)."""
+        return {}
+
     def files(self, net: ir.Netlist) -> dict[str, str]:
         network_file = f"network{self.extension}"
-        return {network_file: self.network_text(net), f"testbench{self.extension}": self.testbench_text(net, network_file)}
+        out = {network_file: self.network_text(net)}
+        out.update(self.extra_files())
+        out[f"testbench{self.extension}"] = self.testbench_text(net, network_file)
+        return out
 
 
 class Ngspice(Dialect):
@@ -190,35 +243,54 @@ class Ngspice(Dialect):
         return "\n".join(lines)
 
 
-class Xyce(Dialect):
+class NgspiceDeck(Ngspice):
+    """The training deck's ngspice (netgen/deck.py): expressions with only the parentheses their
+    precedence needs, numbers as they are, as memprop's decks have always written them."""
+
+    name = "ngspice-deck"
+    #: Binding strength of the binary operators; a leaf or a call binds tightest.
+    PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+    def operand(self, e: ir.Expr, op: str, right: bool) -> str:
+        """An operand of `op`, in parentheses when it binds more loosely (or, on the right, as
+        loosely: a-(b-c); or is a negation: a*(-b))."""
+        here = self.PRECEDENCE.get(e.op, 3) if type(e) is ir.Op else 3
+        loose = here < self.PRECEDENCE[op] or (right and (here == self.PRECEDENCE[op] or type(e) is ir.Neg))
+        return f"({self.expr(e)})" if loose else self.expr(e)
+
+    def expr_num(self, e: ir.Num) -> str:
+        return num(e.value)
+
+    def expr_neg(self, e: ir.Neg) -> str:
+        return f"-{self.operand(e.a, '*', right=False)}"
+
+    def expr_op(self, e: ir.Op) -> str:
+        return f"{self.operand(e.a, e.op, right=False)}{e.op}{self.operand(e.b, e.op, right=True)}"
+
+
+class IfConditional(Dialect):
+    """Dialects whose expressions have no `c ? a : b`: conditions as `if(c, a, b)`."""
+
+    def expr_cond(self, e: ir.Cond) -> str:
+        return f"if({self.expr(e.cond)},{self.expr(e.a)},{self.expr(e.b)})"
+
+
+class Xyce(IfConditional):
     """Xyce: PARAMS: on .SUBCKT and X lines, IF() and ** in expressions (^ is XOR there)."""
 
     name = "xyce"
-    ternary = "if"
-    power = "**"
+    subckt_params = instance_params = " PARAMS: "
 
-    def value(self, v: float | str) -> str:
-        return num(v) if not isinstance(v, str) else "{" + v + "}"
+    def expr_call(self, e: ir.Call) -> str:
+        if e.fn == "pow":
+            return f"({self.expr(e.args[0])}**{self.expr(e.args[1])})"
+        return super().expr_call(e)
 
-    def behavioral(self, el: ir.BehavioralV) -> str:
-        return f"{self._prefixed('b', el.name)} {el.p} {el.n} V={{{self.expr(el.expr)}}}"
+    def behavioralv(self, el: ir.BehavioralV, scope: Scope) -> str:
+        return self.spice_card("b", el.name, el.p, el.n, f"V={{{self.expr(el.expr)}}}")
 
-    def instance(self, inst: ir.Instance, defaults: dict[str, float]) -> str:
-        ps = " ".join(f"{k}={num(v)}" for k, v in self.all_params(inst, defaults))
-        return f"{self._prefixed('x', inst.name)} {' '.join(inst.nodes)} {inst.subckt}" + (f" PARAMS: {ps}" if ps else "")
-
-    def subckt_begin(self, sc: ir.Subckt) -> str:
-        ps = " ".join(f"{k}={num(v)}" for k, v in sc.params)
-        return f".SUBCKT {sc.name} {' '.join(sc.ports)}" + (f" PARAMS: {ps}" if ps else "")
-
-    def subckt_end(self, sc: ir.Subckt) -> str:
-        return f".ENDS {sc.name}"
-
-    def global_line(self, nodes: tuple[str, ...]) -> list[str]:
-        return [f".GLOBAL {' '.join(nodes)}"] if nodes else []
-
-    def model_card(self, model: ir.Model) -> str:
-        return f".MODEL {model.name} {model.kind.upper()} " + " ".join(f"{k}={num(v)}" for k, v in model.params)
+    def keyword(self, word: str) -> str:
+        return word.upper()
 
     def line_rules(self, line: str) -> list[str]:
         out = []
@@ -239,12 +311,11 @@ class Xyce(Dialect):
                           f".INCLUDE {network_file}", ".OP", f".PRINT DC {nodes}", ".END", ""])
 
 
-class LTspice(Dialect):
+class LTspice(IfConditional):
     """LTspice: B-sources with if(); .net netlist."""
 
     name = "ltspice"
     extension = ".net"
-    ternary = "if"
 
     def line_rules(self, line: str) -> list[str]:
         return super().line_rules(line) + (["ternary ?: is not LTspice syntax: use if()"] if "?" in line else [])
@@ -259,16 +330,13 @@ class Hspice(Dialect):
 
     name = "hspice"
     extension = ".sp"
+    subckt_params = " "
 
     def value(self, v: float | str) -> str:
         return num(v) if not isinstance(v, str) else f"'{v}'"
 
-    def behavioral(self, el: ir.BehavioralV) -> str:
-        return f"{self._prefixed('e', el.name)} {el.p} {el.n} VOL='{self.expr(el.expr)}'"
-
-    def subckt_begin(self, sc: ir.Subckt) -> str:
-        ps = " ".join(f"{k}={num(v)}" for k, v in sc.params)
-        return f".subckt {sc.name} {' '.join(sc.ports)}" + (f" {ps}" if ps else "")
+    def behavioralv(self, el: ir.BehavioralV, scope: Scope) -> str:
+        return self.spice_card("e", el.name, el.p, el.n, f"VOL='{self.expr(el.expr)}'")
 
     def line_rules(self, line: str) -> list[str]:
         out = []
@@ -305,38 +373,49 @@ class Spectre(Dialect):
 
     def model_card(self, model: ir.Model) -> str:
         """Spectre's mos1 is SPICE level 1: the same parameters, the polarity as type=n|p."""
-        params = " ".join(f"{k}={num(v)}" for k, v in model.params if k != "level")
+        params = assignments((k, v) for k, v in model.params if k != "level")
         return f"model {model.name} mos1 type={model.kind[0]} {params}"
 
-    def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
-        if isinstance(el, ir.Resistor):
-            return f"{el.name} ({el.p} {el.n}) resistor r={self.value(el.value)}"
-        if isinstance(el, ir.Capacitor):
-            ic = f" ic={num(el.ic)}" if el.ic is not None else ""
-            return f"{el.name} ({el.p} {el.n}) capacitor c={num(el.value)}{ic}"
-        if isinstance(el, ir.VSource):
-            return f"{el.name} ({el.p} {el.n}) vsource type=dc dc={num(el.dc)}"
-        if isinstance(el, ir.ISource):
-            return f"{el.name} ({el.p} {el.n}) isource type=dc dc={num(el.dc)}"
-        if isinstance(el, ir.Mosfet):
-            return f"{el.name} ({el.d} {el.g} {el.s} {el.b}) {el.model} w={self.value(el.w)} l={num(el.l)}"
-        if isinstance(el, ir.VCVS):
-            return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vcvs gain={num(el.gain)}"
-        if isinstance(el, ir.VCCS):
-            return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vccs gm={num(el.gain)}"
-        if isinstance(el, ir.CCCS):
-            return f"{el.name} ({el.p} {el.n}) cccs probe={el.sense} gain={num(el.gain)}"
-        if isinstance(el, ir.BehavioralV):
-            return f"{el.name} ({el.p} {el.n}) bsource v={self.expr(el.expr)}"
-        if isinstance(el, ir.Instance):
-            ps = " ".join(f"{k}={num(v)}" for k, v in self.all_params(el, params[el.subckt]))
-            return f"{el.name} ({' '.join(el.nodes)}) {el.subckt}" + (f" {ps}" if ps else "")
-        raise TypeError(el)
+    def spectre_line(self, master: str, name: str, *fields: str, nodes: tuple[str, ...] = ()) -> str:
+        """A Spectre instance line: name, parenthesised terminals, master (device or subcircuit), parameters."""
+        return " ".join((f"{name} ({' '.join(nodes)}) {master}", *fields))
+
+    def resistor(self, el: ir.Resistor, scope: Scope) -> str:
+        return self.spectre_line("resistor", el.name, f"r={self.value(el.value)}", nodes=(el.p, el.n))
+
+    def capacitor(self, el: ir.Capacitor, scope: Scope) -> str:
+        ic = () if el.ic is None else (f"ic={num(el.ic)}",)
+        return self.spectre_line("capacitor", el.name, f"c={num(el.value)}", *ic, nodes=(el.p, el.n))
+
+    def vsource(self, el: ir.VSource, scope: Scope) -> str:
+        return self.spectre_line("vsource", el.name, "type=dc", f"dc={num(el.dc)}", nodes=(el.p, el.n))
+
+    def isource(self, el: ir.ISource, scope: Scope) -> str:
+        return self.spectre_line("isource", el.name, "type=dc", f"dc={num(el.dc)}", nodes=(el.p, el.n))
+
+    def mosfet(self, el: ir.Mosfet, scope: Scope) -> str:
+        return self.spectre_line(el.model, el.name, f"w={self.value(el.w)}", f"l={num(el.l)}", nodes=(el.d, el.g, el.s, el.b))
+
+    def vcvs(self, el: ir.VCVS, scope: Scope) -> str:
+        return self.spectre_line("vcvs", el.name, f"gain={num(el.gain)}", nodes=(el.p, el.n, el.cp, el.cn))
+
+    def vccs(self, el: ir.VCCS, scope: Scope) -> str:
+        return self.spectre_line("vccs", el.name, f"gm={num(el.gain)}", nodes=(el.p, el.n, el.cp, el.cn))
+
+    def cccs(self, el: ir.CCCS, scope: Scope) -> str:
+        return self.spectre_line("cccs", el.name, f"probe={el.sense}", f"gain={num(el.gain)}", nodes=(el.p, el.n))
+
+    def behavioralv(self, el: ir.BehavioralV, scope: Scope) -> str:
+        return self.spectre_line("bsource", el.name, f"v={self.expr(el.expr)}", nodes=(el.p, el.n))
+
+    def instance(self, el: ir.Instance, scope: Scope) -> str:
+        ps = assignments(self.all_params(el, scope))
+        return self.spectre_line(el.subckt, el.name, *((ps,) if ps else ()), nodes=el.nodes)
 
     def subckt_begin(self, sc: ir.Subckt) -> str:
         head = f"subckt {sc.name} ({' '.join(sc.ports)})"
         if sc.params:
-            head += "\nparameters " + " ".join(f"{k}={num(v)}" for k, v in sc.params)
+            head += "\nparameters " + assignments(sc.params)
         return head
 
     def subckt_end(self, sc: ir.Subckt) -> str:
@@ -357,46 +436,34 @@ class Spectre(Dialect):
                           "save " + " ".join(net.prints), ""])
 
 
-DIALECTS: dict[str, Callable[[], Dialect]] = {
-    "ngspice": Ngspice, "xyce": Xyce, "ltspice": LTspice, "hspice": Hspice, "spectre": Spectre,
-}
-
-
 class Vacask(Spectre):
     """VACASK: Spectre-like netlist; R and C from its OSDI library, behavioural elements as generated
     Verilog-A modules (compiled by openvaf-r when loaded), built-in vsource/vcvs/vccs/cccs."""
 
     name = "vacask"
     extension = ".sim"
-    behavioral_sources = False
+    body_indent = "  "
 
     def __init__(self) -> None:
         self.modules: dict[str, str] = {}
 
     def preamble(self, net: ir.Netlist) -> list[str]:
-        return ["ground 0"]
+        """Ground, the OSDI libraries and the behavioural modules the body loaded, and their models
+        (an included file has no title line: the testbench's first line is the title)."""
+        modules = [name[:-3] for name in sorted(self.modules)]
+        return ["ground 0", 'load "resistor.osdi"', 'load "capacitor.osdi"',
+                *(f'load "{name}.va"' for name in modules),
+                *(f"model {kind} {kind}" for kind in ("resistor", "capacitor", "vsource", "vcvs", "vccs", "cccs")),
+                *(f"model {name} {name}" for name in modules)]
 
     def va_module(self, subckt: str, el: ir.BehavioralV) -> tuple[str, list[str]]:
         """A Verilog-A module for a behavioural voltage source: V(p, n) <+ expr."""
-        nodes: list[str] = []
-
-        def walk(e: ir.Expr) -> None:
-            if isinstance(e, ir.Volt):
-                for nd in (e.node, e.ref):
-                    if nd is not None and nd not in nodes:
-                        nodes.append(nd)
-            for child in getattr(e, "args", ()) or ():
-                walk(child)
-            for attr in ("a", "b", "cond"):
-                if hasattr(e, attr):
-                    walk(getattr(e, attr))
-
-        walk(el.expr)
+        nodes = ir.volt_nodes(el.expr)
         ports = ["out_p", "out_n"] + [f"in_{nd}" for nd in nodes]
         name = f"memprop_{subckt}_{el.name}"
-        expr = self.expr(el.expr)
-        for nd in nodes:
-            expr = re.sub(rf"V\({re.escape(nd)}\)", f"V(in_{nd})", expr)
+        # every V(...) in the text is a node voltage: it reads the module's input port instead
+        expr = re.sub(r"\bV\(([^(),]+)(?:,([^(),]+))?\)",
+                      lambda m: "V(" + ",".join(f"in_{nd}" for nd in m.groups() if nd) + ")", self.expr(el.expr))
         text = "\n".join([
             *self.comments(f"memprop: behavioural element {el.name} of subcircuit {subckt}, V(p, n) = expression"),
             '`include "disciplines.vams"',
@@ -410,47 +477,30 @@ class Vacask(Spectre):
         self.modules[f"{name}.va"] = text
         return name, [el.p, el.n] + nodes
 
-    def element(self, el: ir.Element, params: dict[str, dict[str, float]]) -> str:
-        if isinstance(el, ir.VSource):
-            return f"{el.name} ({el.p} {el.n}) vsource dc={num(el.dc)}"
-        if isinstance(el, ir.ISource):
-            return f"{el.name} ({el.p} {el.n}) isource dc={num(el.dc)}"
-        if isinstance(el, ir.VCCS):
-            return f"{el.name} ({el.p} {el.n} {el.cp} {el.cn}) vccs gain={num(el.gain)}"
-        if isinstance(el, ir.CCCS):
-            return f'{el.name} ({el.p} {el.n}) cccs ctlinst="{el.sense}" gain={num(el.gain)}'
-        if isinstance(el, ir.BehavioralV):
-            module, nodes = self.va_module(self._current, el)
-            return f"{el.name} ({' '.join(nodes)}) {module}"
-        return super().element(el, params)
+    def vsource(self, el: ir.VSource, scope: Scope) -> str:
+        return self.spectre_line("vsource", el.name, f"dc={num(el.dc)}", nodes=(el.p, el.n))
+
+    def isource(self, el: ir.ISource, scope: Scope) -> str:
+        return self.spectre_line("isource", el.name, f"dc={num(el.dc)}", nodes=(el.p, el.n))
+
+    def vccs(self, el: ir.VCCS, scope: Scope) -> str:
+        return self.spectre_line("vccs", el.name, f"gain={num(el.gain)}", nodes=(el.p, el.n, el.cp, el.cn))
+
+    def cccs(self, el: ir.CCCS, scope: Scope) -> str:
+        return self.spectre_line("cccs", el.name, f'ctlinst="{el.sense}"', f"gain={num(el.gain)}", nodes=(el.p, el.n))
+
+    def behavioralv(self, el: ir.BehavioralV, scope: Scope) -> str:
+        module, nodes = self.va_module(scope.subckt, el)
+        return self.spectre_line(module, el.name, nodes=tuple(nodes))
 
     def network_text(self, net: ir.Netlist) -> str:
         self.modules = {}
-        body = []
-        params = {sc.name: dict(sc.params) for sc in net.subckts}
-        for sc in net.subckts:
-            self._current = sc.name
-            body.append("")
-            body += self.comments(sc.comment)
-            body.append(self.subckt_begin(sc))
-            body += ["  " + self.element(el, params) for el in sc.elements]
-            body.append(self.subckt_end(sc))
-        self._current = "top"
-        starts = {index: text for text, index in net.sections}
-        for k, el in enumerate(net.elements):
-            if k in starts:
-                body += ["", *self.comments(starts[k])]
-            body.append(self.element(el, params))
-        # an included file has no title line (the testbench's first line is the title)
-        head = self.comments(net.title, *net.comments)
-        head += ["ground 0", 'load "resistor.osdi"', 'load "capacitor.osdi"']
-        head += [f'load "{name}"' for name in sorted(self.modules)]
-        head += ["model resistor resistor", "model capacitor capacitor", "model vsource vsource",
-                 "model vcvs vcvs", "model vccs vccs", "model cccs cccs"]
-        head += [f"model {name[:-3]} {name[:-3]}" for name in sorted(self.modules)]
-        return "\n".join(head + self.transistor_head(net) + body) + "\n"
+        return super().network_text(net)
 
-    def transistor_head(self, net: ir.Netlist) -> list[str]:
+    def extra_files(self) -> dict[str, str]:
+        return dict(self.modules)
+
+    def cell_lines(self, net: ir.Netlist) -> list[str]:
         """The cmos cell's needs: global supplies, SPICE level-1 MOSFETs from VACASK's OSDI library
         (sp_mos1, polarity as type=1|-1), the built-in current source. Empty for other levels."""
         if not net.models:
@@ -459,7 +509,7 @@ class Vacask(Spectre):
                 *(self.model_card(m) for m in net.models)]
 
     def model_card(self, model: ir.Model) -> str:
-        params = " ".join(f"{k}={num(v)}" for k, v in model.params if k != "level")
+        params = assignments((k, v) for k, v in model.params if k != "level")
         return f"model {model.name} sp_mos1 type={1 if model.kind == 'nmos' else -1} {params}"
 
     def subckt_end(self, sc: ir.Subckt) -> str:
@@ -478,12 +528,7 @@ class Vacask(Spectre):
                           f'include "{network_file}"', "control", "  abort always", '  options rawfile="ascii"',
                           "  analysis op1 op", "endc", ""])
 
-    def files(self, net: ir.Netlist) -> dict[str, str]:
-        network_file = f"network{self.extension}"
-        out = {network_file: self.network_text(net)}
-        out.update(self.modules)
-        out[f"testbench{self.extension}"] = self.testbench_text(net, network_file)
-        return out
 
-
-DIALECTS["vacask"] = Vacask
+DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "ngspice": Ngspice, "xyce": Xyce, "ltspice": LTspice, "hspice": Hspice, "spectre": Spectre, "vacask": Vacask,
+}

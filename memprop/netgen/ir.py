@@ -17,6 +17,10 @@ from typing import Union
 class Num:
     value: float
 
+    def children(self) -> tuple["Expr", ...]:
+        """Sub-expressions, in the order a walk visits them (none: a leaf)."""
+        return ()
+
 
 @dataclass(frozen=True)
 class Volt:
@@ -25,6 +29,9 @@ class Volt:
     node: str
     ref: str | None = None
 
+    def children(self) -> tuple["Expr", ...]:
+        return ()
+
 
 @dataclass(frozen=True)
 class Op:
@@ -32,10 +39,16 @@ class Op:
     a: "Expr"
     b: "Expr"
 
+    def children(self) -> tuple["Expr", ...]:
+        return self.a, self.b
+
 
 @dataclass(frozen=True)
 class Neg:
     a: "Expr"
+
+    def children(self) -> tuple["Expr", ...]:
+        return (self.a,)
 
 
 @dataclass(frozen=True)
@@ -43,12 +56,13 @@ class Call:
     fn: str  # min, max, tanh, exp, cosh, pow
     args: tuple["Expr", ...]
 
+    def children(self) -> tuple["Expr", ...]:
+        return self.args
+
 
 @dataclass(frozen=True)
-class Cmp:
-    op: str  # > < >= <=
-    a: "Expr"
-    b: "Expr"
+class Cmp(Op):
+    """A comparison (op one of > < >= <=): an Op whose value is 1 or 0, spelled as a condition."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,9 @@ class Cond:
     cond: Cmp
     a: "Expr"
     b: "Expr"
+
+    def children(self) -> tuple["Expr", ...]:
+        return self.a, self.b, self.cond
 
 
 Expr = Union[Num, Volt, Op, Neg, Call, Cmp, Cond]
@@ -65,73 +82,83 @@ def clip(x: Expr, lo: float, hi: float) -> Expr:
     return Call("min", (Call("max", (x, Num(lo))), Num(hi)))
 
 
+def volt_nodes(e: Expr) -> list[str]:
+    """The nodes whose voltages `e` reads, each once, in walk order (a Verilog-A module's ports)."""
+    out: list[str] = []
+    stack = [e]
+    while stack:
+        here = stack.pop()
+        if type(here) is Volt:
+            out += [nd for nd in (here.node, here.ref) if nd is not None and nd not in out]
+        stack.extend(reversed(here.children()))
+    return out
+
+
 # ---- elements ----
 @dataclass(frozen=True)
-class Resistor:
+class TwoTerminal:
+    """What every element between two nodes has: a name and its nodes p and n."""
+
     name: str
     p: str
     n: str
+
+
+@dataclass(frozen=True)
+class Resistor(TwoTerminal):
     value: float | str  # a number, or the name of a subcircuit parameter
 
 
 @dataclass(frozen=True)
-class Capacitor:
-    name: str
-    p: str
-    n: str
+class Capacitor(TwoTerminal):
     value: float
     ic: float | None = None
 
 
 @dataclass(frozen=True)
-class VSource:
-    name: str
-    p: str
-    n: str
+class VSource(TwoTerminal):
     dc: float
 
 
 @dataclass(frozen=True)
-class VCVS:
-    name: str
-    p: str
-    n: str
+class ISource(TwoTerminal):
+    """A DC current source: `dc` amperes flow from p through the source to n."""
+
+    dc: float
+
+
+@dataclass(frozen=True)
+class Controlled(TwoTerminal):
+    """A source controlled by the voltage between cp and cn, with gain `gain`."""
+
     cp: str
     cn: str
     gain: float
 
 
 @dataclass(frozen=True)
-class VCCS:
+class VCVS(Controlled):
+    """Voltage gain * (V(cp) - V(cn)) between p and n."""
+
+
+@dataclass(frozen=True)
+class VCCS(Controlled):
     """Current gain * (V(cp) - V(cn)) flowing from p through the source to n."""
 
-    name: str
-    p: str
-    n: str
-    cp: str
-    cn: str
-    gain: float
-
 
 @dataclass(frozen=True)
-class CCCS:
+class CCCS(TwoTerminal):
     """Current gain * I(sense) flowing from p through the source to n; sense is a VSource name."""
 
-    name: str
-    p: str
-    n: str
     sense: str
     gain: float
 
 
 @dataclass(frozen=True)
-class ISource:
-    """A DC current source: `dc` amperes flow from p through the source to n."""
+class BehavioralV(TwoTerminal):
+    """V(p, n) = expr."""
 
-    name: str
-    p: str
-    n: str
-    dc: float
+    expr: Expr
 
 
 @dataclass(frozen=True)
@@ -158,32 +185,18 @@ class Model:
 
 
 @dataclass(frozen=True)
-class BehavioralV:
-    name: str
-    p: str
-    n: str
-    expr: Expr
-
-
-@dataclass(frozen=True)
 class Instance:
+    """An instance of subcircuit `subckt`; params override its defaults (dialects pass all of them)."""
+
     name: str
     subckt: str
     nodes: tuple[str, ...]
     params: tuple[tuple[str, float], ...] = ()
 
 
-@dataclass(frozen=True)
-class VaInstance:
-    """An instance of a Verilog-A module (dialects that load compiled models)."""
-
-    name: str
-    module: str
-    nodes: tuple[str, ...]
-    params: tuple[tuple[str, float], ...] = ()
-
-
-Element = Union[Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance, VaInstance]
+Element = Union[Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance]
+#: Every element type: a dialect has one hook for each, named after it (dialects.Dialect.element).
+ELEMENTS = (Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance)
 
 
 @dataclass
@@ -193,6 +206,9 @@ class Subckt:
     params: tuple[tuple[str, float], ...] = ()
     elements: list[Element] = field(default_factory=list)
     comment: str = ""
+    #: Indices of the elements a blank line precedes (len(elements): the end line), for layouts
+    #: that group a subcircuit's body.
+    breaks: tuple[int, ...] = ()
 
 
 @dataclass
@@ -202,9 +218,6 @@ class Netlist:
     subckts: list[Subckt] = field(default_factory=list)
     elements: list[Element] = field(default_factory=list)
     sections: list[tuple[str, int]] = field(default_factory=list)  # (comment, index of the first element)
-    op: bool = True
-    tran: tuple[float, float] | None = None
     prints: list[str] = field(default_factory=list)  # nodes whose voltages the testbench reports
-    va_modules: dict[str, str] = field(default_factory=dict)  # module name -> Verilog-A file name
     models: list[Model] = field(default_factory=list)  # model cards (the cmos neuron's MOSFETs)
     global_nodes: tuple[str, ...] = ()  # nodes every subcircuit sees (the cmos neuron's supplies)

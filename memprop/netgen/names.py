@@ -33,6 +33,44 @@ def line(group: Group, index: int) -> str:
     return f"{group.name}_{index:0{width(group.size)}d}"
 
 
+#: A line's nodes by role (see above). Inputs and bias have `activation` and `inverted` only; an
+#: output also has its `target`; the side roles are the RBP side network's adjoint neuron's.
+NODES = {"summing": "{}_n", "integrator": "{}_s", "activation": "{}_v", "inverted": "{}_vm", "target": "y_{}",
+         "side_summing": "{}_ln", "side_integrator": "{}_ls", "adjoint": "{}_l", "adjoint_inverted": "{}_lm"}
+
+
+def node(line_name: str, role: str) -> str:
+    """Node `role` of line `line_name`: e.g. `l1_007_v`, the activation of neuron `l1_007`."""
+    return NODES[role].format(line_name)
+
+
+def neuron_nodes(line_name: str) -> tuple[str, str, str, str]:
+    """A neuron instance's nodes in the order of the `neuron` subcircuit's ports (n s v vm)."""
+    n, s, v, vm = (node(line_name, role) for role in ("summing", "integrator", "activation", "inverted"))
+    return n, s, v, vm
+
+
+def inside(instance: str, name: str, kind: str = "") -> str:
+    """A node of subcircuit instance `instance` (`xl1_000.a`) or, with `kind` its type letter, an
+    element of it (`c.xl1_000.cf`), as ngspice names them in a session."""
+    return f"{kind}.{instance}.{name}" if kind else f"{instance}.{name}"
+
+
+def neuron_instance(line_name: str) -> str:
+    return f"x{line_name}"
+
+
+def side_instance(line_name: str) -> str:
+    """The RBP side network's adjoint neuron of neuron `line_name` (its gate rho'(u*) is node g)."""
+    return f"x{line_name}_adj"
+
+
+#: The supply nodes (each driven by a source of the same name) of the transistor-level neurons.
+SUPPLIES = {"cmos": ("vdd_cmos", "vss_cmos", "vhi_cmos"), "sky130": ("vdd_sky", "vss_sky", "vhi_sky", "vlo_sky")}
+#: The output rails that deliver the neurons' output currents into the crossbars.
+READ_RAILS = ("vhi_sky", "vlo_sky", "vhi_cmos")
+
+
 def synapse(bar: Crossbar, i: int, j: int) -> str:
     return f"xs_{bar.name}_{i:0{width(bar.rows)}d}_{j:0{width(bar.cols)}d}"
 
@@ -52,17 +90,32 @@ def flat_device(instance: str, polarity: str) -> str:
     return f"r{instance[1:]}_{polarity}"
 
 
+def pair_device(instance: str, polarity: str) -> str:
+    """Device `polarity` (p: G+, m: G-) of the differential pair `instance`, as a session names it."""
+    return f"{instance}.x{polarity}"
+
+
 def device_element(instance: str, polarity: str, linear_read: bool, flat: bool = False) -> str:
     """The flattened ngspice name of the element that holds a device's read value."""
     if flat:
         return flat_device(instance, polarity)
-    if linear_read:
-        return f"r.{instance}.x{polarity}.rmem"
-    return f"v.{instance}.x{polarity}.vx"
+    return inside(pair_device(instance, polarity), *(("rmem", "r") if linear_read else ("vx", "v")))
 
 
+def device_state(device: str) -> str:
+    """The state node x of a dynamic memristor instance (node xs of its subcircuit; its capacitor
+    is element `cx`)."""
+    return inside(device, "xs")
+
+
+# sources of a line: its +V source, the inverter making its -V line, an output's target source,
+# its nudging VCCS and (RBP side network) its error injection
 def input_source(line_name: str) -> str:
     return f"v{line_name}"
+
+
+def input_inverter(line_name: str) -> str:
+    return f"e{line_name}"
 
 
 def target_source(line_name: str) -> str:
@@ -71,6 +124,10 @@ def target_source(line_name: str) -> str:
 
 def nudge_source(line_name: str) -> str:
     return f"gn_{line_name}"
+
+
+def error_source(line_name: str) -> str:
+    return f"ge_{line_name}"
 
 
 #: The swept index source of a sweep deck and its node.

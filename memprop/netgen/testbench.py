@@ -17,10 +17,11 @@ from memprop import __version__
 from memprop.circuits.devices import MemristorModel
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.validation import ConfigError, check_finite, check_int
+from memprop.netgen import names
 from memprop.netgen.deck import device_text, environment, neuron_text, number, simulator_lines, supplies
 
 #: Vector names of the testbench's tran plot in an ngspice session.
-VECTORS = {"time": "time", "v": "p", "i_source": "vdrive#branch", "x": "xdut.xs"}
+VECTORS = {"time": "time", "v": "p", "i_source": "vdrive#branch", "x": names.device_state("xdut")}
 #: The device current (p -> n through the device) is minus the drive source's branch current.
 CURRENT_SIGN = -1.0
 #: Relative tolerance of the testbench transient (ngspice's default 1e-3 is loose for a state

@@ -52,8 +52,8 @@ def device_ic_assignments(network: Network, states: SynapseStates, node_map: dic
         x = states[bar.name]
         rows, cols = np.nonzero(bar.mask())
         for inst, i, j in zip(node_map["crossbars"][bar.name]["instances"], rows, cols):
-            out.append((f"c.{inst}.xp.cx ic", float(x[0, i, j])))
-            out.append((f"c.{inst}.xm.cx ic", float(x[1, i, j])))
+            out.append((f"{names.inside(names.pair_device(inst, 'p'), 'cx', 'c')} ic", float(x[0, i, j])))
+            out.append((f"{names.inside(names.pair_device(inst, 'm'), 'cx', 'c')} ic", float(x[1, i, j])))
     return out
 
 
@@ -63,8 +63,8 @@ def device_state_vectors(network: Network, node_map: dict[str, Any]) -> list[tup
     for bar in network.crossbars:
         rows, cols = np.nonzero(bar.mask())
         for inst, i, j in zip(node_map["crossbars"][bar.name]["instances"], rows, cols):
-            out.append((bar.name, 0, int(i), int(j), f"{inst}.xp.xs"))
-            out.append((bar.name, 1, int(i), int(j), f"{inst}.xm.xs"))
+            out.append((bar.name, 0, int(i), int(j), names.device_state(names.pair_device(inst, "p"))))
+            out.append((bar.name, 1, int(i), int(j), names.device_state(names.pair_device(inst, "m"))))
     return out
 
 

@@ -15,7 +15,8 @@ from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import NEURON_LEVELS, Neuron
 from memprop.netgen import pdk
 from memprop.cosim.cli import main
-from memprop.netgen.deck import render
+from memprop.netgen.deck import cell_text, render
+from tests.netgen.goldens import assert_matches_golden
 
 
 def _config(tmp_path, body: str):
@@ -154,3 +155,12 @@ def test_cmos_neuron_settles_near_the_ideal_neuron(ngspice):
     assert np.max(np.abs(a - b)) < 0.1
     assert np.argmax(a[-4:]) == np.argmax(b[-4:])
     assert "m1 o1 inp tail vss_cmos nch" in render(cmos, states).text  # really transistors
+
+
+@pytest.mark.parametrize("level", ["ideal", "macromodel"])
+@pytest.mark.parametrize("activation", ["hard", "smooth"])
+def test_deck_neuron_cells_match_golden_file(level, activation):
+    """The training deck's ideal and macromodel cells (and the side neuron) come from the IR of
+    netgen/cells.py; pinned as the templates they replace wrote them (MEMPROP_UPDATE_GOLDEN=1 rewrites)."""
+    text = cell_text(Neuron(level=level, activation=activation, v_low=-0.25), side=True)
+    assert_matches_golden({"cells.cir": text}, f"deck-{level}-{activation}")

@@ -239,7 +239,7 @@ class BatchedNgspiceEngine:
 
     def _saved(self) -> list[str]:
         """The vectors the engine reads (activations, and the side network's lambda)."""
-        return [f"{ln}_v" for ln in self.lines] + ([f"{ln}_l" for ln in self.lines] if self.side else [])
+        return [names.node(ln, "activation") for ln in self.lines] + ([names.node(ln, "adjoint") for ln in self.lines] if self.side else [])
 
     def _collect(self, chunk: Chunk, failure: SimulationError | None) -> tuple[np.ndarray, SimulationError | None]:
         """The batch's rows from the sweep's plot, and why the sweep stopped short of them (if it did)."""
@@ -481,7 +481,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
 
     # ---- the transient itself ----
     def _saved(self) -> list[str]:
-        return [f"{ln}_v" for ln in self.lines] + [f"{ln}_s" for ln in self.lines]
+        return [names.node(ln, "activation") for ln in self.lines] + [names.node(ln, "integrator") for ln in self.lines]
 
     def _render(self, tables: PointTables, nudge: bool):
         self._ends = phase_ends(tables.points, self.phase_time, PHASE_RISE * self.phase_time)

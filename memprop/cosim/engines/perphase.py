@@ -68,8 +68,8 @@ class NgspiceEngine:
         self.lines = [names.line(g, k) for g in groups for k in range(g.size)]
         out = network.group(network.output_group)
         self.outputs = [names.line(out, k) for k in range(out.size)]
-        self._v_names = [f"{ln}_v".encode() for ln in self.lines]
-        self._l_names = [f"{ln}_l".encode() for ln in self.lines]
+        self._v_names = [names.node(ln, "activation").encode() for ln in self.lines]
+        self._l_names = [names.node(ln, "adjoint").encode() for ln in self.lines]
         self.stats = {"analyses": 0, "restarts": 0, "op_failures": 0, "max_twin_diff_mv": 0.0,
                       "analysis_seconds": 0.0}
         self._threads: Any = None
@@ -80,8 +80,8 @@ class NgspiceEngine:
                       analysis="none", nodeset=nodeset, form=self.form, side=self.side)
         self.session.load(deck.text)
         if self.form == "read":
-            self.session.save_only([f"{ln}_v" for ln in self.lines] + ([f"{ln}_l" for ln in self.lines]
-                                                                      if self.side else []))
+            self.session.save_only([names.node(ln, "activation") for ln in self.lines]
+                                   + ([names.node(ln, "adjoint") for ln in self.lines] if self.side else []))
         if self.node_map is None or self.form == "dynamic":
             self.writer = DeviceWriter(self.network, deck.node_map) if self.form == "read" else None
             self.sources = SourceWriter(self.network, deck.node_map)
@@ -153,9 +153,9 @@ class NgspiceEngine:
             return self._done(first[0], first[1], ref_v)
         guess = {}
         for k, ln in enumerate(self.lines):
-            guess[f"{ln}_s"] = -ref_u[k]
-            guess[f"{ln}_v"] = ref_v[k]
-            guess[f"{ln}_vm"] = -ref_v[k]
+            guess[names.node(ln, "integrator")] = -ref_u[k]
+            guess[names.node(ln, "activation")] = ref_v[k]
+            guess[names.node(ln, "inverted")] = -ref_v[k]
         self.stats["restarts"] += 1
         self._load(x, y, beta, nodeset=guess)
         last: SimulationError | None = None
@@ -193,7 +193,7 @@ class NgspiceEngine:
         plot = self.session.tran(step, self.phase_time, uic=True, max_step=step)
         self.stats["analysis_seconds"] += time.perf_counter() - t0
         self.stats["analyses"] += 1
-        v = np.array([self.session.vector(plot, f"{ln}_v")[-1] for ln in self.lines])
+        v = np.array([self.session.vector(plot, names.node(ln, "activation"))[-1] for ln in self.lines])
         moved = self.states.copy()
         for bar, k, i, j, vec in device_state_vectors(self.network, self.node_map):
             moved.states[bar][k, i, j] = self.session.vector(plot, vec)[-1]

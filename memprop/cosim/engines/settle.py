@@ -74,7 +74,7 @@ def activation_nodes(network: Network) -> list[str]:
     """Every neuron's activation node name, in signal order."""
     from memprop.netgen import names
 
-    return [f"{names.line(g, k)}_v" for g in network.neuron_groups for k in range(g.size)]
+    return [names.node(names.line(g, k), "activation") for g in network.neuron_groups for k in range(g.size)]
 
 
 def settle(cfg: Config, backend: str) -> Settled:

@@ -32,22 +32,22 @@ class Waveform:
 def neuron_ic_vectors(network: Network, lines: list[str]) -> list[str]:
     """The vectors `neuron_ic_assignments` reads at the end of a phase."""
     if network.neuron.level == "ideal":
-        return [f"{ln}_s" for ln in lines]
-    return [name for ln in lines for name in (f"{ln}_s", f"{ln}_n", f"x{ln}.a")]
+        return [names.node(ln, "integrator") for ln in lines]
+    return [name for ln in lines for name in (names.node(ln, "integrator"), names.node(ln, "summing"), names.inside(names.neuron_instance(ln), "a"))]
 
 
 def neuron_ic_assignments(network: Network, session, plot: str, lines: list[str]) -> list[tuple[str, float]]:
     """Capacitor initial conditions that continue the neurons from the end of `plot`."""
     out = []
     for ln in lines:
-        s = session.vector(plot, f"{ln}_s")[-1]
+        s = session.vector(plot, names.node(ln, "integrator"))[-1]
         if network.neuron.level == "ideal":
-            out.append((f"c.x{ln}.cf ic", s))
+            out.append((f"{names.inside(names.neuron_instance(ln), 'cf', 'c')} ic", s))
         else:
-            n = session.vector(plot, f"{ln}_n")[-1]
-            a = session.vector(plot, f"x{ln}.a")[-1]
-            out.append((f"c.x{ln}.cf ic", n - s))
-            out.append((f"c.x{ln}.ca ic", a))
+            n = session.vector(plot, names.node(ln, "summing"))[-1]
+            a = session.vector(plot, names.inside(names.neuron_instance(ln), "a"))[-1]
+            out.append((f"{names.inside(names.neuron_instance(ln), 'cf', 'c')} ic", n - s))
+            out.append((f"{names.inside(names.neuron_instance(ln), 'ca', 'c')} ic", a))
     return out
 
 
@@ -63,7 +63,7 @@ def transient_phases(network: Network, states: SynapseStates, x: np.ndarray, y: 
     out_lines = [names.line(network.group(network.output_group), k)
                  for k in range(network.group(network.output_group).size)]
     session.set_values(input_assignments(network, x, deck.node_map))
-    session.save_only([f"{ln}_v" for ln in lines] + neuron_ic_vectors(network, lines))
+    session.save_only([names.node(ln, "activation") for ln in lines] + neuron_ic_vectors(network, lines))
     ts, vs, ph = [], [], []
     offset = 0.0
     step = phase_time / points
@@ -72,7 +72,7 @@ def transient_phases(network: Network, states: SynapseStates, x: np.ndarray, y: 
         plot = session.tran(step, phase_time, uic=True, max_step=step)
         t = session.vector(plot, "time")
         ts.append(offset + t)
-        vs.append(np.stack([session.vector(plot, f"{ln}_v") for ln in lines], axis=1))
+        vs.append(np.stack([session.vector(plot, names.node(ln, "activation")) for ln in lines], axis=1))
         ph.append(np.full(len(t), p))
         offset += phase_time
         session.set_values(neuron_ic_assignments(network, session, plot, lines))

@@ -43,7 +43,7 @@ from memprop.netgen.updates import SourceWriter
 #: The sky130 crossbar's resistances (R_f, R_on, R_off) relative to the trained network's.
 IMPEDANCE_SCALE = 100.0
 #: Output rails: they deliver the neurons' output currents into the crossbar.
-READ_RAILS = ("vhi_sky", "vlo_sky", "vhi_cmos")
+READ_RAILS = names.READ_RAILS
 
 
 def sky130_config(cfg: Config, corner: str = "tt", temp: float = 27.0) -> Config:
@@ -66,7 +66,7 @@ def _accuracy(network: Network, states: SynapseStates, x: np.ndarray, labels: np
     deck = render(network, states, inputs=x[0], analysis="none")
     session.load(deck.text)
     writer = SourceWriter(network, deck.node_map)
-    out = [f"{names.line(network.group(network.output_group), k)}_v"
+    out = [names.node(names.line(network.group(network.output_group), k), "activation")
            for k in range(network.group(network.output_group).size)]
     correct, failures, t0 = 0, 0, time.perf_counter()
     for xi, label in zip(x, labels):
@@ -91,7 +91,7 @@ def _transient(network: Network, states: SynapseStates, x: np.ndarray, t_stop: f
     sources = [e["source"] for e in drives]
     nodes = {e["source"]: e["out"] for e in drives}
     supplies = {name: name for name in deck.node_map["supplies"]}
-    out = [f"{names.line(network.group(network.output_group), k)}_v"
+    out = [names.node(names.line(network.group(network.output_group), k), "activation")
            for k in range(network.group(network.output_group).size)]
     # ngspice keeps every time point of what it saves: only what is read (a supply not in the deck is ignored)
     session.save_only(out + [v for src, node in {**nodes, **supplies}.items() for v in (node, f"{src}#branch")])
