@@ -56,13 +56,13 @@ def write_deck(network: Any, deck: Any, output: Path, map_path: Path | None) -> 
     return f"wrote {output} ({network.n_neurons} neurons, {network.n_devices} memristors)"
 
 
-
 def settle_report(cfg: Any, backend: str, as_json: bool) -> str:
     """`memprop settle`: one sample's equilibrium on one backend, or on both ("both") side by side
     with their difference, the check that the twin and ngspice agree."""
+    from memprop.cosim.config.choices import BACKENDS
     from memprop.cosim.engines.settle import settle
 
-    results = [settle(cfg, b) for b in (("ngspice", "behavioral") if backend == "both" else (backend,))]
+    results = [settle(cfg, b) for b in (BACKENDS if backend == "both" else (backend,))]
     if as_json:
         import json
 
