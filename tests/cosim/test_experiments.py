@@ -15,8 +15,9 @@ import pytest
 from memprop.cosim.learning import hopfield
 from memprop.cosim.runs import reconstruction as rc
 from memprop.cosim.data.datasets import binary_patterns, corrupt
-from memprop.cosim.bench.experiments import (SpicePoint, classification_plan, extend_reconstruction, reconstruction_plan,
-                                       run_classification, run_reconstruction, spice_operating_point)
+from memprop.cosim.bench.classification import classification_plan, run_classification
+from memprop.cosim.bench.reconstruction import (SpicePoint, extend_reconstruction, reconstruction_plan, run_reconstruction,
+                                                spice_operating_point)
 
 
 def _pm(patterns01: np.ndarray) -> np.ndarray:

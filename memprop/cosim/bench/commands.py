@@ -45,7 +45,7 @@ def reconstruction(out: Path, quick: bool, seeds: str, legacy: bool) -> str:
     single-seed sweep (--seeds is checked either way, so a typo fails the same)."""
     count = seed_count(seeds)
     if legacy:
-        from memprop.cosim.bench.experiments import run_reconstruction
+        from memprop.cosim.bench.reconstruction import run_reconstruction
 
         run_reconstruction(out, quick=quick)
     else:
@@ -59,7 +59,7 @@ def reconstruction(out: Path, quick: bool, seeds: str, legacy: bool) -> str:
 
 def classification(out: Path, quick: bool) -> str:
     """`memprop bench classification`."""
-    from memprop.cosim.bench.experiments import run_classification
+    from memprop.cosim.bench.classification import run_classification
 
     run_classification(out, quick=quick)
     return written(out, ("report.md", "results.json"))

@@ -27,9 +27,9 @@ import numpy as np
 from memprop.cosim.learning import hopfield
 from memprop.cosim.runs import reconstruction as rc
 from memprop.cosim.data.datasets import binary_patterns
-from memprop.cosim.bench.experiments import (LABELS, REFERENCE, THRESHOLD, Log, _Clock, _jsonable, _plt, _save,
-                                             _single_thread, _write_json)
-from memprop.cosim.bench.reporting import fmt_seconds, render
+from memprop.cosim.bench.reconstruction import LABELS, REFERENCE, THRESHOLD
+from memprop.cosim.bench.reporting import (MAX_RESULTS_BYTES, Clock, Log, fmt_seconds, json_safe, pyplot, render,
+                                          save_png, single_thread, write_results)
 from memprop.cosim.runs.rundir import atomic_write
 
 COSINE = 0.99
@@ -300,7 +300,7 @@ def digit_limit() -> int:
     return min(10 * int(np.sum(y == c)) + c for c in range(10))
 
 
-def sweep_seed(kind: str, seed: int, plan: SizesPlan, clock: _Clock) -> tuple[dict[str, Any], dict[str, Any]]:
+def sweep_seed(kind: str, seed: int, plan: SizesPlan, clock: Clock) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every method over the P grid for one seed; a method stops once it falls below everywhere.
 
     Returns (runs: method -> P -> flip -> scores, training: memristor key -> P -> losses, seconds).
@@ -359,30 +359,30 @@ def run_sizes(out_dir: str | Path, plan: SizesPlan | None = None, log: Log = pri
     plan = plan or sizes_plan()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clock = _Clock(log)
+    clock = Clock(log)
     log(f"reconstruction at three sizes ({plan.label}, seeds {list(plan.seeds)}) -> {out}")
-    results: dict[str, Any] = {"plan": _jsonable(asdict(plan)), "threshold": THRESHOLD, "cosine_threshold": COSINE,
+    results: dict[str, Any] = {"plan": json_safe(asdict(plan)), "threshold": THRESHOLD, "cosine_threshold": COSINE,
                                "command": command, "labels": {k: method_label(k, plan) for k in
                                                               method_keys(plan) + [REFERENCE]},
                                "sizes": {s.key: network_size(s) for s in plan.sizes}, "kinds": {}}
-    with _single_thread():
+    with single_thread():
         for kind in plan.kinds:
             results["kinds"][kind] = sweep_kind(kind, plan, clock)
     results["figures"] = [capacity_figure(kind, data, plan, out) for kind, data in results["kinds"].items()]
     return finish(out, results, plan, clock)
 
 
-def finish(out: Path, results: dict[str, Any], plan: SizesPlan, clock: _Clock) -> dict[str, Any]:
+def finish(out: Path, results: dict[str, Any], plan: SizesPlan, clock: Clock) -> dict[str, Any]:
     """report.md with the stage times so far, then results.json with the final total."""
     results["seconds"] = {**clock.stages, "total": clock.total}
     atomic_write(out / "report.md", sizes_report(results, plan))
     results["seconds"]["total"] = clock.total
-    _write_json(out / "results.json", results)
+    write_results(out / "results.json", results)
     clock.log(f"done in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
 
-def sweep_kind(kind: str, plan: SizesPlan, clock: _Clock) -> dict[str, Any]:
+def sweep_kind(kind: str, plan: SizesPlan, clock: Clock) -> dict[str, Any]:
     runs: dict[str, dict[int, Any]] = {}
     training: dict[str, dict[int, Any]] = {}
     for seed in plan.seeds:
@@ -416,7 +416,7 @@ def line_style(key: str) -> dict[str, Any]:
 
 
 def capacity_figure(kind: str, data: dict[str, Any], plan: SizesPlan, out: Path) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(plan.flips) + 1, figsize=(5.0 * len(plan.flips) + 4.6, 4.6), squeeze=False,
                              gridspec_kw={"width_ratios": [1.0] * len(plan.flips) + [0.95]})
     for ax, p in zip(axes[0], plan.flips):
@@ -431,7 +431,7 @@ def capacity_figure(kind: str, data: dict[str, Any], plan: SizesPlan, out: Path)
         ax.set_ylim(-3, 103)
     axes[0][-1].axis("off")  # the last panel holds the legend
     axes[0][-1].legend(*axes[0][0].get_legend_handles_labels(), loc="center left", fontsize=6.2, frameon=False)
-    return _save(fig, out / f"capacity_{kind}.png")
+    return save_png(fig, out / f"capacity_{kind}.png")
 
 
 # ---- report ----
@@ -548,7 +548,6 @@ def rewrite_report(out_dir: str | Path) -> str:
     """Render report.md again from a finished run's results.json (after a change to the wording)."""
     import json
 
-    from memprop.cosim.bench.experiments import MAX_RESULTS_BYTES
     from memprop.cosim.data.files import read_bounded
 
     out = Path(out_dir)

@@ -229,13 +229,20 @@ def check_run_files(run_dir: Path) -> None:
 
 
 def json_safe(obj: Any) -> Any:
-    """JSON-able: NaN and infinities as null (strict JSON has none), keys as strings."""
+    """JSON-able: NaN and infinities as null (strict JSON has none), keys as strings, numpy
+    scalars and arrays as Python numbers and lists."""
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
     return obj
 
 

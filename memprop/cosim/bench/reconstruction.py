@@ -1,27 +1,19 @@
-"""The benchmark reports behind `memprop bench reconstruction` and `memprop bench classification`.
+"""`memprop bench reconstruction --legacy`: associative memory at one network size.
 
-Each run writes a report directory: report.md (tables and plain-language explanations), PNG plots
-and results.json (every raw figure). Seeds are fixed, so a rerun reproduces the numbers (up to
-floating-point noise in ngspice). Runtimes are printed as the run goes and recorded in the report.
-
-- run_reconstruction(out_dir, quick): associative memory. Hopfield networks (Hebbian,
-  pseudo-inverse, Storkey) against memristor recurrent networks trained with EP and with RBP,
-  success vs the number of stored patterns P and vs the corruption; capacity per method; one
-  operating point trained with ngspice in the loop beside its behavioural twin.
-- run_classification(out_dir, quick): 8x8 digits and Fashion-MNIST trained with EP on the
-  behavioural twin, then the trained networks evaluated in ngspice (deck loaded once, one `.op` per
-  image) beside the twin on the same >= 1000 images.
+Hopfield networks (Hebbian, pseudo-inverse, Storkey) against memristor recurrent networks trained
+with EP and with RBP: success vs the number of stored patterns P and vs the corruption, capacity
+per method, and one operating point trained with ngspice in the loop beside its behavioural twin.
+The report directory holds report.md, PNG plots and results.json (every raw figure); seeds are
+fixed, so a rerun reproduces the numbers (up to floating-point noise in ngspice).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,13 +23,10 @@ from memprop.cosim.runs import reconstruction as rc
 from memprop.cosim.data.datasets import binary_patterns
 from memprop.cosim.data.files import read_bounded
 from memprop.cosim.runs.rundir import atomic_write
-from memprop.cosim.bench.reporting import fmt_seconds, pct, render
-
-Log = Callable[[str], Any]
+from memprop.cosim.bench.reporting import (MAX_RESULTS_BYTES, Clock, Log, fmt_seconds, json_safe, pct, pyplot, render,
+                                          save_png, single_thread, write_results)
 
 THRESHOLD = 0.9
-#: results.json of a benchmark is a few megabytes.
-MAX_RESULTS_BYTES = 256 * 2**20
 HOPFIELD_LABELS = {"hebbian": "Hopfield, Hebbian", "pseudo-inverse": "Hopfield, pseudo-inverse",
                    "storkey": "Hopfield, Storkey"}
 MEMRISTOR_LABELS = {"memristor-ep": "memristor net, EP", "memristor-rbp": "memristor net, RBP",
@@ -45,67 +34,6 @@ MEMRISTOR_LABELS = {"memristor-ep": "memristor net, EP", "memristor-rbp": "memri
 REFERENCE = "nearest-pattern"
 LABELS = {**HOPFIELD_LABELS, **MEMRISTOR_LABELS, REFERENCE: "reference: nearest stored pattern (not a network)"}
 
-
-@contextmanager
-def _single_thread() -> Iterator[None]:
-    """One BLAS thread: the matrices are small, and on a shared 2-core machine threads only contend."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        yield
-        return
-    with threadpool_limits(1):
-        yield
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    return obj
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(path, json.dumps(_jsonable(data), indent=1, sort_keys=True) + "\n")
-
-
-class _Clock:
-    """Wall-clock timer per stage, printed as it goes."""
-
-    def __init__(self, log: Log) -> None:
-        self.log = log
-        self.t0 = time.perf_counter()
-        self.stages: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t = time.perf_counter()
-        self.log(f"[{time.perf_counter() - self.t0:7.1f} s] {name} ...")
-        try:
-            yield
-        finally:
-            dt = time.perf_counter() - t
-            self.stages[name] = self.stages.get(name, 0.0) + dt
-            self.log(f"[{time.perf_counter() - self.t0:7.1f} s] {name}: {dt:.1f} s")
-
-    @property
-    def total(self) -> float:
-        return time.perf_counter() - self.t0
-
-
-# =====================================================================================================
-# Reconstruction
-# =====================================================================================================
 
 @dataclass(frozen=True)
 class SpicePoint:
@@ -188,17 +116,17 @@ def run_reconstruction(out_dir: str | Path, quick: bool = False, *, tiny: bool =
     plan = plan or reconstruction_plan(quick, tiny)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clock = _Clock(log)
+    clock = Clock(log)
     log(f"reconstruction benchmark ({plan.label}) -> {out}")
     n = 64
     methods = list(hopfield.RULES) + [f"memristor-{r}" for r in plan.rules]
     results: dict[str, Any] = {
-        "plan": _jsonable(asdict(plan)), "threshold": THRESHOLD, "n_visible": n, "methods": methods,
+        "plan": json_safe(asdict(plan)), "threshold": THRESHOLD, "n_visible": n, "methods": methods,
         "labels": LABELS, "sizes": {"hopfield": {"neurons": n, "trainable_weights": n * (n - 1) // 2},
                                     "memristor": _network_size(n, plan.settings.hidden)},
         "kinds": {}, "capacity": {}, "seconds": {}}
     examples: dict[str, Any] = {}
-    with _single_thread():
+    with single_thread():
         for kind in plan.kinds:
             results["kinds"][kind] = _reconstruction_kind(kind, plan, methods, clock, examples)
             results["capacity"][kind] = results["kinds"][kind]["capacity"]
@@ -212,7 +140,7 @@ def run_reconstruction(out_dir: str | Path, quick: bool = False, *, tiny: bool =
         results["seconds"] = {**clock.stages, "total": clock.total}
         atomic_write(out / "report.md", _reconstruction_report(results, plan, figures))
     results["seconds"]["total"] = clock.total
-    _write_json(out / "results.json", results)
+    write_results(out / "results.json", results)
     log(f"reconstruction benchmark done in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
@@ -232,8 +160,8 @@ def extend_reconstruction(out_dir: str | Path, kind: str, counts: tuple[int, ...
     plan = ReconPlan(kinds=(kind,), counts={kind: tuple(counts)}, flips=tuple(raw["flips"]),
                      sweep_count=-1, trials=raw["trials"], rules=tuple(raw["rules"]), cue_init=False,
                      settings=settings, spice=None, seed=raw["seed"], label=raw["label"])
-    clock = _Clock(log)
-    with _single_thread():
+    clock = Clock(log)
+    with single_thread():
         added = _reconstruction_kind(kind, plan, results["methods"], clock, {})
     data = results["kinds"][kind]
     data["counts"] = sorted(set(int(c) for c in data["counts"]) | set(counts))
@@ -253,12 +181,12 @@ def extend_reconstruction(out_dir: str | Path, kind: str, counts: tuple[int, ...
     results["acceptance"] = _acceptance(results, full_plan)
     results["figures"] = _reconstruction_plots(results, {}, full_plan, out)
     atomic_write(out / "report.md", _reconstruction_report(results, full_plan, results["figures"]))
-    _write_json(out / "results.json", results)
+    write_results(out / "results.json", results)
     log(f"added P = {', '.join(map(str, counts))} to {kind} in {fmt_seconds(clock.total)}: {out / 'report.md'}")
     return results
 
 
-def _reconstruction_kind(kind: str, plan: ReconPlan, methods: list[str], clock: _Clock,
+def _reconstruction_kind(kind: str, plan: ReconPlan, methods: list[str], clock: Clock,
                          examples: dict[str, Any]) -> dict[str, Any]:
     counts = sorted(set(plan.counts[kind]) | ({plan.sweep_count} if plan.sweep_count > 0 else set()))
     curve: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in methods + [REFERENCE]}
@@ -413,21 +341,6 @@ def _ordered(by_method: dict[str, Any]) -> list[str]:
     return [m for m in order if m in by_method] + [m for m in by_method if m not in order]
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: Path) -> str:
-    from memprop.cosim.runs.plots import save_figure
-
-    return save_figure(fig, path).name
-
-
 STYLE = {"hebbian": ("tab:gray", "v--"), "pseudo-inverse": ("tab:blue", "s--"), "storkey": ("tab:cyan", "^--"),
          "memristor-ep": ("tab:red", "o-"), "memristor-rbp": ("tab:orange", "D-"),
          "memristor-ep-ic": ("tab:purple", "x-"), REFERENCE: ("black", ":")}
@@ -452,7 +365,7 @@ def _reconstruction_plots(results: dict[str, Any], examples: dict[str, Any], pla
 
 def _capacity_curves(kind: str, data: dict[str, Any], plan: ReconPlan, out: Path) -> str:
     """Success vs the number of stored patterns P, one panel per flip level."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(plan.flips), figsize=(5.2 * len(plan.flips), 3.8), squeeze=False)
     for ax, p in zip(axes[0], plan.flips):
         for m, series in data["curve"].items():
@@ -468,12 +381,12 @@ def _capacity_curves(kind: str, data: dict[str, Any], plan: ReconPlan, out: Path
         ax.set_title(f"{kind} patterns, 64 bits, {int(round(p * 64))} bits flipped (p = {p:g})", fontsize=9)
         ax.set_ylim(-3, 103)
     axes[0][0].legend(fontsize=7)
-    return _save(fig, out / f"success_vs_P_{kind}.png")
+    return save_png(fig, out / f"success_vs_P_{kind}.png")
 
 
 def _sweep_curves(kind: str, data: dict[str, Any], out: Path) -> str:
     """Success and bit error rate vs the flipped fraction p, at the sweep's P."""
-    plt = _plt()
+    plt = pyplot()
     sweep = data["sweep"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     for m in _ordered(sweep):
@@ -489,12 +402,12 @@ def _sweep_curves(kind: str, data: dict[str, Any], out: Path) -> str:
     ax2.set_xlabel("fraction of bits flipped in the cue, p")
     ax2.set_ylabel("bit error rate after recall (%)")
     fig.suptitle(f"{kind} patterns, P = {data['sweep_count']} stored", fontsize=10)
-    return _save(fig, out / f"success_vs_p_{kind}.png")
+    return save_png(fig, out / f"success_vs_p_{kind}.png")
 
 
 def _training_curves(kind: str, data: dict[str, Any], out: Path) -> str:
     """The training cost of every memristor network, one line per P (darker = larger P)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for m, per_count in data["training"].items():
         color, _ = STYLE.get(m, ("k", "-"))
@@ -507,12 +420,12 @@ def _training_curves(kind: str, data: dict[str, Any], out: Path) -> str:
     ax.set_ylabel("training cost ½‖V − pattern‖² per cue (V²)")
     ax.set_title(f"{kind}: training curves (one line per P; darker = larger P)", fontsize=9)
     ax.legend(fontsize=7)
-    return _save(fig, out / f"training_{kind}.png")
+    return save_png(fig, out / f"training_{kind}.png")
 
 
 def _spice_training_curves(sp: dict[str, Any], out: Path) -> str:
     """The operating point's training cost per epoch, ngspice in the loop beside the twin."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for backend, style in (("behavioral", "o-"), ("ngspice", "x--")):
         losses = sp[backend]["losses"]
@@ -521,11 +434,11 @@ def _spice_training_curves(sp: dict[str, Any], out: Path) -> str:
     ax.set_ylabel("training cost per cue (V²)")
     ax.set_title("EP training with ngspice in the loop vs the twin", fontsize=9)
     ax.legend()
-    return _save(fig, out / "spice_vs_behavioral_training.png")
+    return save_png(fig, out / "spice_vs_behavioral_training.png")
 
 
 def _example_figure(kind: str, ex: dict[str, Any], out: Path) -> str:
-    plt = _plt()
+    plt = pyplot()
     rows_spec = [("stored pattern", ex["patterns"], "stored patterns")]
     for key, block in ex["rows"].items():
         corruption, level = key.split(":")
@@ -555,7 +468,7 @@ def _example_figure(kind: str, ex: dict[str, Any], out: Path) -> str:
             axes[r][0].set_title(title, fontsize=8, loc="left")
             previous = title
     fig.suptitle(f"{kind}: cues and reconstructions (red frame = not exactly the stored pattern)", fontsize=9)
-    return _save(fig, out / f"examples_{kind}.png")
+    return save_png(fig, out / f"examples_{kind}.png")
 
 
 # ---- report ----
@@ -588,186 +501,3 @@ def _reconstruction_report(results: dict[str, Any], plan: ReconPlan, figures: di
     return render("reconstruction.md.j2", r=results, plan=plan, figures=figures, labels=LABELS,
                   reference=REFERENCE, threshold=THRESHOLD, sweep_columns=_sweep_columns, ordered=_ordered,
                   by_count=_by_count, stage_totals=_stage_totals)
-
-
-# =====================================================================================================
-# Classification
-# =====================================================================================================
-
-@dataclass(frozen=True)
-class ClassTask:
-    """One classification benchmark: behavioural EP training, then ngspice evaluation."""
-
-    name: str
-    dataset: str
-    layers: tuple[int, ...]
-    epochs: int
-    train_size: int = 0
-    lr: tuple[float, ...] = (0.2, 0.05)
-    beta: float = 0.3
-    batch_size: int = 10
-    #: the report's runs learn at constant rates, without momentum (config.LEGACY_SCHEDULE)
-    lr_schedule: str = "constant"
-    momentum: float = 0.0
-    #: evaluation sets: (label, which images, how many (0 = all))
-    spice_sets: tuple[tuple[str, str, int], ...] = (("test", "test", 0),)
-    eval_size: int = 0
-
-
-def classification_plan(quick: bool = False, tiny: bool = False) -> list[ClassTask]:
-    if tiny:
-        return [ClassTask("digits", "digits", (64, 16, 10), epochs=1, train_size=200,
-                          spice_sets=(("test", "test", 40),))]
-    digits = ClassTask("digits", "digits", (64, 32, 10), epochs=5 if quick else 30,
-                       spice_sets=(("test split", "test", 0), ("all 1797 images", "all", 0)))
-    # ngspice's .op on a 784-input deck costs ~0.5 s (H = 32), ~1.1 s (H = 64), ~2.7 s (H = 100) per image
-    # here, so the full run evaluates H = 64 on 1000 test images, the quick one H = 32 on 200
-    fashion = ClassTask("fashion-mnist", "fashion-mnist", (784, 32 if quick else 64, 10), epochs=2 if quick else 10,
-                        train_size=5000 if quick else 0, lr=(0.1, 0.05), beta=0.5, batch_size=20,
-                        eval_size=2000 if quick else 0,
-                        spice_sets=(("test (first 200)", "test", 200),) if quick else
-                        (("test (first 1000)", "test", 1000),))
-    return [digits, fashion]
-
-
-def run_classification(out_dir: str | Path, quick: bool = False, *, tiny: bool = False,
-                       tasks: list[ClassTask] | None = None, log: Log = print) -> dict[str, Any]:
-    """Run the classification benchmark and write report.md, PNGs and results.json into out_dir."""
-    tasks = tasks or classification_plan(quick, tiny)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    clock = _Clock(log)
-    label = "tiny" if tiny else ("quick" if quick else "full")
-    log(f"classification benchmark ({label}) -> {out}")
-    results: dict[str, Any] = {"label": label, "tasks": {}}
-    with _single_thread():
-        for task in tasks:
-            results["tasks"][task.name] = _classification_task(task, out, clock)
-    with clock.stage("plots and report"):
-        figures = _classification_plots(results, out)
-        results["figures"] = figures
-        results["seconds"] = {**clock.stages, "total": clock.total}
-        results["acceptance"] = {
-            name: {k: abs(v["accuracy_gap_points"]) <= 0.5 and v["images"] >= 1000 for k, v in t["spice"].items()
-                   if v["images"] >= 1000} for name, t in results["tasks"].items()}
-        atomic_write(out / "report.md", _classification_report(results, figures))
-    results["seconds"]["total"] = clock.total
-    _write_json(out / "results.json", results)
-    log(f"classification benchmark done in {fmt_seconds(clock.total)}: {out / 'report.md'}")
-    return results
-
-
-def _classification_config(task: ClassTask) -> Any:
-    """The task's config: behavioural EP with its network, rates and data, no checkpoints."""
-    from memprop.cosim.config.config import parse
-
-    return parse({"network": {"topology": "layered", "layers": list(task.layers)},
-                  "train": {"rule": "ep", "backend": "behavioral", "epochs": task.epochs, "lr": list(task.lr),
-                            "beta": task.beta, "batch_size": task.batch_size, "nudging": "symmetric",
-                            "eval_size": task.eval_size, "checkpoint_every": 10**9,
-                            "lr_schedule": task.lr_schedule, "momentum": task.momentum},
-                  "data": {"dataset": task.dataset, "train_size": task.train_size, "validation": 0.1}},
-                 source=f"<bench {task.name}>")
-
-
-def _classification_task(task: ClassTask, out: Path, clock: _Clock) -> dict[str, Any]:
-    """Train one task on the twin, then classify each of its evaluation sets in ngspice and in the twin."""
-    from memprop.cosim.runs.trainer import Trainer
-
-    with clock.stage(f"{task.name}: behavioural EP training ({task.epochs} epochs)"):
-        trainer = Trainer(_classification_config(task), out / "runs" / task.name)
-        rows = trainer.run()
-    result: dict[str, Any] = {"layers": list(task.layers), "epochs": task.epochs, "rows": rows,
-                              "train_images": len(trainer.splits.train.y), "memristors": trainer.network.n_devices,
-                              "config": {"lr": list(task.lr), "beta": task.beta, "batch_size": task.batch_size},
-                              "train_seconds": sum(r["seconds"] for r in rows), "spice": {}}
-    clock.log(f"    {task.name}: final test accuracy (behavioural) {100 * rows[-1]['test_accuracy']:.2f} %")
-    for set_label, which, size in task.spice_sets:
-        data = _evaluation_set(trainer.splits, which, size)
-        entry = _spice_evaluation(trainer.network, trainer.states, data, f"{task.name}: ngspice evaluation on "
-                                  f"{set_label} ({len(data.y)} images)", clock)
-        result["spice"][set_label] = {"images": len(data.y), "which": which, **entry}
-        clock.log(f"    {task.name} {set_label}: ngspice {100 * entry['ngspice_accuracy']:.2f} % vs behavioural "
-                  f"{100 * entry['behavioral_accuracy']:.2f} % ({entry['ngspice_seconds_per_image'] * 1e3:.0f} "
-                  f"ms/image in ngspice, {entry['stats']['restarts']} restarts)")
-    return result
-
-
-def _evaluation_set(splits: Any, which: str, size: int) -> Any:
-    """The images of an evaluation set: a split, or all 1797 digits; the first `size` (0: all)."""
-    from memprop.cosim.data.datasets import digits as load_digits
-
-    data = load_digits() if which == "all" else getattr(splits, which)
-    return data.subset(np.arange(min(size, len(data.y)))) if size else data
-
-
-def _spice_evaluation(network: Any, states: SynapseStates, data: Any, stage: str, clock: _Clock) -> dict[str, Any]:
-    """Classify the images in ngspice (the deck loaded once, one `.op` per image) and in the twin."""
-    from memprop.cosim.engines.perphase import NgspiceEngine
-    from memprop.cosim.engines.twin import BehavioralEngine
-
-    lo, hi = network.neuron.v_low, network.neuron.v_high
-    out_slice = network.output_slice()
-    x = lo + (hi - lo) * data.x
-    with clock.stage(stage):
-        engine = NgspiceEngine(network)
-        t0 = time.perf_counter()
-        engine.program(states)  # renders and loads the deck: the only load unless a restart is needed
-        load_s = time.perf_counter() - t0
-        v_sp = np.zeros((len(data.y), network.group(network.output_group).size))
-        t1 = time.perf_counter()
-        try:
-            for start in range(0, len(data.y), 100):
-                v_sp[start:start + 100] = engine.phases(x[start:start + 100], None, [0.0])[0].v[:, out_slice]
-        finally:
-            engine.close()
-        spice_s = time.perf_counter() - t1
-    beh = BehavioralEngine(network)
-    beh.program(states)
-    t2 = time.perf_counter()
-    v_bh = beh.phases(x, None, [0.0])[0].v[:, out_slice]
-    beh_s = time.perf_counter() - t2
-    return _agreement(data.y, v_sp, v_bh, engine.stats) | {
-        "deck_load_seconds": load_s, "ngspice_seconds": spice_s, "behavioral_seconds": beh_s,
-        "ngspice_seconds_per_image": spice_s / max(len(data.y), 1)}
-
-
-def _agreement(y: np.ndarray, v_sp: np.ndarray, v_bh: np.ndarray, stats: dict[str, Any]) -> dict[str, Any]:
-    """Accuracies of both backends' predictions, how often they agree, and the largest output gap."""
-    pred_sp, pred_bh = np.argmax(v_sp, 1), np.argmax(v_bh, 1)
-    acc_sp, acc_bh = float(np.mean(pred_sp == y)), float(np.mean(pred_bh == y))
-    return {"ngspice_accuracy": acc_sp, "behavioral_accuracy": acc_bh, "accuracy_gap_points": 100 * (acc_sp - acc_bh),
-            "same_prediction": float(np.mean(pred_sp == pred_bh)),
-            "max_output_diff_mv": float(np.max(np.abs(v_sp - v_bh)) * 1e3),
-            "ngspice_op_seconds_per_image": stats["analysis_seconds"] / max(stats["analyses"], 1),
-            "stats": dict(stats)}
-
-
-def _classification_plots(results: dict[str, Any], out: Path) -> dict[str, str]:
-    """Learning curves of every task, the ngspice accuracies as stars at the last epoch."""
-    from memprop.cosim.runs.plots import cost_panel
-
-    plt = _plt()
-    figs = {}
-    for name, t in results["tasks"].items():
-        rows = t["rows"]
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-        ep = cost_panel(ax1, rows, legend_size=8)
-        ax2.plot(ep, [100 * r["test_accuracy"] for r in rows], "o-", label="test (behavioural)")
-        ax2.plot(ep, [100 * r["validation_accuracy"] for r in rows], "s--", label="validation (behavioural)")
-        for k, (label, s) in enumerate(t["spice"].items()):
-            ax2.plot([ep[-1]], [100 * s["ngspice_accuracy"]], "*", ms=11, color=f"C{k + 2}",
-                     label=f"ngspice, {label} ({s['images']} images)")
-        ax2.set_xlabel("epoch")
-        ax2.set_ylabel("accuracy (%)")
-        ax2.legend(fontsize=7)
-        fig.suptitle(f"{name}: {'-'.join(map(str, t['layers']))} memristor network, EP (behavioural training)",
-                     fontsize=10)
-        figs[name] = _save(fig, out / f"accuracy_{name}.png")
-    return figs
-
-
-def _classification_report(results: dict[str, Any], figures: dict[str, str]) -> str:
-    """The Markdown report (memprop/templates/reports/classification.md.j2)."""
-    verdicts = [(name, label, ok) for name, per in results["acceptance"].items() for label, ok in per.items()]
-    return render("classification.md.j2", r=results, figures=figures, verdicts=verdicts)
