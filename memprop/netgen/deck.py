@@ -131,10 +131,10 @@ def neuron_text(n: Neuron, side: bool = False) -> str:
     cell_text, the transistor-level ones with their models and supplies."""
     if not n.transistor_level:
         return cell_text(n, side)
-    if n.level == "cmos":
-        return NgspiceDeck().cell_text(cells.cmos_cell(n), cell_comment(n, "cmos"))
     if side:
         raise ConfigError("train.rule", "the RBP side network is built at the ideal and macromodel levels only")
+    if n.level == "cmos":
+        return NgspiceDeck().cell_text(cells.cmos_cell(n), cell_comment(n, "cmos"))
     return pdk.COMPAT_LINE + "\n" + NgspiceDeck().cell_text(cells.sky130_cell(n), cell_comment(n, "sky130"))
 
 

@@ -4,10 +4,12 @@ the cmos one the same description the exports write."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
+from memprop.circuits.validation import ConfigError
 from memprop.netgen import cells, export
 from memprop.netgen.deck import render
 from memprop.netgen.dialects import NgspiceDeck, Scope
@@ -36,3 +38,8 @@ def test_a_library_cell_instance_passes_only_its_given_parameters():
     line = NgspiceDeck().element(ota.elements[0], Scope("sky_ota", {"sky_ota": {}}))
     assert line == "xm5 tail nb vss_sky vss_sky sky130_fd_pr__nfet_01v8 w=4 l=2"
 
+
+def test_the_transistor_levels_have_no_side_network():
+    net = layered_network(Neuron(level="cmos"), DEVICE_MODELS["vteam"], (3, 2))
+    with pytest.raises(ConfigError, match="ideal and macromodel levels only"):
+        render(net, glorot_states(net, 0), side=True)
