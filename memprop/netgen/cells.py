@@ -1,15 +1,15 @@
 """The neuron cells as one IR description (netgen/ir.py), for the training deck and every export.
 
-The ideal and macromodel cells (and the RBP side network's adjoint neuron) are written into the
-ngspice training deck by the `NgspiceDeck` dialect and into the exported networks by the export
-dialects: one description, two spellings. The cmos cell's OTA and MOSFET cards are the export's;
-the training deck keeps its template (templates/ngspice/neurons/cmos.j2, see there why).
+Every level's cell (and the RBP side network's adjoint neuron) is written into the ngspice
+training deck by the `NgspiceDeck` dialect; the ideal, macromodel and cmos cells also into the
+exported networks by the export dialects: one description, two spellings. The sky130 cell is
+ngspice only (its transistors are cells of SkyWater's model library, netgen/pdk.py).
 """
 
 from __future__ import annotations
 
 from memprop.circuits.neuron import Neuron
-from memprop.netgen import ir, names
+from memprop.netgen import ir, names, pdk
 
 
 def _smooth_arg(n: Neuron, s: str) -> ir.Expr:
@@ -65,8 +65,7 @@ def side_cell(n: Neuron, comment: str) -> ir.Subckt:
     return ir.Subckt("side_neuron", ("n", "s", "sf", "l", "lm"), (), body, comment)
 
 
-#: The cmos neuron's generic level-1 MOSFET cards (the same as memprop's ngspice deck,
-#: templates/ngspice/neurons/cmos.j2; written for memprop, not a foundry's).
+#: The cmos neuron's generic level-1 MOSFET cards (written for memprop, not a foundry's).
 def _level1(vto: float, kp: float) -> tuple[tuple[str, float], ...]:
     return (("level", 1.0), ("vto", vto), ("kp", kp), ("gamma", 0.4), ("phi", 0.8), ("lambda", 0.02),
             ("tox", 4e-9), ("cgso", 0.2e-9), ("cgdo", 0.2e-9), ("cj", 1e-3), ("cjsw", 0.2e-9))
@@ -98,7 +97,7 @@ def ota_cell() -> ir.Subckt:
 
 def cmos_neuron_cell(n: Neuron) -> ir.Subckt:
     """Three OTAs: the integrator (s = -u), the saturating amplifier (V = u clipped by its rails
-    vhi_cmos and 0 V) and the unity inverter (-V); the same cell as memprop's ngspice deck."""
+    vhi_cmos and 0 V) and the unity inverter (-V)."""
     vdd, vss, vhi = CMOS_SUPPLIES
     body: list[ir.Element] = [
         ir.Instance("x1", "ota", ("0", "n", "s", vdd, vss), (("wout", 200e-6), ("wsink", 1000e-6))),
@@ -111,3 +110,61 @@ def cmos_neuron_cell(n: Neuron) -> ir.Subckt:
     return ir.Subckt("neuron", ("n", "s", "v", "vm"), (), body,
                      f"cmos neuron: integrator, rail-clipping amplifier (V in [0, {n.v_high:g}] V) and inverter; "
                      f"supplies +/-{n.vdd:g} V")
+
+
+def cmos_cell(n: Neuron) -> ir.Cell:
+    """The cmos level: the OTA and the neuron, their MOSFET cards and supplies."""
+    return ir.Cell([ota_cell(), cmos_neuron_cell(n)], CMOS_MODELS, CMOS_SUPPLIES)
+
+
+SKY130_SUPPLIES = names.SUPPLIES["sky130"]
+
+
+def _fet(name: str, cell: str, d: str, g: str, s: str, b: str, w: float, length: float) -> ir.Instance:
+    """A SKY130 transistor: an instance of the library's device cell (w and l in um, as its cards take them)."""
+    return ir.Instance(name, pdk.device(cell), (d, g, s, b), (("w", w), ("l", length)), library=True)
+
+
+def sky_ota_cell() -> ir.Subckt:
+    """The sky130 neuron's OTA first stage (nfet input pair, pfet mirror load) from input to o1,
+    its tail biased by the cell's reference nb; each stage adds its own output transistors."""
+    vdd, vss, _, _ = SKY130_SUPPLIES
+    body: list[ir.Element] = [
+        _fet("xm5", "nfet_01v8", "tail", "nb", vss, vss, 4.0, 2.0),
+        _fet("xm1", "nfet_01v8", "o1", "inp", "tail", vss, 8.0, 1.0),
+        _fet("xm2", "nfet_01v8", "d2", "inn", "tail", vss, 8.0, 1.0),
+        _fet("xm3", "pfet_01v8", "d2", "d2", vdd, vdd, 4.0, 2.0),
+        _fet("xm4", "pfet_01v8", "o1", "d2", vdd, vdd, 4.0, 2.0),
+    ]
+    return ir.Subckt("sky_ota", ("inp", "inn", "o1", "nb"), (), body)
+
+
+def sky130_neuron_cell(n: Neuron) -> ir.Subckt:
+    """One 0.5 uA reference, three OTAs with their output stages (Miller 0.5 pF each): the integrator
+    (push-pull, s = -u), the saturating amplifier (lvt pfet to vhi_sky, nfet to 0 V: V = u clipped)
+    and the unity inverter (nfet to vlo_sky, 2 MOhm pull-up: -V)."""
+    vdd, vss, vhi, vlo = SKY130_SUPPLIES
+    body: list[ir.Element] = [
+        ir.ISource("ib", vdd, "nb", 0.5e-6), _fet("xm8", "nfet_01v8", "nb", "nb", vss, vss, 4.0, 2.0),
+        ir.Instance("xa1", "sky_ota", ("0", "n", "o1a", "nb")),
+        _fet("xm6a", "pfet_01v8", "s", "o1a", vdd, vdd, 2.0, 1.0),
+        _fet("xm7a", "nfet_01v8", "s", "o1a", vss, vss, 1.0, 4.0),
+        ir.Capacitor("cca", "o1a", "s", 0.5e-12),
+        ir.Resistor("rf", "n", "s", n.r_f), ir.Capacitor("cf", "n", "s", n.c_f),
+        ir.Resistor("r1", "s", "m", 1e6), ir.Resistor("r2", "v", "m", 1e6),
+        ir.Instance("xa2", "sky_ota", ("0", "m", "o1b", "nb")),
+        _fet("xm6b", "pfet_01v8_lvt", "v", "o1b", vhi, vhi, 20.0, 0.35),
+        _fet("xm7b", "nfet_01v8", "v", "o1b", "0", vss, 8.0, 0.5),
+        ir.Capacitor("ccb", "o1b", "v", 0.5e-12),
+        ir.Resistor("r3", "v", "m3", 1e6), ir.Resistor("r4", "vm", "m3", 1e6),
+        ir.Instance("xa3", "sky_ota", ("0", "m3", "o1c", "nb")),
+        _fet("xm6c", "nfet_01v8", "vm", "o1c", vlo, vss, 8.0, 0.5), ir.Resistor("rpu", "vm", "0", 2e6),
+        ir.Capacitor("ccc", "o1c", "vm", 0.5e-12),
+    ]
+    return ir.Subckt("neuron", ("n", "s", "v", "vm"), (), body)
+
+
+def sky130_cell(n: Neuron) -> ir.Cell:
+    """The sky130 level: the OTA and the neuron, SkyWater's cards at n's corner, the supplies."""
+    return ir.Cell([sky_ota_cell(), sky130_neuron_cell(n)], global_nodes=SKY130_SUPPLIES,
+                   library=pdk.library(n.corner, n.mismatch))

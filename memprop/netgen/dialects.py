@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from memprop.circuits.validation import ConfigError, comment_lines
@@ -124,6 +124,8 @@ class Dialect:
         return self.with_params(head, self.instance_params, self.all_params(el, scope))
 
     def all_params(self, inst: ir.Instance, scope: Scope) -> list[tuple[str, float]]:
+        if inst.library:  # a library cell's defaults are the library's
+            return list(inst.params)
         given = dict(inst.params)
         return [(k, given.get(k, v)) for k, v in scope.defaults[inst.subckt].items()]
 
@@ -266,6 +268,26 @@ class NgspiceDeck(Ngspice):
 
     def expr_op(self, e: ir.Op) -> str:
         return f"{self.operand(e.a, e.op, right=False)}{e.op}{self.operand(e.b, e.op, right=True)}"
+
+    def isource(self, el: ir.ISource, scope: Scope) -> str:
+        """A bare DC value (the deck's bias currents have never carried the `dc` keyword)."""
+        return self.spice_card("i", el.name, el.p, el.n, num(el.dc))
+
+    def library_lines(self, lib: ir.Library | None) -> list[str]:
+        """A model library's switches and include lines (none without a library)."""
+        if lib is None:
+            return []
+        return [f".param {assignments(lib.switches)}", *(f'.include "{path}"' for path in lib.files)]
+
+    def cell_text(self, cell: ir.Cell, comment: str) -> str:
+        """A transistor-level cell: its description, what it needs (library, global supplies, model
+        cards), then its subcircuits back to back (the description is theirs: no comment of their own)."""
+        defaults = {sc.name: dict(sc.params) for sc in cell.subckts}
+        out = [*self.comments(comment), *self.library_lines(cell.library), *self.global_line(cell.global_nodes),
+               *(self.model_card(m) for m in cell.models)]
+        for sc in cell.subckts:
+            out += self.subckt_lines(replace(sc, comment=""), defaults)
+        return "\n".join(out) + "\n"
 
 
 class IfConditional(Dialect):

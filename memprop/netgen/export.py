@@ -17,7 +17,7 @@ from memprop.netgen import cells, ir, names
 from memprop.netgen.deck import read_value, supplies
 
 
-#: The neuron levels `_neuron_subckt` writes (sky130 needs the PDK's model library: ngspice only).
+#: The neuron levels an export writes (sky130 needs the PDK's model library: ngspice only).
 EXPORTED_LEVELS = ("ideal", "macromodel", "cmos")
 
 
@@ -27,8 +27,6 @@ def _cmos_supplies(network: Network) -> list[ir.Element]:
 
 def _neuron_subckt(network: Network) -> ir.Subckt:
     n = network.neuron
-    if n.level == "cmos":
-        return cells.cmos_neuron_cell(n)
     if n.level == "ideal":
         return cells.neuron_cell(n, "ideal neuron: virtual ground vvg senses I; s = -u, tau du/dt = -u + R_f I; "
                                     "V = rho(u), -V")
@@ -51,7 +49,8 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
     net = ir.Netlist(title=title, comments=list(comments or []))
     if network.neuron.level == "cmos":
         _add_cmos_cell(net, network)
-    net.subckts.append(_neuron_subckt(network))
+    else:
+        net.subckts.append(_neuron_subckt(network))
     net.subckts.append(ir.Subckt("diffpair", ("sv", "svm", "t"), (("r_pos", 1e5), ("r_neg", 1e5)),
                                  [ir.Resistor("rp", "sv", "t", "r_pos"), ir.Resistor("rm", "svm", "t", "r_neg")],
                                  "differential pair: G+ = 1/r_pos from the +V line, G- = 1/r_neg from the -V line"))
@@ -97,10 +96,12 @@ def build(network: Network, states: SynapseStates, inputs: np.ndarray, *, target
 
 
 def _add_cmos_cell(net: ir.Netlist, network: Network) -> None:
-    """The cmos neuron's model cards, its OTA, and its supplies as global nodes."""
-    net.models.extend(cells.CMOS_MODELS)
-    net.global_nodes = cells.CMOS_SUPPLIES
-    net.subckts.append(cells.ota_cell())
+    """The cmos cell (the training deck's description): its model cards, OTA and neuron, and its
+    supplies as global nodes."""
+    cell = cells.cmos_cell(network.neuron)
+    net.models.extend(cell.models)
+    net.global_nodes = cell.global_nodes
+    net.subckts.extend(cell.subckts)
     net.sections.append(("supplies of the cmos neurons", 0))
     net.elements.extend(_cmos_supplies(network))
 

@@ -186,12 +186,15 @@ class Model:
 
 @dataclass(frozen=True)
 class Instance:
-    """An instance of subcircuit `subckt`; params override its defaults (dialects pass all of them)."""
+    """An instance of subcircuit `subckt`; params override its defaults (dialects pass all of them).
+    library: `subckt` is a cell of an included model library (a PDK's transistor), whose defaults
+    the netlist does not know: only the given params are passed."""
 
     name: str
     subckt: str
     nodes: tuple[str, ...]
     params: tuple[tuple[str, float], ...] = ()
+    library: bool = False
 
 
 Element = Union[Resistor, Capacitor, VSource, ISource, VCVS, VCCS, CCCS, Mosfet, BehavioralV, Instance]
@@ -209,6 +212,26 @@ class Subckt:
     #: Indices of the elements a blank line precedes (len(elements): the end line), for layouts
     #: that group a subcircuit's body.
     breaks: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Library:
+    """A model library a cell includes (a PDK's cards): the switches it reads (set first) and its
+    files, in include order."""
+
+    switches: tuple[tuple[str, float], ...]
+    files: tuple[str, ...]
+
+
+@dataclass
+class Cell:
+    """A neuron cell with what a netlist needs around it: its subcircuits (the `neuron` last), the
+    model cards or library they use and the global nodes (supplies) they see."""
+
+    subckts: list[Subckt]
+    models: tuple[Model, ...] = ()
+    global_nodes: tuple[str, ...] = ()
+    library: Library | None = None
 
 
 @dataclass

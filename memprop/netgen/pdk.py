@@ -22,6 +22,7 @@ import importlib.util
 from pathlib import Path
 
 from memprop.circuits.validation import ConfigError
+from memprop.netgen import ir
 
 #: The line a deck carries when it wants ngspice's HSPICE compatibility mode (no user text can
 #: produce it: free text goes into comments that start with "* ").
@@ -69,7 +70,14 @@ def model_files(corner: str) -> list[Path]:
     return files
 
 
-def model_lines(corner: str, mismatch: bool) -> list[str]:
-    """`.param` and `.include` lines for a deck: mismatch on or off (SkyWater's mc_mm_switch)."""
-    switches = f".param mc_mm_switch={int(mismatch)} mc_pr_switch=0"
-    return [switches] + [f'.include "{path}"' for path in model_files(corner)]
+def library(corner: str, mismatch: bool) -> ir.Library:
+    """The cards a deck includes at `corner`, mismatch on or off (SkyWater's mc_mm_switch)."""
+    return ir.Library((("mc_mm_switch", float(mismatch)), ("mc_pr_switch", 0.0)),
+                      tuple(str(path) for path in model_files(corner)))
+
+
+def device(cell: str) -> str:
+    """The subcircuit name of one of the device cells whose cards `library` includes."""
+    if cell not in CELLS:
+        raise ValueError(f"the sky130 library includes {', '.join(CELLS)}, not {cell!r}")
+    return f"sky130_fd_pr__{cell}"

@@ -99,6 +99,6 @@ def neuron_testbench(neuron: Neuron, *, points: int = 121, step: float | None = 
                   "print": number(stop / 400)}
     env = environment("ngspice")
     return env.get_template("neuron_tb.cir.j2").render(
-        version=__version__, level=neuron.level, neuron_text=neuron_text(env, neuron).rstrip("\n"),
+        version=__version__, level=neuron.level, neuron_text=neuron_text(neuron).rstrip("\n"),
         supplies=[(name, number(volts)) for name, volts in supplies(neuron).items()],
         simulator_lines=simulator_lines(neuron), sweep=sweep, step=timing)

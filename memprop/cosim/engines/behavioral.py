@@ -1,7 +1,7 @@
 """The behavioural (numpy) twin: the same circuit's equilibrium and dynamics without SPICE.
 
 It is built from the same Network and device states as the deck, and solves the same equations
-the subcircuits implement (see memprop/netgen/cells.py and templates/ngspice/neurons/):
+the subcircuits implement (see memprop/netgen/cells.py):
 
     ideal:       tau du/dt = -u + R_f (I_syn(V, n=0) + I_nudge),        V = rho(u)
     macromodel:  op-amp a = A0 (v_os - n) through one pole, s = v_rail tanh(a / v_rail), u = -s,
