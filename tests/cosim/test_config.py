@@ -551,6 +551,20 @@ def test_shipped_configs_load_and_build(path):
     assert network.n_inputs == cfg.network.layers[0]
 
 
+@pytest.mark.parametrize("backend, refused", [("ngspice", True), ("behavioral", False)])
+def test_rbp_with_transistor_neurons_in_ngspice_is_refused_when_the_run_starts(backend, refused):
+    """ngspice's side network exists at the ideal and macromodel levels only: say so before training,
+    not when the deck fails to render; the twin computes the adjoint at any level."""
+    from memprop.cosim.config.config import build_network, check_trainable
+
+    cfg = parse({"neuron": {"level": "cmos"}, "train": {"rule": "rbp", "backend": backend}})
+    if refused:
+        with pytest.raises(ConfigError, match="train.rule.*side network.*cmos"):
+            check_trainable(cfg, build_network(cfg))
+    else:
+        check_trainable(cfg, build_network(cfg))
+
+
 CONFIG_FILES = sorted((Path(__file__).parents[2] / "configs").glob("*.toml"))
 
 

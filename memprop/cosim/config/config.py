@@ -383,6 +383,9 @@ def check_trainable(cfg: Config, network: Network) -> None:
         raise ConfigError("neuron.level", "sky130 neurons validate a trained network (memprop validate RUN --neuron "
                                           "sky130); training with them in the loop is not available yet: one .op of "
                                           "the 64-32-10 network at sky130 takes ~15 s in ngspice", cfg.source)
+    if cfg.train.rule == "rbp" and cfg.train.backend == "ngspice" and cfg.neuron.transistor_level:
+        raise ConfigError("train.rule", f"rbp in ngspice settles the analog side network, which is built at the ideal "
+                                        f"and macromodel levels only, not {cfg.neuron.level}", cfg.source)
     pixels = 64 if cfg.data.dataset == "digits" else 784
     if network.n_inputs != pixels:
         raise ConfigError("data.dataset", f"{cfg.data.dataset} images have {pixels} pixels but the network has "
