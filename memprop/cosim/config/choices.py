@@ -26,19 +26,11 @@ Optimizer = Literal["sgd", "adam"]
 Nudging = Literal["one-sided", "symmetric", "random-sign"]
 Update = Literal["ideal", "pulse"]
 
-TOPOLOGIES = get_args(Topology)
-INITS = get_args(Init)
-ANALYSES = get_args(Analysis)
-SAMPLE_KINDS = get_args(SampleKind)
-RULES = get_args(Rule)
-BACKENDS = get_args(Backend)
-BATCHINGS = get_args(Batching)
-DEVICE_FORMS = get_args(DeviceForm)
-PRECISIONS = get_args(Precision)
-LR_SCHEDULES = get_args(LrSchedule)
-OPTIMIZERS = get_args(Optimizer)
-NUDGINGS = get_args(Nudging)
-UPDATES = get_args(Update)
+#: The values of each choice, in the order of the types above (what is checked and offered).
+(TOPOLOGIES, INITS, ANALYSES, SAMPLE_KINDS, RULES, BACKENDS, BATCHINGS, DEVICE_FORMS, PRECISIONS, LR_SCHEDULES,
+ OPTIMIZERS, NUDGINGS, UPDATES) = (get_args(choice) for choice in (
+    Topology, Init, Analysis, SampleKind, Rule, Backend, Batching, DeviceForm, Precision, LrSchedule, Optimizer,
+    Nudging, Update))
 
 __all__ = ["Topology", "Init", "Analysis", "SampleKind", "Rule", "Backend", "Batching", "DeviceForm", "Precision",
            "LrSchedule", "Optimizer", "Nudging", "Update", "Dataset", "TOPOLOGIES", "INITS", "ANALYSES",
