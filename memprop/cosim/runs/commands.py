@@ -165,6 +165,7 @@ def validation_text(result: dict[str, Any]) -> str:
     lines = [f"accuracy on {val['images']} test images: {result['reference_level']} {100 * ref['accuracy']:.1f} %, "
              f"{level} {100 * val['accuracy']:.1f} % (change {result['accuracy_change_points']:+.1f} points; "
              f"{val['seconds_per_image']:.2f} s per image at {level}, {val['failed']} failed)"]
+    lines += _chained_lines(val)
     for s in result["transients"]:
         before, after = s["reference"], s["validated"]
         lines.append(f"image {s['image']}: settling to 1 %: {1e6 * before['settling_time_s']:.2f} us -> "
@@ -180,6 +181,23 @@ def validation_text(result: dict[str, Any]) -> str:
     lines.append(f"energy drawn by {parts}; {1e15 * result['validated_energy_per_mac_j']:.3g} fJ per MAC "
                  f"({result['macs']} MACs per inference)")
     return "\n".join(lines)
+
+
+def _chained_lines(val: dict[str, Any]) -> list[str]:
+    """How a transistor-level network's images were settled: one after another in one transient,
+    and how its window ends compare with `.op`s of the first images."""
+    if val.get("settled_by") != "chained transient":
+        return []
+    lines = [f"settled one after another in one transient, {1e6 * val['window_s']:.3g} us per image; after its "
+             f"inputs switched, an image came within 1 % of the swing in {1e6 * val['mean_settling_time_s']:.1f} us "
+             f"on average, {1e6 * val['max_settling_time_s']:.1f} us at most; {val['unsettled']} still moving at "
+             f"the end of their window"]
+    if "op_check" in val:
+        check = val["op_check"]
+        lines.append(f"the first {check['images']} images by .op as well: outputs within "
+                     f"{1e3 * check['max_diff_v']:.2f} mV of the window ends, the same class for "
+                     f"{100 * check['same_class']:.0f} %")
+    return lines
 
 
 def files_line(files: Iterable[Path]) -> str:
