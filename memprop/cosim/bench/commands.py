@@ -104,3 +104,10 @@ def crossbar_write(out: Path, quick: bool, log: Log) -> str:
 
     return written(out, ("report.md", "crossbar-write.png", "results.json"),
                    run(out, quick=quick, log=log)["seconds"])
+
+
+def sky130(out: Path, quick: bool) -> str:
+    """`memprop bench sky130`."""
+    from memprop.cosim.bench.sky130 import run
+
+    return written(out, ("report.md", "sky130.png", "results.json"), run(out, quick=quick)["seconds"], ", ")

@@ -310,6 +310,15 @@ def bench_offsets(out: Path, offsets: tuple[float, ...], max_fd: int, beta: floa
     click.echo(commands.offsets(out, offsets, max_fd, beta, log=click.echo))
 
 
+@_report_bench("sky130", "-o", "--out", quick_help="one training epoch on 200 images, 3 test images per corner")
+def bench_sky130(out: Path, quick: bool) -> None:
+    """The default digits network validated with SkyWater SKY130 neurons: the whole test split at tt 27 degC,
+    every corner x temperature on 40 images (report.md, sky130.png, results.json; needs memprop[pdk])."""
+    from memprop.cosim.bench.commands import sky130
+
+    click.echo(sky130(out, quick))
+
+
 @_report_bench("programming", "-o", "--out", quick_help="one epoch, 100 training images, one seed")
 def bench_programming(out: Path, quick: bool) -> None:
     """Every pulse programming scheme against ideal writes on the digits (report.md, programming.png, results.json)."""
