@@ -178,7 +178,7 @@ def validation_text(result: dict[str, Any]) -> str:
                                         ("sources", "input and bias sources")))
     lines.append(f"mean settling {1e6 * result['validated_mean_settling_time_s']:.2f} us, mean energy per "
                  f"inference {1e9 * result['validated_mean_energy_j']:.2f} nJ at {level}")
-    lines.append(f"energy drawn by {parts}; {1e15 * result['validated_energy_per_mac_j']:.3g} fJ per MAC "
+    lines.append(f"energy drawn by {parts}; {1e12 * result['validated_energy_per_mac_j']:.3g} pJ per MAC "
                  f"({result['macs']} MACs per inference)")
     return "\n".join(lines)
 
