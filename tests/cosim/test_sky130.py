@@ -100,6 +100,24 @@ def test_other_decks_load_in_the_default_mode_after_a_sky130_deck(tt_transfer):
     assert pdk.COMPAT_LINE not in deck.text
 
 
+@needs_pdk
+def test_a_sky130_deck_leaves_no_geometry_scale_behind():
+    """SkyWater's cards set `.option scale=1.0u`, which ngspice's HSPICE mode keeps as a global: a
+    cmos cell's transient (its MOSFET capacitances scale with W and L) is the same before and after
+    a sky130 deck, and so is the scale variable."""
+    from memprop.cosim.simulator import cells
+    from memprop.cosim.simulator.session import NgSpiceSession, SimulationError
+
+    cmos = Neuron(level="cmos")
+    before = cells.step_response(cmos, 0.3, stop=2 * cmos.tau)
+    cells.static_power(CELL)
+    after = cells.step_response(cmos, 0.3, stop=2 * cmos.tau)
+    assert np.ptp(before["v"]) > 0.1  # the step moves the output: the comparison can fail
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    with pytest.raises(SimulationError, match="scale: no such variable"):
+        NgSpiceSession.instance().command("echo $scale")
+
+
 def test_sky130_limits_are_clear_errors():
     with pytest.raises(ConfigError, match="v_high"):
         Neuron(level="sky130")  # the default 1 V swing is beyond the +/-0.9 V cell's rails

@@ -276,7 +276,11 @@ class NgSpiceSession:
         declare it (COMPAT_LINE; it parses them 10x faster in a tenth of the memory); every other
         deck loads in ngspice's default mode, as before. ngspice reads the mode at each load."""
         if hsa != self._hsa:
-            self.command("set ngbehavior=hsa" if hsa else "unset ngbehavior")
+            # SkyWater's models/all.spice says `.option scale=1.0u`; read in this mode it becomes the
+            # front end's `scale` variable and outlives its circuit: every later deck's MOSFET
+            # geometry would shrink by 1e6 (the cmos level's capacitances, so its transients; not
+            # its operating points, W/L being unchanged). Leaving the mode drops it again.
+            self.commands(["set ngbehavior=hsa"] if hsa else ["unset ngbehavior", "unset scale"])
             self._hsa = hsa
 
     def _load_lines(self, body: list[str]) -> None:
