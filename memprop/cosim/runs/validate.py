@@ -209,8 +209,14 @@ def _transient(network: Network, states: SynapseStates, x: np.ndarray, t_stop: f
             "energy_window_j": float(trapezoid(power, t)), "mean_power_w": float(np.mean(power[len(t) // 2:]))}
 
 
+def _from_rest_window(network: Network) -> float:
+    """How long the from-rest transient runs: 20 tau (the ideal and macromodel cells settle within
+    it); a transistor-level network's chained window (at sky130 a 20 us window ended first)."""
+    return (CHAIN_WINDOW_TAU if network.neuron.transistor_level else 20.0) * network.neuron.tau
+
+
 def validate(cfg: Config, states: SynapseStates, level: str, *, images: int = 100, transients: int = 3,
-             t_stop: float = 20e-6, corner: str = "tt", temp: float = 27.0, op_check: int = 2) -> dict[str, Any]:
+             t_stop: float | None = None, corner: str = "tt", temp: float = 27.0, op_check: int = 2) -> dict[str, Any]:
     base = build_network(replace(cfg, sim=replace(cfg.sim, beta=0.0)))
     ported = sky130_config(cfg, corner, temp) if level == "sky130" else replace(cfg, neuron=replace(cfg.neuron, level=level))
     target = build_network(replace(ported, sim=replace(cfg.sim, beta=0.0)))
@@ -227,7 +233,7 @@ def validate(cfg: Config, states: SynapseStates, level: str, *, images: int = 10
     result["reference"] = _accuracy(base, states, x, labels)
     result["validated"] = _validated_accuracy(target, states, x_target, labels, op_check)
     result["accuracy_change_points"] = 100 * (result["validated"]["accuracy"] - result["reference"]["accuracy"])
-    samples = []
+    samples, t_stop = [], t_stop or _from_rest_window(target)
     for k in range(min(transients, n)):
         samples.append({"image": k, "reference": _transient(base, states, x[k], t_stop),
                         "validated": _transient(target, states, x_target[k], t_stop)})
