@@ -7,8 +7,9 @@ the devices' R_on, R_off) by IMPEDANCE_SCALE, with C_f scaled down by the same f
 W = R_f (G+ - G-) and tau = R_f C_f stay what was trained; the hard sigmoid is homogeneous (v_low =
 0), so the scaled network computes the same function in smaller volts, and the crossbar's read
 power falls by IMPEDANCE_SCALE times the square of the voltage scale. We report
-- the accuracy change: test images settled with `.op` at the new level vs at the run's own level,
-  both in ngspice, on the same images;
+- the accuracy change: the same test images at the new level vs at the run's own level, both in
+  ngspice; each image by its own `.op` at the ideal and macromodel levels, and at transistor level
+  one after another in one transient (`chained`: an `.op` there needs gmin stepping every time);
 - the settling time to 1 %: from a transient starting at rest (the operating point with the inputs
   at 0 V) with the inputs rising within 1 ns at t = 0,
   the last time any output neuron is more than 1 % of the activation range away from its final
@@ -158,11 +159,12 @@ def _settling(t: np.ndarray, v: np.ndarray, finals: np.ndarray, starts: np.ndarr
               band: float) -> np.ndarray:
     """Per window: how long after its start any output was last more than `band` from its final
     value (the window's length where it never came within the band)."""
+    lo = np.searchsorted(t, starts, side="left")
+    hi = np.searchsorted(t, starts + window, side="right")
     out = np.zeros(len(starts))
-    for k, (start, final) in enumerate(zip(starts, finals)):
-        inside = (t >= start) & (t <= start + window)
-        off = np.nonzero(np.any(np.abs(v[inside] - final) > band, axis=1))[0]
-        out[k] = float(t[inside][off[-1]] - start) if off.size else 0.0
+    for k, (a, b, final) in enumerate(zip(lo, hi, finals)):
+        off = np.nonzero(np.any(np.abs(v[a:b] - final) > band, axis=1))[0]
+        out[k] = float(t[a + off[-1]] - starts[k]) if off.size else 0.0
     return out
 
 
@@ -174,8 +176,7 @@ def _transient(network: Network, states: SynapseStates, x: np.ndarray, t_stop: f
     sources = [e["source"] for e in drives]
     nodes = {e["source"]: e["out"] for e in drives}
     supplies = {name: name for name in deck.node_map["supplies"]}
-    out = [names.node(names.line(network.group(network.output_group), k), "activation")
-           for k in range(network.group(network.output_group).size)]
+    out = _output_nodes(network)
     # ngspice keeps every time point of what it saves: only what is read (a supply not in the deck is ignored)
     session.save_only(out + [v for src, node in {**nodes, **supplies}.items() for v in (node, f"{src}#branch")])
     step = t_stop / 400
@@ -187,17 +188,15 @@ def _transient(network: Network, states: SynapseStates, x: np.ndarray, t_stop: f
     span = network.neuron.v_high - network.neuron.v_low
     off = np.any(np.abs(v - v[-1]) > 0.01 * span, axis=1)
     settle = float(t[np.nonzero(off)[0][-1] + 1]) if off.any() and np.nonzero(off)[0][-1] + 1 < len(t) else float(t[-1])
-    power = np.zeros_like(t)
-    for src in sources:
-        power += -session.vector(plot, nodes[src]) * session.vector(plot, f"{src}#branch")
+    split = {"sources": sum((-session.vector(plot, nodes[src]) * session.vector(plot, f"{src}#branch")
+                             for src in sources), np.zeros_like(t))}
+    power = split["sources"].copy()
     vectors = set(session.vector_names(plot))
     for src, node in supplies.items():
         if f"{src}#branch" in vectors:
             power += -session.vector(plot, node) * session.vector(plot, f"{src}#branch")
     within = t <= settle
     energy_settle = float(trapezoid(power[within], t[within])) if within.sum() > 1 else 0.0
-    split = {"sources": sum(-session.vector(plot, nodes[src]) * session.vector(plot, f"{src}#branch")
-                            for src in sources)}
     rails = [src for src in supplies if src in READ_RAILS]
     split["read_rails"] = sum((-session.vector(plot, r) * session.vector(plot, f"{r}#branch") for r in rails),
                               np.zeros_like(t))
