@@ -14,27 +14,7 @@ from memprop.circuits.neuron import Neuron
 from memprop.cosim.engines.batched import BatchedTransientEngine
 from memprop.cosim.engines.perphase import NgspiceEngine
 from memprop.cosim.engines.factory import make_engine
-
-SYMMETRIC = [0.0, 0.3, -0.3]
-
-
-def _batches(net, count: int, size: int):
-    rng = np.random.default_rng(1)
-    n_out = net.group(net.output_group).size
-    return [(rng.uniform(0, 1, (size, net.n_inputs)), np.eye(n_out)[rng.integers(0, n_out, size)], SYMMETRIC)
-            for _ in range(count)]
-
-
-def _run(engine, batches, states):
-    out = []
-    try:
-        for k, batch in enumerate(batches):
-            engine.program(states[k])
-            out.append(engine.phases(*batch, upcoming=lambda m, k=k: batches[k + m] if k + m < len(batches) else None))
-    finally:
-        engine.close()
-    return out
-
+from tests.cosim.batches import random_batches as _batches, train_phases as _run
 
 def test_batched_read_form_transients_equal_per_phase_dynamic_transients(ngspice):
     """Two batches in one `.tran` (devices as resistors, re-programmed at the pause between them)

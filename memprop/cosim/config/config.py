@@ -379,10 +379,8 @@ def parse(data: dict[str, Any], source: str = "<config>") -> Config:
 
 def check_trainable(cfg: Config, network: Network) -> None:
     """The data fits the network: pixels = inputs, classes = outputs; the neuron level trains."""
-    if cfg.neuron.level == "sky130":
-        raise ConfigError("neuron.level", "sky130 neurons validate a trained network (memprop validate RUN --neuron "
-                                          "sky130); training with them in the loop is not available yet: one .op of "
-                                          "the 64-32-10 network at sky130 takes ~15 s in ngspice", cfg.source)
+    if cfg.neuron.transistor_level and cfg.train.backend == "ngspice":
+        _check_transistor_training(cfg, network)
     if cfg.train.rule == "rbp" and cfg.train.backend == "ngspice" and cfg.neuron.transistor_level:
         raise ConfigError("train.rule", f"rbp in ngspice settles the analog side network, which is built at the ideal "
                                         f"and macromodel levels only, not {cfg.neuron.level}", cfg.source)
@@ -393,6 +391,25 @@ def check_trainable(cfg: Config, network: Network) -> None:
     if network.group(network.output_group).size != 10:
         raise ConfigError("network", f"{cfg.data.dataset} has 10 classes: the network needs 10 outputs",
                           cfg.source)
+
+
+def _check_transistor_training(cfg: Config, network: Network) -> None:
+    """Transistor-level cells train in ngspice with their phases back to back in one transient
+    (engines/transistor.py), the devices as resistors: a sky130 `.op` or warm-started sweep point
+    needs gmin stepping every time (~1 300 Newton iterations, ~4 s at 64-32-10). (The behavioral
+    backend trains the twin, the ideal model of the same network, at any level.)"""
+    t, level = cfg.train, cfg.neuron.level
+    if level == "sky130" and t.analysis != "tran":
+        raise ConfigError("train.analysis", "sky130 neurons train with analysis = \"tran\" (phases back to back in one "
+                                            "transient): each .op or sweep point at sky130 needs gmin stepping, ~4 s",
+                          cfg.source)
+    if t.analysis == "tran" and t.device_form != "auto":
+        raise ConfigError("train.device_form", f"{level} neurons train with the devices in their read form "
+                                               "(device_form = \"auto\"): their dynamic form is built for ideal cells",
+                          cfg.source)
+    if t.analysis == "tran" and network.device.read_limit <= 0:
+        raise ConfigError("device.model", f"{level} neurons train with the devices in their read form, which needs a "
+                                          f"switching threshold; {cfg.device.model!r} has none", cfg.source)
 
 
 def load(path: str | Path | None) -> Config:

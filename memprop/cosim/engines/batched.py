@@ -27,7 +27,6 @@ import numpy as np
 
 from memprop.circuits.network import Network, SynapseStates
 from memprop.cosim.engines.perphase import NgspiceEngine
-from memprop.cosim.engines.twin import BehavioralEngine
 from memprop.cosim.engines.base import Phase, Upcoming
 from memprop.cosim.simulator.session import NgSpiceSession, SimulationError
 from memprop.netgen import names
@@ -391,9 +390,11 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
     started it in (one batch late, in a thread while the next batch runs): `max_twin_diff_mv`.
     """
 
+    #: Whether the analysis starts from the initial conditions (ideal cells) or the operating point.
+    uic = True
+
     def __init__(self, network: Network, *, settle_time: float = 20.0, tolerance: float = 1e-3) -> None:
-        if network.neuron.level != "ideal" or network.device.read_limit <= 0:
-            raise ValueError("the batched transient engine needs ideal neurons and devices with a switching threshold")
+        self._check_fits(network)
         super().__init__(network, tolerance=tolerance)
         self.phase_time = settle_time * network.neuron.tau
         self.dynamic = NgspiceEngine(network, analysis="tran", settle_time=settle_time)
@@ -408,20 +409,24 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
                upcoming: Upcoming | None = None) -> list[Phase]:
         self._finish_check()
         if not self._read_form_holds(x):
-            return self._dynamic(x, y, betas)
+            return self._dynamic(x, y, betas, "a line could reach a device's switching threshold")
         busy = self.session.busy_seconds
         rows, failure, _ = self._solve(x, y, betas, upcoming)
         n, p = len(self.lines), len(betas)
         if failure is not None or rows.shape[0] < x.shape[0] * p or not self._read_form_held(rows, x):
-            LOG.warning("the batch's transient in the read form %s; settling it in the dynamic form",
-                        f"failed ({failure.what})" if failure else "let a device reach its threshold")
+            why = f"failed ({failure.what})" if failure else "let a device reach its threshold"
+            LOG.warning("the batch's transient in the read form %s; settling it in the dynamic form", why)
             self._detach()
-            return self._dynamic(x, y, betas)
-        # the twin of this batch's device states (program() builds a new one for the next batch)
-        self._late = self._threads.submit(self._phase_check, self.twin.twin, rows[:, :n], self._starts, x, y, betas)
+            return self._dynamic(x, y, betas, why)
+        self._late = self._late_check(rows[:, :n], x, y, betas)
         self.stats["ngspice_seconds"] += self.session.busy_seconds - busy
         vs = [rows[k::p, :n] for k in range(p)]
         return [Phase(b, v, self.twin.twin.signals(v, x)) for b, v in zip(betas, vs)]
+
+    @staticmethod
+    def _check_fits(network: Network) -> None:
+        if not batched_transient_fits(network):
+            raise ValueError("the batched transient engine needs ideal neurons and devices with a switching threshold")
 
     def close(self) -> None:
         self._finish_check()
@@ -442,7 +447,8 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         """After a batch: the largest line voltage ngspice saw (at every time step) stayed below."""
         return self._peak <= self.network.device.read_limit
 
-    def _dynamic(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Phase]:
+    def _dynamic(self, x: np.ndarray, y: np.ndarray | None, betas: list[float], why: str) -> list[Phase]:
+        """The batch again, every phase its own transient with the devices' state equations live."""
         self.stats["dynamic_batches"] += 1
         self._detach()
         self.dynamic.program(self.states)
@@ -455,6 +461,11 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
     # ---- the check against the twin ----
     def _references(self, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> list[Any]:
         return []  # checked after the batch, from the states ngspice started each phase in
+
+    def _late_check(self, v: np.ndarray, x: np.ndarray, y: np.ndarray | None, betas: list[float]) -> Future | None:
+        """Start the check of this batch's phase ends against the twin of its device states (in a
+        thread, read before the next batch; program() builds a new twin for the next batch)."""
+        return self._threads.submit(self._phase_check, self.twin.twin, v, self._starts, x, y, betas)
 
     def _phase_check(self, twin: Any, v: np.ndarray, starts: np.ndarray, x: np.ndarray, y: np.ndarray | None,
                      betas: list[float]) -> float:
@@ -495,7 +506,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
     def _start(self, chunk: Chunk, pause: int | None) -> str:
         step = self.phase_time / 10
         return self.session.transient(step, chunk.points * self.phase_time, step,
-                                      None if pause is None else float(self._ends[pause]))
+                                      None if pause is None else float(self._ends[pause]), uic=self.uic)
 
     def _resume(self, pause: int | None) -> None:
         self.session.resume_transient(None if pause is None else float(self._ends[pause]))
@@ -522,27 +533,11 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         n = len(self.lines)
         self._peak = float(np.max(np.abs(values[:, :n]))) if values.size else 0.0
         self._starts = rows[:-1, n:]
+        self._waveform = (times, values[:, :n])
         return rows[1:]
 
 
-# ---- which serial engine runs a backend ----
 def batched_transient_fits(network: Network) -> bool:
     """Transient phases can be batched with devices in their read form: ideal neurons (the twin
     continues their phases from any state) and devices that cannot move below a threshold."""
     return network.neuron.level == "ideal" and network.device.read_limit > 0
-
-
-def serial_engine(backend: str, network: Network, analysis: str = "op", settle_time: float = 20.0,
-                  rule: str = "ep", batching: str = "sweep", device_form: str = "auto", precision: str = "float64"):
-    """The engine that settles a backend's phases in this process. ngspice `.op` phases are batched
-    into warm-started sweeps unless batching is "per-phase"; so are transient phases (back to back
-    in one `.tran`, devices in their read form) where the read form is right
-    (batched_transient_fits) and device_form is "auto"; other transients run per phase with the
-    devices' state equations live."""
-    if backend == "ngspice" and analysis == "op" and batching == "sweep":
-        return BatchedNgspiceEngine(network, side=(rule == "rbp"))
-    if backend == "ngspice" and batching == "sweep" and device_form == "auto" and batched_transient_fits(network):
-        return BatchedTransientEngine(network, settle_time=settle_time)
-    if backend == "ngspice":
-        return NgspiceEngine(network, analysis=analysis, settle_time=settle_time, side=(rule == "rbp"))
-    return BehavioralEngine(network, in_place=True, precision=precision)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from memprop.circuits.network import Network
 from memprop.circuits.validation import ConfigError
-from memprop.cosim.engines.batched import serial_engine
+from memprop.cosim.engines.serial import serial_engine
 from memprop.cosim.engines.parallel import ParallelEngine
 
 

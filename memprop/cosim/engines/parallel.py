@@ -33,7 +33,7 @@ _WORKER_ENGINES: dict[str, Any] = {}
 
 
 def _worker_engine(key: str, network: Network, backend: str, rule: str, batching: str = "sweep") -> Any:
-    from memprop.cosim.engines.batched import serial_engine
+    from memprop.cosim.engines.serial import serial_engine
 
     engine = _WORKER_ENGINES.get(key)
     if engine is None:

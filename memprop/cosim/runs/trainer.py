@@ -513,7 +513,11 @@ def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: Synaps
         y = one_hot(np.array([label]), n_out, lo, hi)[0]
         args = (network, states, lo + (hi - lo) * sample, y, [0.0, cfg.train.beta, -cfg.train.beta],
                 10 * network.neuron.tau)
-        if network.n_devices > WAVEFORM_SPICE_DEVICES and network.neuron.level == "ideal":
+        if network.neuron.transistor_level:
+            from memprop.cosim.engines.transistor import transistor_transient_phases
+
+            wave = transistor_transient_phases(*args[:-1], cfg.train.settle_time * network.neuron.tau)
+        elif network.n_devices > WAVEFORM_SPICE_DEVICES and network.neuron.level == "ideal":
             wave = twin_transient_phases(*args)  # an ngspice .tran of this size would take hours
         else:
             wave = transient_phases(*args)

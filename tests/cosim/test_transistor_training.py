@@ -1,0 +1,135 @@
+"""Training with transistor-level neurons in the loop: every phase a transient of the transistor
+network, the phases of many batches back to back in one paused-and-resumed `.tran` (the analysis
+starting from an operating point that needs gmin stepping), devices re-programmed at each pause."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from memprop.circuits.devices import VTEAM
+from memprop.circuits.network import glorot_states, layered_network
+from memprop.circuits.neuron import Neuron
+from memprop.circuits.validation import ConfigError
+from memprop.cosim.config.config import build_network, check_trainable, parse
+from memprop.cosim.engines.factory import make_engine
+from memprop.cosim.engines.transistor import TransistorTransientEngine
+from memprop.cosim.runs.validate import _op_outputs
+from memprop.netgen import pdk
+from tests.cosim.batches import random_batches, train_phases as _train_phases
+
+
+
+def _batches(net, count: int, size: int, seed: int = 2):
+    return random_batches(net, count, size, seed, high=net.neuron.v_high)
+
+
+@pytest.fixture(scope="module")
+def cmos_run(ngspice):
+    """Two batches of two samples at the cmos level, the devices re-programmed between them."""
+    net = layered_network(Neuron(level="cmos"), VTEAM(), (6, 5, 3))
+    states = [glorot_states(net, 0, gain=0.8), glorot_states(net, 4, gain=0.8)]
+    batches = _batches(net, 2, 2)
+    engine = TransistorTransientEngine(net, settle_time=100.0)
+    return net, states, batches, _train_phases(engine, batches, states), engine.stats
+
+
+def test_free_phases_end_at_the_operating_points_of_their_batchs_device_states(cmos_run):
+    net, states, batches, phases, stats = cmos_run
+    out = net.output_slice()
+    for k, (x, _, _) in enumerate(batches):
+        ops = _op_outputs(net, states[k], x)
+        assert np.ptp(ops) > 0.05  # the samples drive the outputs apart: the check can fail
+        # within the engine's settling band (1 % of the swing): a slow tail near the lower rail was
+        # measured 2.5 mV from the operating point after 100 tau
+        assert np.max(np.abs(phases[k][0].v[:, out] - ops)) < 0.01 * net.neuron.v_high, k
+    # both batches in one deck, its transient paused between them to write the new states
+    assert stats["chunks"] == 1 and stats["alters"] > 0 and stats["points"] == 12
+    assert stats["sweep_fallbacks"] == 0 and "max_twin_diff_mv" not in stats
+
+
+def test_nudged_phases_pull_the_outputs_towards_the_targets(cmos_run):
+    """+beta pulls the outputs towards the targets, and the symmetric contrast (+beta against
+    -beta, what EP's update is made of) points there too. (-beta alone need not push every output
+    away: an output clipped at a rail cannot move, and the others move the hidden layer.)"""
+    net, _, batches, phases, _ = cmos_run
+    out = net.output_slice()
+    for (_, y, _), (free, plus, minus) in zip(batches, phases):
+        error = y - free.v[:, out]
+        assert np.sum((plus.v[:, out] - free.v[:, out]) * error) > 0
+        assert np.sum((plus.v[:, out] - minus.v[:, out]) * error) > 0
+        assert np.max(np.abs(plus.v - free.v)) > 1e-3
+
+
+def test_a_phase_still_moving_at_its_end_is_counted_not_hidden(ngspice):
+    """Half a tau is too short for the cmos network to settle from one sample to the next."""
+    net = layered_network(Neuron(level="cmos"), VTEAM(), (6, 5, 3))
+    states = [glorot_states(net, 0, gain=0.8)]
+    short = TransistorTransientEngine(net, settle_time=0.5)
+    _train_phases(short, _batches(net, 1, 2), states)
+    assert short.stats["unsettled_phases"] > 0 and short.stats["max_end_motion_mv"] > 10.0
+
+
+def _sky130(**train):
+    return parse({"neuron": {"level": "sky130", "r_f": 1e6, "c_f": 1e-12, "v_high": 0.5},
+                  "device": {"model": "vteam", "params": {"r_on": 1e6, "r_off": 1e8}},
+                  "train": {"backend": "ngspice", "analysis": "tran", **train}})
+
+
+def test_sky130_training_is_refused_where_it_would_be_wrong_or_hopelessly_slow():
+    cfg = _sky130()
+    check_trainable(cfg, build_network(cfg))
+    for cfg, field in ((_sky130(analysis="op"), "train.analysis.*gmin stepping"),
+                       (_sky130(device_form="dynamic"), "train.device_form.*read form"),
+                       (replace(_sky130(), device=parse({"device": {"model": "hp-joglekar"}}).device), "device.model.*threshold")):
+        with pytest.raises(ConfigError, match=field):
+            check_trainable(cfg, build_network(cfg))
+    behavioural = _sky130(backend="behavioral", analysis="op")  # the twin trains the ideal model of the network
+    check_trainable(behavioural, build_network(behavioural))
+
+
+def test_the_factory_gives_transistor_cells_in_transient_mode_the_transistor_engine():
+    cfg = parse({"neuron": {"level": "cmos"}, "train": {"backend": "ngspice", "analysis": "tran"}})
+    engine = make_engine("ngspice", build_network(cfg), analysis="tran", settle_time=100.0)
+    try:
+        assert isinstance(engine, TransistorTransientEngine) and engine.phase_time == pytest.approx(100e-6)
+    finally:
+        engine.close()
+
+
+@pytest.mark.skipif(not pdk.available(), reason=f"SkyWater's model cards are absent: {pdk.INSTALL_HINT}")
+def test_a_sky130_batch_settles_and_its_nudged_phases_move(ngspice):
+    cfg = _sky130()
+    net = layered_network(cfg.neuron, cfg.device.build(), (4, 3, 2))
+    states = [glorot_states(net, 0, gain=0.5)]
+    batch = _batches(net, 1, 1, seed=3)
+    engine = TransistorTransientEngine(net, settle_time=100.0)
+    (free, plus, _), = _train_phases(engine, batch, states)
+    out = net.output_slice()
+    assert np.max(np.abs(free.v[:, out] - _op_outputs(net, states[0], batch[0][0]))) < 5e-3
+    assert np.sum((plus.v[:, out] - free.v[:, out]) * (batch[0][1] - free.v[:, out])) > 0
+
+
+def test_a_runs_waveform_at_transistor_level_is_one_transient_of_its_phases(ngspice, tmp_path):
+    """The run's free-vs-nudged picture at transistor level (the ideal cells' capacitor handles do
+    not exist there: a sky130 run's artifacts failed on one): three phases back to back, the free
+    one ending at the sample's operating point, whatever the device (hp has no threshold)."""
+    from memprop.circuits.devices import HPLinearDrift
+    from memprop.cosim.engines.transistor import transistor_transient_phases
+    from memprop.cosim.runs import plots
+
+    net = layered_network(Neuron(level="cmos"), HPLinearDrift(), (6, 5, 3))
+    states = glorot_states(net, 0, gain=0.8)
+    (x, y, betas), = _batches(net, 1, 1)
+    phase_time = 100.0 * net.neuron.tau
+    wave = transistor_transient_phases(net, states, x[0], y[0], betas, phase_time)
+    assert np.all(np.diff(wave.t) > 0) and wave.t[-1] == pytest.approx(3 * phase_time, rel=1e-6)
+    assert sorted(set(wave.phase.tolist())) == [0, 1, 2] and wave.v.shape == (len(wave.t), net.n_neurons)
+    out = net.output_slice()
+    free_end = wave.v[wave.phase == 0][-1, out]
+    assert np.max(np.abs(free_end - _op_outputs(net, states, x)[0])) < 0.01 * net.neuron.v_high
+    assert np.max(np.abs(wave.v[wave.phase == 1][-1, out] - free_end)) > 1e-3  # the nudge moved it
+    png = plots.waveforms(wave, net, tmp_path / "w.png", int(np.argmax(y[0])))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
