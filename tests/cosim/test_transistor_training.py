@@ -15,6 +15,7 @@ from memprop.circuits.neuron import Neuron
 from memprop.circuits.validation import ConfigError
 from memprop.cosim.config.config import build_network, check_trainable, parse
 from memprop.cosim.engines.factory import make_engine
+from memprop.cosim.engines.parallel import ParallelEngine
 from memprop.cosim.engines.transistor import TransistorTransientEngine
 from memprop.cosim.runs.validate import _op_outputs
 from memprop.netgen import pdk
@@ -133,3 +134,29 @@ def test_a_runs_waveform_at_transistor_level_is_one_transient_of_its_phases(ngsp
     assert np.max(np.abs(wave.v[wave.phase == 1][-1, out] - free_end)) > 1e-3  # the nudge moved it
     png = plots.waveforms(wave, net, tmp_path / "w.png", int(np.argmax(y[0])))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_workers_settle_the_phases_the_serial_run_settles(cmos_run):
+    """Each worker chains its own part of every batch in its own transient: a free phase starts
+    from another sample's end than in the serial run, so the phases agree to their settling."""
+    from memprop.cosim.engines.parallel import ParallelEngine
+
+    net, states, batches, serial, _ = cmos_run
+    engine = ParallelEngine(net, workers=2, analysis="tran", settle_time=100.0)
+    parallel = _train_phases(engine, batches, states)
+    for batch_serial, batch_parallel in zip(serial, parallel):
+        for a, b in zip(batch_serial, batch_parallel):
+            assert a.beta == b.beta and np.max(np.abs(a.v - b.v)) < 0.01 * net.neuron.v_high
+    # one deck per worker holding its parts of both batches, paused between them
+    assert len(engine.worker_pids) == 2 and engine.stats["chunks"] == 2 and engine.stats["points"] == 12
+
+
+def test_workers_in_transient_mode_are_for_transistor_cells_only():
+    cfg = parse({"neuron": {"level": "cmos"}, "train": {"backend": "ngspice", "analysis": "tran", "workers": 2}})
+    check_trainable(cfg, build_network(cfg))
+    assert isinstance(make_engine("ngspice", build_network(cfg), "tran", 100.0, workers=2), ParallelEngine)
+    with pytest.raises(ConfigError, match="train.workers.*ideal and macromodel"):
+        parse({"train": {"backend": "ngspice", "analysis": "tran", "workers": 2}})
+    ideal = parse({"train": {"backend": "ngspice", "analysis": "tran"}})
+    with pytest.raises(ConfigError, match="train.workers"):  # as `--workers 2` overrides it
+        check_trainable(replace(ideal, train=replace(ideal.train, workers=2)), build_network(ideal))

@@ -265,8 +265,6 @@ class TrainConfig:
         if not isinstance(self.scheduler, str) or len(self.scheduler) > 256 or not SCHEDULER.match(self.scheduler):
             raise ConfigError("scheduler", "must be empty, local, or a Dask scheduler's address like tcp://host:8786 "
                                            f"(tcp, tls, ws, wss or ucx, a host and a port); got {self.scheduler!r}")
-        if (self.workers > 1 or self.scheduler or self.isolate) and self.analysis != "op":
-            raise ConfigError("workers", "parallel workers settle with .op; use analysis = \"op\" or workers = 1")
 
 
 @dataclass(frozen=True)
@@ -366,6 +364,7 @@ def parse(data: dict[str, Any], source: str = "<config>") -> Config:
     if cfg.nonideal.threshold_sigma > 0 and cfg.train.update != "pulse":
         raise ConfigError("nonideal.threshold_sigma", "threshold variation acts on programming pulses only: "
                                                       "set train.update = \"pulse\"", source)
+    check_parallel(cfg)
     if cfg.nonideal.read_side and cfg.train.analysis == "tran":
         raise ConfigError("nonideal", "device variation and stuck devices are modelled in the read form only: "
                                       "use train.analysis = \"op\"", source)
@@ -377,8 +376,21 @@ def parse(data: dict[str, Any], source: str = "<config>") -> Config:
     return cfg
 
 
+def check_parallel(cfg: Config) -> None:
+    """Worker processes settle with `.op`, and transistor-level cells also in transient mode: their
+    engine keeps the devices as resistors (engines/transistor.py), so a worker's batch cannot move
+    the device states the parent holds; the ideal cells' transient may fall back to the dynamic
+    form, where the devices move inside ngspice."""
+    t = cfg.train
+    if (t.workers > 1 or t.scheduler or t.isolate) and t.analysis != "op" and not cfg.neuron.transistor_level:
+        raise ConfigError("train.workers", "parallel workers settle with .op at the ideal and macromodel levels "
+                                           "(transient mode there runs serially); use analysis = \"op\" or "
+                                           "workers = 1", cfg.source)
+
+
 def check_trainable(cfg: Config, network: Network) -> None:
     """The data fits the network: pixels = inputs, classes = outputs; the neuron level trains."""
+    check_parallel(cfg)  # again: --workers and --analysis override the parsed config
     if cfg.neuron.transistor_level and cfg.train.backend == "ngspice":
         _check_transistor_training(cfg, network)
     if cfg.train.rule == "rbp" and cfg.train.backend == "ngspice" and cfg.neuron.transistor_level:

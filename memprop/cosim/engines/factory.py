@@ -17,8 +17,9 @@ def make_engine(backend: str, network: Network, analysis: str = "op", settle_tim
     """The engine for a backend: serial in this process, or in worker processes (parallel, or
     isolated so that a crashed or hung ngspice is restarted instead of ending the run)."""
     if workers > 1 or scheduler or (isolate and backend == "ngspice"):
-        if analysis != "op":
-            raise ConfigError("train.workers", "parallel workers settle with .op; transient mode runs serially")
+        if analysis != "op" and not network.neuron.transistor_level:
+            raise ConfigError("train.workers", "parallel workers settle with .op; transient mode runs serially "
+                                               "at the ideal and macromodel levels")
         return ParallelEngine(network, workers=workers, backend=backend, rule=rule, scheduler=scheduler,
-                              timeout=timeout, batching=batching)
+                              timeout=timeout, batching=batching, analysis=analysis, settle_time=settle_time)
     return serial_engine(backend, network, analysis, settle_time, rule, batching, device_form, precision)

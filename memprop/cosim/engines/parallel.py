@@ -8,7 +8,10 @@ are put back in order. A worker loads its deck once and afterwards only alters v
 sample's `.op` is independent of what ran before it, so a parallel run computes exactly what the
 serial run computes: same seed, same weights. With the batched engine (sweeps that start every
 point from the previous one) a worker's points start from other points than the serial run's, so
-the weights agree to Newton's convergence (< 1e-12 here), not bit for bit.
+the weights agree to Newton's convergence (< 1e-12 here), not bit for bit. Transistor-level cells
+train in transient mode here too (engines/transistor.py): each worker's transient chains its own
+part of every batch, so a free phase starts from another sample's end than in the serial run and
+the phases agree to their settling (the engine counts phases that had not settled).
 
 Workers are sticky: worker w always settles part w of every batch, so the sweep deck it loaded
 for upcoming batches is still the right one; the parent sends a worker the upcoming parts only
@@ -32,7 +35,8 @@ from memprop.cosim.engines.base import Phase
 _WORKER_ENGINES: dict[str, Any] = {}
 
 
-def _worker_engine(key: str, network: Network, backend: str, rule: str, batching: str = "sweep") -> Any:
+def _worker_engine(key: str, network: Network, backend: str, rule: str, batching: str = "sweep",
+                   analysis: str = "op", settle_time: float = 20.0) -> Any:
     from memprop.cosim.engines.serial import serial_engine
 
     engine = _WORKER_ENGINES.get(key)
@@ -45,20 +49,21 @@ def _worker_engine(key: str, network: Network, backend: str, rule: str, batching
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1)
-        engine = serial_engine(backend, network, "op", 20.0, rule, batching=batching)
+        engine = serial_engine(backend, network, analysis, settle_time, rule, batching=batching)
         _WORKER_ENGINES[key] = engine
     return engine
 
 
 def run_chunk(key: str, network: Network, backend: str, rule: str, states: dict[str, np.ndarray],
               x: np.ndarray, y: np.ndarray | None, betas: list[float] | None,
-              ahead: list[tuple] | None = None, batching: str = "sweep") -> dict[str, Any]:
+              ahead: list[tuple] | None = None, batching: str = "sweep", analysis: str = "op",
+              settle_time: float = 20.0) -> dict[str, Any]:
     """Settle one part of a batch in this worker: EP phases (betas) or the RBP adjoint phase
     (betas None). `ahead`: this worker's parts of the batches that follow, for its sweep deck."""
     import time
 
     t0 = time.perf_counter()
-    engine = _worker_engine(key, network, backend, rule, batching)
+    engine = _worker_engine(key, network, backend, rule, batching, analysis, settle_time)
     before = dict(getattr(engine, "stats", {}))
     engine.program(SynapseStates({k: np.asarray(v) for k, v in states.items()}))
     t_program = time.perf_counter() - t0
@@ -93,7 +98,7 @@ class ParallelEngine:
 
     def __init__(self, network: Network, *, workers: int, backend: str = "ngspice", rule: str = "ep",
                  scheduler: str | None = None, timeout: float = 600.0, retries: int = 3,
-                 batching: str = "sweep") -> None:
+                 batching: str = "sweep", analysis: str = "op", settle_time: float = 20.0) -> None:
         if workers < 1:
             raise ConfigError("workers", f"must be >= 1, got {workers}")
         self.network = network
@@ -105,6 +110,7 @@ class ParallelEngine:
         self.timeout = timeout
         self.retries = retries
         self.batching = batching
+        self.analysis, self.settle_time = analysis, settle_time
         self.worker_pids: set[int] = set()
         self.states: SynapseStates | None = None
         self.stats: dict[str, float] = {}
@@ -165,7 +171,8 @@ class ParallelEngine:
         chunks = self._parts(x.shape[0])
         states = {k: v for k, v in self.states.items()}
         args = [(self.key, self.network, self.backend, self.rule, states, x[c], None if y is None else y[c], betas,
-                 self._ahead_parts(w, upcoming, betas is None), self.batching) for w, c in enumerate(chunks)]
+                 self._ahead_parts(w, upcoming, betas is None), self.batching, self.analysis, self.settle_time)
+                for w, c in enumerate(chunks)]
         if self._client is not None:
             results = self._dask_map(args)
         else:

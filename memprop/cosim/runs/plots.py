@@ -59,6 +59,8 @@ def waveforms(wave: Waveform, network: Network, path: Path, label: int | None = 
     fig, ax = plt.subplots(figsize=(8, 3.6))
     out = network.output_slice()
     t_us = wave.t * 1e6
+    lo, hi = network.neuron.v_low, network.neuron.v_high
+    top = hi + 0.12 * (hi - lo)
     for k, idx in enumerate(range(out.start, out.stop)):
         style = "-" if label is None or k != label else "-"
         width = 2.4 if label is not None and k == label else 1.0
@@ -66,10 +68,10 @@ def waveforms(wave: Waveform, network: Network, path: Path, label: int | None = 
     for p, beta in enumerate(wave.betas):
         t0 = t_us[wave.phase == p][0]
         ax.axvline(t0, color="k", lw=0.5, ls=":")
-        ax.text(t0, 1.02, "free" if beta == 0 else f"β = {beta:+g}", fontsize=8, va="bottom")
+        ax.text(t0, hi + 0.02 * (hi - lo), "free" if beta == 0 else f"β = {beta:+g}", fontsize=8, va="bottom")
     ax.set_xlabel("time (µs)")
     ax.set_ylabel("output V (V)")
-    ax.set_ylim(-0.05, 1.12)
+    ax.set_ylim(lo - 0.05 * (hi - lo), top)  # the activation's swing, the phase labels above it
     ax.legend(fontsize=7, ncol=5, loc="lower right")
     ax.set_title(f"{wave.simulator} transient: free phase, then nudged phases continuing from it", fontsize=10)
     return save_figure(fig, path)
