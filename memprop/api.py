@@ -313,7 +313,7 @@ def evaluate(run: Run | str | Path, backend: str | None = None) -> dict[str, Any
     splits = load_splits(cfg.data.dataset, seed=cfg.data.seed, validation=cfg.data.validation,
                          train_size=cfg.data.train_size, test_size=cfg.data.test_size,
                          data_dir=cfg.data.data_dir or None, verify=cfg.data.verify)
-    engine = make_engine(backend or cfg.train.backend, net)
+    engine = make_engine(backend or cfg.train.backend, net, *_eval_analysis(cfg, net))
     engine.program(r.states)
     try:
         test, val = evaluate_engine(engine, net, splits.test), evaluate_engine(engine, net, splits.validation)
@@ -323,6 +323,15 @@ def evaluate(run: Run | str | Path, backend: str | None = None) -> dict[str, Any
             "test_accuracy": test["accuracy"], "test_loss": test["loss"], "test_size": len(splits.test.y),
             "validation_accuracy": val["accuracy"], "validation_size": len(splits.validation.y),
             "best_validation": r.best_validation}
+
+
+def _eval_analysis(cfg: Any, network: Any) -> tuple[str, float]:
+    """How `evaluate` settles the images: as training did at transistor level (an `.op` there needs
+    gmin stepping, ~4 s at sky130 64-32-10), else with `.op`s (the ideal and macromodel cells'
+    transient ends where their operating point is)."""
+    if network.neuron.transistor_level:
+        return cfg.train.analysis, cfg.train.settle_time
+    return "op", cfg.train.settle_time
 
 
 # ---- export and validation ----

@@ -396,20 +396,27 @@ def _analysis_context(network: Network, lines_of: dict[str, list[str]], analysis
 #: Numeric simulator options a deck may carry (tolerances, iteration limits, stepping).
 OPTIONS = ("reltol", "abstol", "vntol", "trtol", "gmin", "itl1", "itl2", "itl4", "pivtol", "pivrel", "gminsteps",
            "srcsteps")
+#: Transient integration methods a deck may ask for (`method=gear`).
+METHODS = ("trap", "gear")
 
 
 def _option_text(options: Sequence[str]) -> str:
-    """`name=value ...` for a `.options` line: known option names with number values only."""
-    out = []
-    for opt in options:
-        name, _, value = str(opt).partition("=")
-        try:
-            if name not in OPTIONS:
-                raise ValueError
-            out.append(f"{name}={number(float(value))}")
-        except ValueError:
-            raise ConfigError("options", f"not a numeric simulator option ({', '.join(OPTIONS)}): {opt!r}") from None
-    return " ".join(out)
+    """`name=value ...` for a `.options` line: known option names with number values, or an
+    integration method by name; nothing else reaches the deck."""
+    return " ".join(_option(str(opt)) for opt in options)
+
+
+def _option(opt: str) -> str:
+    name, _, value = opt.partition("=")
+    if name == "method" and value in METHODS:
+        return opt
+    try:
+        if name not in OPTIONS:
+            raise ValueError
+        return f"{name}={number(float(value))}"
+    except ValueError:
+        raise ConfigError("options", f"not a numeric simulator option ({', '.join(OPTIONS)}) or method="
+                                     f"{'|'.join(METHODS)}: {opt!r}") from None
 
 
 def _check_tables(network: Network, tables: PointTables) -> None:

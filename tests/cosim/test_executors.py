@@ -66,5 +66,5 @@ def test_dask_local_cluster_gives_the_serial_weights(tmp_path):
 def test_parallel_workers_need_op_mode():
     from memprop.circuits.validation import ConfigError
 
-    with pytest.raises(ConfigError, match="parallel workers settle with .op"):
+    with pytest.raises(ConfigError, match="train.workers.*worker processes settle with .op"):
         parse(tomllib.loads('[train]\nworkers = 2\nanalysis = "tran"\n'))

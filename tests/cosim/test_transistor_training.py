@@ -19,7 +19,7 @@ from memprop.cosim.engines.parallel import ParallelEngine
 from memprop.cosim.engines.transistor import TransistorTransientEngine
 from memprop.cosim.runs.validate import _op_outputs
 from memprop.netgen import pdk
-from tests.cosim.batches import random_batches, train_phases as _train_phases
+from tests.cosim.batches import SYMMETRIC, random_batches, train_phases as _train_phases
 
 
 
@@ -48,7 +48,7 @@ def test_free_phases_end_at_the_operating_points_of_their_batchs_device_states(c
         assert np.max(np.abs(phases[k][0].v[:, out] - ops)) < 0.01 * net.neuron.v_high, k
     # both batches in one deck, its transient paused between them to write the new states
     assert stats["chunks"] == 1 and stats["alters"] > 0 and stats["points"] == 12
-    assert stats["sweep_fallbacks"] == 0 and "max_twin_diff_mv" not in stats
+    assert stats["unsettled_phases"] == 0 and "max_twin_diff_mv" not in stats
 
 
 def test_nudged_phases_pull_the_outputs_towards_the_targets(cmos_run):
@@ -139,8 +139,6 @@ def test_a_runs_waveform_at_transistor_level_is_one_transient_of_its_phases(ngsp
 def test_two_workers_settle_the_phases_the_serial_run_settles(cmos_run):
     """Each worker chains its own part of every batch in its own transient: a free phase starts
     from another sample's end than in the serial run, so the phases agree to their settling."""
-    from memprop.cosim.engines.parallel import ParallelEngine
-
     net, states, batches, serial, _ = cmos_run
     engine = ParallelEngine(net, workers=2, analysis="tran", settle_time=100.0)
     parallel = _train_phases(engine, batches, states)
@@ -154,9 +152,61 @@ def test_two_workers_settle_the_phases_the_serial_run_settles(cmos_run):
 def test_workers_in_transient_mode_are_for_transistor_cells_only():
     cfg = parse({"neuron": {"level": "cmos"}, "train": {"backend": "ngspice", "analysis": "tran", "workers": 2}})
     check_trainable(cfg, build_network(cfg))
-    assert isinstance(make_engine("ngspice", build_network(cfg), "tran", 100.0, workers=2), ParallelEngine)
+    engine = make_engine("ngspice", build_network(cfg), "tran", 100.0, workers=2)
+    try:
+        assert isinstance(engine, ParallelEngine)
+    finally:
+        engine.close()
     with pytest.raises(ConfigError, match="train.workers.*ideal and macromodel"):
         parse({"train": {"backend": "ngspice", "analysis": "tran", "workers": 2}})
     ideal = parse({"train": {"backend": "ngspice", "analysis": "tran"}})
     with pytest.raises(ConfigError, match="train.workers"):  # as `--workers 2` overrides it
         check_trainable(replace(ideal, train=replace(ideal.train, workers=2)), build_network(ideal))
+
+    with pytest.raises(ConfigError, match="train.isolate"):
+        parse({"train": {"backend": "ngspice", "analysis": "tran", "isolate": True}})
+
+
+def test_a_transistor_run_whose_lines_would_switch_its_devices_is_refused_before_it_starts():
+    """cmos lines swing to 1 V; Stanford-PKU RRAM switches from 1.105 V: less than the 10 % margin
+    the read form keeps, so every batch would be refused (no dynamic form at transistor level)."""
+    rram = parse({"neuron": {"level": "cmos"}, "device": {"model": "stanford-rram"},
+                  "train": {"backend": "ngspice", "analysis": "tran"}})
+    with pytest.raises(ConfigError, match=r"device.model.*switches from 1.11 V.*swing to 1 V.*margin"):
+        check_trainable(rram, build_network(rram))
+    lower = replace(rram, neuron=replace(rram.neuron, v_high=0.9))
+    check_trainable(lower, build_network(lower))
+    per_phase = _sky130(batching="per-phase")
+    with pytest.raises(ConfigError, match="train.batching.*back to back"):
+        check_trainable(per_phase, build_network(per_phase))
+
+
+def test_the_settling_check_sees_a_slow_drift_between_two_time_points():
+    """A drift slow enough for ngspice to take one time step across the whole checked tail: only
+    the phase's end lies in the tail, the motion comes from the line interpolated at its start."""
+    times = np.array([0.0, 10.0, 20.0])
+    v = np.array([[0.0, 0.5], [0.0, 0.5], [0.1, 0.5]])  # line 0 drifts by 0.1 V over the last step
+    motion = TransistorTransientEngine._motion(times, v, 18.0, 2, 3)
+    assert motion == pytest.approx(0.02)
+
+
+def test_evaluating_a_transistor_run_settles_as_its_training_did():
+    from memprop.api import _eval_analysis
+
+    cfg = _sky130(settle_time=80.0)
+    assert _eval_analysis(cfg, build_network(cfg)) == ("tran", 80.0)
+    ideal = parse({"train": {"backend": "ngspice", "analysis": "tran"}})
+    assert _eval_analysis(ideal, build_network(ideal))[0] == "op"
+
+
+def test_a_transistor_runs_waveform_has_the_phases_of_its_training_length(ngspice):
+    """Whatever trained it (the twin cannot continue a transistor cell's phase), the picture is the
+    transistor network's, each phase train.settle_time tau long, as training settled it."""
+    from memprop.cosim.runs.trainer import _waveform
+
+    cfg = parse({"network": {"layers": [6, 5, 3]}, "neuron": {"level": "cmos"},
+                 "train": {"backend": "behavioral", "settle_time": 50.0}})
+    net = build_network(cfg)
+    args = (net, glorot_states(net, 0, gain=0.8), np.full(6, 0.5), np.array([1.0, 0.0, 0.0]), SYMMETRIC, 10e-6)
+    wave = _waveform(cfg, net, args)
+    assert wave.simulator == "ngspice (transistor level)" and wave.t[-1] == pytest.approx(3 * 50e-6, rel=1e-6)

@@ -72,11 +72,17 @@ def test_tables_must_fit_the_network():
         render(net, states, analysis="dc")
 
 
-@pytest.mark.parametrize("option", ["reltol=1e-6\n.control", "shell=1", "reltol=abc", "re ltol=1"])
+@pytest.mark.parametrize("option", ["reltol=1e-6\n.control", "shell=1", "reltol=abc", "re ltol=1", "method=euler",
+                                    "method=gear\n.control", "method=1"])
 def test_options_reaching_the_deck_are_validated(option):
     net, states = _net()
     with pytest.raises(ConfigError, match="numeric simulator option"):
         render(net, states, options=[option])
+
+
+def test_a_deck_may_name_its_integration_method():
+    net, states = _net()
+    assert ".options trtol=20 method=gear" in render(net, states, options=["trtol=20", "method=gear"]).text
 
 
 def _printed(stdout: str, column: int) -> list[float]:

@@ -382,10 +382,13 @@ def check_parallel(cfg: Config) -> None:
     the device states the parent holds; the ideal cells' transient may fall back to the dynamic
     form, where the devices move inside ngspice."""
     t = cfg.train
-    if (t.workers > 1 or t.scheduler or t.isolate) and t.analysis != "op" and not cfg.neuron.transistor_level:
-        raise ConfigError("train.workers", "parallel workers settle with .op at the ideal and macromodel levels "
-                                           "(transient mode there runs serially); use analysis = \"op\" or "
-                                           "workers = 1", cfg.source)
+    if t.analysis == "op" or cfg.neuron.transistor_level:
+        return
+    for name, used in (("workers", t.workers > 1), ("scheduler", bool(t.scheduler)), ("isolate", t.isolate)):
+        if used:
+            raise ConfigError(f"train.{name}", "worker processes settle with .op at the ideal and macromodel levels "
+                                               f"(transient mode there runs serially in this process); use analysis "
+                                               f"= \"op\" or leave train.{name} at its default", cfg.source)
 
 
 def check_trainable(cfg: Config, network: Network) -> None:
@@ -422,6 +425,23 @@ def _check_transistor_training(cfg: Config, network: Network) -> None:
     if t.analysis == "tran" and network.device.read_limit <= 0:
         raise ConfigError("device.model", f"{level} neurons train with the devices in their read form, which needs a "
                                           f"switching threshold; {cfg.device.model!r} has none", cfg.source)
+    _check_read_form_holds(cfg, network)
+    if t.analysis == "tran" and t.batching != "sweep":
+        raise ConfigError("train.batching", f"{level} neurons train with their phases back to back in one transient "
+                                            "(batching = \"sweep\"); one transient per phase would start each "
+                                            "from its operating point", cfg.source)
+
+
+def _check_read_form_holds(cfg: Config, network: Network) -> None:
+    """The lines swing within [v_low, v_high] and so do the inputs: if that reaches 90 % of the
+    devices' switching threshold, every batch would be refused (the transistor engine has no
+    dynamic form to fall back to), so the run is refused before it starts."""
+    nrn, limit = network.neuron, network.device.read_limit
+    if cfg.train.analysis == "tran" and max(abs(nrn.v_low), abs(nrn.v_high)) > 0.9 * limit:
+        raise ConfigError("device.model", f"{cfg.device.model!r} switches from {limit:.3g} V, and the {nrn.level} "
+                                          f"lines swing to {max(abs(nrn.v_low), abs(nrn.v_high)):g} V: the read form "
+                                          "needs a 10 % margin (a device with a higher threshold, or a smaller "
+                                          "neuron.v_high)", cfg.source)
 
 
 def load(path: str | Path | None) -> Config:

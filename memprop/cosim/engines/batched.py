@@ -392,6 +392,8 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
 
     #: Whether the analysis starts from the initial conditions (ideal cells) or the operating point.
     uic = True
+    #: The transient decks' simulator options.
+    tran_options = TRAN_OPTIONS
 
     def __init__(self, network: Network, *, settle_time: float = 20.0, tolerance: float = 1e-3) -> None:
         self._check_fits(network)
@@ -498,7 +500,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         self._ends = phase_ends(tables.points, self.phase_time, PHASE_RISE * self.phase_time)
         self._tail = 0
         return render(self.network, self.states, tables=tables, nudge=nudge, analysis="none", flat=True,
-                      phase_time=self.phase_time, options=TRAN_OPTIONS)
+                      phase_time=self.phase_time, options=self.tran_options)
 
     def _capacity(self) -> int:
         return min(chunk_points(self.network), TRAN_CHUNK_POINTS)

@@ -16,8 +16,9 @@ def serial_engine(backend: str, network: Network, analysis: str = "op", settle_t
     into warm-started sweeps unless batching is "per-phase"; so are transient phases (back to back
     in one `.tran`, devices in their read form) where the read form is right
     (batched_transient_fits) and device_form is "auto"; other transients run per phase with the
-    devices' state equations live. Transistor-level cells train in transient mode only, their
-    phases back to back in one `.tran` (engines/transistor.py)."""
+    devices' state equations live. Transistor-level cells in transient mode have their phases back
+    to back in one `.tran` (engines/transistor.py); sky130 trains in that mode only (config.py),
+    cmos `.op` phases still go to the sweep (as slow as cold `.op`s there)."""
     if backend == "ngspice" and network.neuron.transistor_level and analysis == "tran":
         return TransistorTransientEngine(network, settle_time=settle_time)
     if backend == "ngspice" and analysis == "op" and batching == "sweep":

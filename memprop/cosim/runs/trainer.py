@@ -485,6 +485,22 @@ def load_run(run_dir: Path) -> tuple[Config, SynapseStates, dict[str, Any]]:
 WAVEFORM_SPICE_DEVICES = 100_000
 
 
+def _waveform(cfg: Config, network: Network, args: tuple) -> Any:
+    """The free and nudged phases of one test image: a transistor-level network in one transient,
+    as its engine trains it (whichever backend trained it: the twin cannot continue a transistor
+    cell's phase), an ideal network too large for an ngspice transient by the numpy twin, else
+    ngspice's consecutive transients."""
+    from memprop.cosim.engines.transient import transient_phases, twin_transient_phases
+
+    if network.neuron.transistor_level:
+        from memprop.cosim.engines.transistor import transistor_transient_phases
+
+        return transistor_transient_phases(*args[:-1], cfg.train.settle_time * network.neuron.tau)
+    if network.n_devices > WAVEFORM_SPICE_DEVICES and network.neuron.level == "ideal":
+        return twin_transient_phases(*args)  # an ngspice .tran of this size would take hours
+    return transient_phases(*args)
+
+
 def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: SynapseStates,
                     rows: list[dict[str, Any]], splits: Splits, waveform: bool = True) -> list[Path]:
     """The trained deck and the plots of a finished run."""
@@ -506,20 +522,11 @@ def write_artifacts(cfg: Config, run_dir: Path, network: Network, states: Synaps
     written += list(plots.conductances(network, states, run_dir / rundir.CONDUCTANCE_HIST,
                                        run_dir / rundir.CONDUCTANCE_MAPS))
     if waveform:
-        from memprop.cosim.engines.transient import transient_phases, twin_transient_phases
-
         label = int(splits.test.y[0]) if len(splits.test.y) else int(splits.train.y[0])
         n_out = network.group(network.output_group).size
         y = one_hot(np.array([label]), n_out, lo, hi)[0]
         args = (network, states, lo + (hi - lo) * sample, y, [0.0, cfg.train.beta, -cfg.train.beta],
                 10 * network.neuron.tau)
-        if network.neuron.transistor_level:
-            from memprop.cosim.engines.transistor import transistor_transient_phases
-
-            wave = transistor_transient_phases(*args[:-1], cfg.train.settle_time * network.neuron.tau)
-        elif network.n_devices > WAVEFORM_SPICE_DEVICES and network.neuron.level == "ideal":
-            wave = twin_transient_phases(*args)  # an ngspice .tran of this size would take hours
-        else:
-            wave = transient_phases(*args)
+        wave = _waveform(cfg, network, args)
         written.append(plots.waveforms(wave, network, run_dir / rundir.WAVEFORMS, label))
     return written
