@@ -95,6 +95,12 @@ class TransistorTransientEngine(BatchedTransientEngine):
         inputs[0] = inputs[1]
         return PointTables(inputs, tables.targets, tables.beta)
 
+    def last_waveform(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The last read stretch of the transient: times, the lines' activations, and the end time
+        of every point of the loaded deck (point 0 is where the transient started)."""
+        times, v = self._waveform
+        return times, v, self._ends
+
     def _read(self, chunk, first: int, stop: int) -> np.ndarray:
         rows = super()._read(chunk, first, stop)
         self._check_settled(self._ends[first:stop])
@@ -133,7 +139,7 @@ def transistor_transient_phases(network: Network, states: SynapseStates, x: np.n
     try:
         engine.program(states)
         engine.phases(np.asarray(x)[None], np.asarray(y)[None], list(betas))
-        (times, v), ends = engine._waveform, engine._ends
+        times, v, ends = engine.last_waveform()
     finally:
         engine.close()
     # point 0 is where the transient starts (the sample at its operating point); the analysis runs
