@@ -75,6 +75,12 @@ class MemristorModel:
         """Largest |v| that leaves the state unchanged (0 for threshold-less models)."""
         return 0.0
 
+    def reads_safely(self, v: float) -> bool:
+        """|v| up to `v` keeps the device in its read form with a 10 % margin below read_limit
+        (a resistor in the deck: the transient engines' condition, checked before a batch and by
+        the config before a transistor-level run)."""
+        return v <= 0.9 * self.read_limit
+
     @property
     def characteristic_drive(self) -> tuple[float, float]:
         """(amplitude V, frequency Hz) of a sine that switches the device part-way in one period."""

@@ -16,6 +16,7 @@ from memprop.cosim.engines.perphase import NgspiceEngine
 from memprop.cosim.engines.factory import make_engine
 from tests.cosim.batches import random_batches as _batches, train_phases as _run
 
+
 def test_batched_read_form_transients_equal_per_phase_dynamic_transients(ngspice):
     """Two batches in one `.tran` (devices as resistors, re-programmed at the pause between them)
     against every phase its own `.tran` with the VTEAM state equations live: the same phase ends."""

@@ -418,15 +418,17 @@ def _check_transistor_training(cfg: Config, network: Network) -> None:
         raise ConfigError("train.analysis", "sky130 neurons train with analysis = \"tran\" (phases back to back in one "
                                             "transient): each .op or sweep point at sky130 needs gmin stepping, ~4 s",
                           cfg.source)
-    if t.analysis == "tran" and t.device_form != "auto":
+    if t.analysis != "tran":
+        return  # cmos .op phases go to the sweep (engines/serial.py)
+    if t.device_form != "auto":
         raise ConfigError("train.device_form", f"{level} neurons train with the devices in their read form "
                                                "(device_form = \"auto\"): their dynamic form is built for ideal cells",
                           cfg.source)
-    if t.analysis == "tran" and network.device.read_limit <= 0:
+    if network.device.read_limit <= 0:
         raise ConfigError("device.model", f"{level} neurons train with the devices in their read form, which needs a "
                                           f"switching threshold; {cfg.device.model!r} has none", cfg.source)
     _check_read_form_holds(cfg, network)
-    if t.analysis == "tran" and t.batching != "sweep":
+    if t.batching != "sweep":
         raise ConfigError("train.batching", f"{level} neurons train with their phases back to back in one transient "
                                             "(batching = \"sweep\"); one transient per phase would start each "
                                             "from its operating point", cfg.source)
@@ -436,11 +438,11 @@ def _check_read_form_holds(cfg: Config, network: Network) -> None:
     """The lines swing within [v_low, v_high] and so do the inputs: if that reaches 90 % of the
     devices' switching threshold, every batch would be refused (the transistor engine has no
     dynamic form to fall back to), so the run is refused before it starts."""
-    nrn, limit = network.neuron, network.device.read_limit
-    if cfg.train.analysis == "tran" and max(abs(nrn.v_low), abs(nrn.v_high)) > 0.9 * limit:
-        raise ConfigError("device.model", f"{cfg.device.model!r} switches from {limit:.3g} V, and the {nrn.level} "
-                                          f"lines swing to {max(abs(nrn.v_low), abs(nrn.v_high)):g} V: the read form "
-                                          "needs a 10 % margin (a device with a higher threshold, or a smaller "
+    nrn, swing = network.neuron, max(abs(network.neuron.v_low), abs(network.neuron.v_high))
+    if not network.device.reads_safely(swing):
+        raise ConfigError("device.model", f"{cfg.device.model!r} switches from {network.device.read_limit:.3g} V, "
+                                          f"and the {nrn.level} lines swing to {swing:g} V: the read form needs a "
+                                          "10 % margin (a device with a higher threshold, or a smaller "
                                           "neuron.v_high)", cfg.source)
 
 

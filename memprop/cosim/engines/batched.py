@@ -441,7 +441,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         and the inputs; the read form holds if that is below the threshold, with a 10 % margin."""
         nrn = self.network.neuron
         bound = max(abs(nrn.v_low), abs(nrn.v_high), float(np.max(np.abs(x))) if x.size else 0.0)
-        return bound <= 0.9 * self.network.device.read_limit
+        return self.network.device.reads_safely(bound)
 
     _peak = 0.0
 
@@ -503,7 +503,7 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
                       phase_time=self.phase_time, options=self.tran_options)
 
     def _capacity(self) -> int:
-        return min(chunk_points(self.network), TRAN_CHUNK_POINTS)
+        return transient_chunk_points(self.network)
 
     def _start(self, chunk: Chunk, pause: int | None) -> str:
         step = self.phase_time / 10
@@ -537,6 +537,11 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         self._starts = rows[:-1, n:]
         self._waveform = (times, values[:, :n])
         return rows[1:]
+
+
+def transient_chunk_points(network: Network) -> int:
+    """Points one transient deck may hold (its vectors are read back after every batch)."""
+    return min(chunk_points(network), TRAN_CHUNK_POINTS)
 
 
 def batched_transient_fits(network: Network) -> bool:

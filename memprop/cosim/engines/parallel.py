@@ -150,11 +150,11 @@ class ParallelEngine:
 
     def _ahead_parts(self, w: int, upcoming: Any, rbp: bool) -> list[tuple]:
         """Worker w's parts of the batches after this one, as many as one sweep deck holds."""
-        from memprop.cosim.engines.batched import TRAN_CHUNK_POINTS, chunk_points
+        from memprop.cosim.engines.batched import chunk_points, transient_chunk_points
 
         if upcoming is None or self._ahead[w] > 0 or self.backend != "ngspice" or self.batching != "sweep":
             return []
-        room = chunk_points(self.network) if self.analysis == "op" else min(chunk_points(self.network), TRAN_CHUNK_POINTS)
+        room = chunk_points(self.network) if self.analysis == "op" else transient_chunk_points(self.network)
         out, m = [], 1
         while room > 0 and (nxt := upcoming(m)) is not None:
             x, y, betas = nxt

@@ -29,8 +29,6 @@ runs side by side 142-147 s each.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from memprop.circuits.network import Network, SynapseStates
@@ -40,7 +38,6 @@ from memprop.cosim.engines.transient import Waveform
 from memprop.cosim.simulator.session import SimulationError
 from memprop.netgen.sweep import PointTables
 
-LOG = logging.getLogger("memprop.engine")
 #: The tail of each phase checked for motion (a fraction of the phase).
 TAIL = 0.1
 #: Motion in that tail above this fraction of the activation swing counts the phase as unsettled.
@@ -119,9 +116,10 @@ class TransistorTransientEngine(BatchedTransientEngine):
         times, v = self._waveform
         nrn = self.network.neuron
         band = BAND * (nrn.v_high - nrn.v_low)
-        lo = np.searchsorted(times, ends - TAIL * self.phase_time, side="left")
+        starts = ends - TAIL * self.phase_time
+        lo = np.searchsorted(times, starts, side="left")
         hi = np.searchsorted(times, ends * (1 + 1e-12), side="right")
-        for start, a, b in zip(ends - TAIL * self.phase_time, lo, hi):
+        for start, a, b in zip(starts, lo, hi):
             motion = self._motion(times, v, start, a, b)
             self.stats["max_end_motion_mv"] = max(self.stats["max_end_motion_mv"], 1e3 * motion)
             if motion > band:
