@@ -75,6 +75,13 @@ class MemristorModel:
         """Largest |v| that leaves the state unchanged (0 for threshold-less models)."""
         return 0.0
 
+    @property
+    def switching_band(self) -> tuple[float, float] | None:
+        """(low, high): the voltages strictly between them never move the state, whatever it is
+        (None for models without such a band). The dynamic form tests this band first, so below
+        threshold a time step evaluates one comparison per device instead of the state equation."""
+        return None
+
     def reads_safely(self, v: float) -> bool:
         """|v| up to `v` keeps the device in its read form with a 10 % margin below read_limit
         (a resistor in the deck: the transient engines' condition, checked before a batch and by
@@ -232,6 +239,10 @@ class VTEAM(_ResistiveRange):
         return min(self.v_on, -self.v_off)
 
     @property
+    def switching_band(self) -> tuple[float, float] | None:
+        return self.v_off, self.v_on
+
+    @property
     def characteristic_drive(self) -> tuple[float, float]:
         return 1.3 * max(self.v_on, -self.v_off) + 0.5, 1e5
 
@@ -304,6 +315,10 @@ class Yakopcic(MemristorModel):
     @property
     def read_limit(self) -> float:
         return min(self.v_p, self.v_n)
+
+    @property
+    def switching_band(self) -> tuple[float, float] | None:
+        return -self.v_n, self.v_p
 
     @property
     def characteristic_drive(self) -> tuple[float, float]:

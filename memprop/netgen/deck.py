@@ -62,17 +62,46 @@ def read_value(network: Network, x: np.ndarray, name: str) -> np.ndarray:
     return 1.0 / value if network.device.linear_read else value
 
 
-def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale: bool = False) -> str:
+def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale: bool = False,
+                xspice: bool = True) -> str:
     """The device template of `device` rendered: its `memristor` (dynamic) and `memread` subckts.
-    switching_scale: the dynamic subckt takes `vs`, each instance's switching-voltage factor."""
+    switching_scale: the dynamic subckt takes `vs`, each instance's switching-voltage factor.
+    xspice: a linear read's current in the dynamic form is ngspice's compiled divider (XSPICE
+    `divide`) instead of a behavioural source (measured: the dynamic form's time step ~1.5x
+    cheaper at 64-32-10); False for an ngspice built without code models."""
     dev = device
     raw = {k: getattr(dev, k) for k in dev.__dataclass_fields__}
     ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw,
-                           "switching_scale": switching_scale}
+                           "switching_scale": switching_scale, "xspice": xspice and dev.linear_read,
+                           "gate": switching_gate(dev)}
     if isinstance(dev, HPLinearDrift):
         ctx["k"] = number(dev.k)
     ctx.update({k: number(v) for k, v in dev.spice_constants().items()})
+    if ctx["xspice"]:
+        ctx["divider"] = divider_constants(dev)
     return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
+
+
+def divider_constants(device: MemristorModel) -> dict[str, str]:
+    """A linear read's R(x) = gain * (x + offset), the denominator of XSPICE's `divide` (its
+    den_gain and den_offset), from the model's own resistance at the state bounds."""
+    lo, hi = device.x_lo, device.x_hi
+    r_lo, r_hi = (float(device.resistance(np.asarray(x))) for x in (lo, hi))
+    gain = (r_hi - r_lo) / (hi - lo)
+    return {"gain": number(gain), "offset": number(r_lo / gain - lo)}
+
+
+def switching_gate(device: MemristorModel) -> str:
+    """The dynamic form's test that a device's voltage lies outside its switching band, as one
+    comparison: v outside (low, high) <=> |v - mid| > half. Empty for models without a band.
+    ngspice evaluates the state equation and its derivatives only where the test holds (its
+    ternary is lazy), so reads cost a comparison per device and time step."""
+    band = device.switching_band
+    if band is None:
+        return ""
+    mid, half = (band[0] + band[1]) / 2.0, (band[1] - band[0]) / 2.0
+    shifted = "V(p,n)" if mid == 0.0 else f"(V(p,n)-{number(mid)})" if mid > 0 else f"(V(p,n)+{number(-mid)})"
+    return f"abs({shifted})>{number(half)}"
 
 
 #: The training deck's description of each cell (the exports have shorter ones); supply nodes
@@ -162,7 +191,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
            nudge: bool | None = None, nodeset: dict[str, float] | None = None, side: bool = False,
            side_gain: float = 1.0, input_step: float | None = None, dialect: str = "ngspice",
            tables: PointTables | None = None, flat: bool = False, options: Sequence[str] = (),
-           phase_time: float | None = None) -> Deck:
+           phase_time: float | None = None, xspice: bool = True) -> Deck:
     """The deck for `network` with `states` programmed in.
 
     form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
@@ -179,6 +208,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     options: simulator options written as `.options` (validated `name=number` pairs).
     phase_time: with tables, a transient sweep deck: the index steps through the points in time, one
     phase of this many seconds each (netgen/sweep.py `staircase`); analysis "tran" writes its `.tran`.
+    xspice: the dynamic form may use XSPICE code models (see `device_text`); False for an ngspice
+    without them (the session detects it: NgSpiceSession.xspice).
     """
     form = _resolve_form(network, states, analysis, form)
     in_values = _input_values(network, inputs, tables, analysis)
@@ -196,7 +227,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     include_nudge = (network.beta != 0.0) if nudge is None else nudge
     nudges, node_map["nudge"] = _nudges(network, lines_of, targets, tables) if include_nudge else ([], {})
     text = environment(dialect).get_template("deck.cir.j2").render(
-        **_head_context(network, title, header, side, dialect), **side_parts, form=form, sources=sources,
+        **_head_context(network, title, header, side, dialect, xspice and form == "dynamic"), **side_parts, form=form,
+        sources=sources,
         neurons=[{"instance": names.neuron_instance(nm), "nodes": names.neuron_nodes(nm)} for nm in node_map["neurons"]],
         bars=bars, nudges=nudges,
         **_analysis_context(network, lines_of, analysis, tran, tables, phase_time),
@@ -371,14 +403,16 @@ def _nudges(network: Network, lines_of: dict[str, list[str]], targets: np.ndarra
     return nudges, node_map
 
 
-def _head_context(network: Network, title: str, header: Sequence[str], side: bool, dialect: str) -> dict[str, Any]:
-    """The deck's title, header, parameters, device and neuron subcircuits, supplies and options."""
+def _head_context(network: Network, title: str, header: Sequence[str], side: bool, dialect: str,
+                  xspice: bool) -> dict[str, Any]:
+    """The deck's title, header, parameters, device and neuron subcircuits, supplies and options
+    (code models in the device subcircuit only where `xspice`: a dynamic deck for an ngspice with them)."""
     env, n = environment(dialect), network.neuron
     return dict(title=comment_lines(title)[0] if comment_lines(title) else "memprop network",
                 version=__version__, header=comment_lines(header),
                 neuron={"rf": number(n.r_f), "cf": number(n.c_f), "v_low": number(n.v_low), "v_high": number(n.v_high)},
                 gref=number(n.g_ref), beta=number(network.beta),
-                device_text=device_text(env, network.device), neuron_text=neuron_text(n, side),
+                device_text=device_text(env, network.device, xspice=xspice), neuron_text=neuron_text(n, side),
                 supplies=[(name, number(volts)) for name, volts in supplies(n).items()],
                 simulator_lines=simulator_lines(n), read_param="r" if network.device.linear_read else "x")
 

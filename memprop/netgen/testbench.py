@@ -58,10 +58,11 @@ def tran_timing(frequency: float, periods: float = 2.0, points_per_period: int =
 
 
 def device_testbench(device: MemristorModel, *, amplitude: float, frequency: float, periods: float = 2.0,
-                     x0: float = 0.5, points_per_period: int = 400) -> str:
+                     x0: float = 0.5, points_per_period: int = 400, xspice: bool = True) -> str:
     """An ngspice deck: `vdrive p 0` a sine of `amplitude` V at `frequency` Hz across one dynamic
     memristor `xdut p 0` starting from state x0, a `uic` transient of `periods` periods and a
-    `.print` of the drive, the source current and the state. Runs as-is with `ngspice -b`."""
+    `.print` of the drive, the source current and the state. Runs as-is with `ngspice -b`.
+    xspice: whether the device may use XSPICE code models (netgen.deck.device_text)."""
     if not isinstance(device, MemristorModel):
         raise ConfigError("device", f"must be a MemristorModel, got {type(device).__name__}")
     _check_drive(amplitude, frequency, periods, x0, points_per_period)
@@ -70,7 +71,7 @@ def device_testbench(device: MemristorModel, *, amplitude: float, frequency: flo
     timing = tran_timing(frequency, periods, points_per_period)
     env = environment("ngspice")
     return env.get_template("device_tb.cir.j2").render(
-        kind=device.kind, version=__version__, device_text=device_text(env, device).rstrip("\n"),
+        kind=device.kind, version=__version__, device_text=device_text(env, device, xspice=xspice).rstrip("\n"),
         amplitude=number(amplitude), frequency=number(frequency), x0=number(x0), reltol=number(RELTOL),
         step=number(timing.step), stop=number(timing.stop), max_step=number(timing.max_step))
 

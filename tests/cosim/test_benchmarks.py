@@ -45,7 +45,8 @@ def test_format_speed_reports_every_figure():
                               "tran": dict(epoch, seconds=70.0, max_twin_diff_mv=0.4)}],
                     "median_speedup": 4.0, "median_tran_ratio": 7.0},
          "transient": {"layers": [64, 32, 10], "memristors": 5460, "read_phase_s": 0.01, "dynamic_phase_s": 15.0,
-                       "ratio": 1500.0},
+                       "ratio": 1500.0, "dynamic_time_points": 125, "dynamic_ms_per_point": 52.5,
+                       "dynamic_max_twin_diff_mv": 0.42},
          "updates": [{"layers": [64, 32, 10], "memristors": 5460, "alters": 5376, "alter_s": 0.03,
                       "alter_us_each": 5.6, "reload_s": 0.08, "choice": "alter"}],
          "parallel": [{"batch": 20, "runs": [{"1": {"samples_per_s": 10.0}, "2": {"samples_per_s": 19.0}},
@@ -59,7 +60,8 @@ def test_format_speed_reports_every_figure():
                    "main 300 MB", "sweep point     1.00 ms", "x9.5", "per-phase 40.0 s, batched 10.0 s (x4.00)",
                    "outside ngspice 5.0 % / 9.0 %", "epoch speedup median x4.00", "5.6 us each", "-> alter",
                    "400 -> 403 MB (+3.0 MB)", "70.0 s = x7.0 the batched op epoch", "tran/op median x7.0",
-                   "batched read form 10.0 ms, per-phase dynamic form 15.0 s (x1500)"):
+                   "batched read form 10.0 ms, per-phase dynamic form 15.0 s (x1500; 52.5 ms per time point, "
+                   "125 points for 3 phases, within 0.42 mV of the twin)"):
         assert needle in text, needle
 
 
@@ -94,6 +96,9 @@ def test_transient_cost_times_the_read_and_the_dynamic_form(ngspice):
     r = transient_cost((6, 4, 3), batches=2, batch=2)
     assert r["read_phase_s"] > 0 and r["dynamic_phase_s"] > 0
     assert r["ratio"] == pytest.approx(r["dynamic_phase_s"] / r["read_phase_s"])
+    # three phases of 20 tau with steps of at most a tenth of a phase: at least 10 points each
+    assert r["dynamic_time_points"] >= 30 and r["dynamic_ms_per_point"] > 0
+    assert np.isfinite(r["dynamic_max_twin_diff_mv"])
 
 
 def test_scale_run_compares_ngspice_and_behavioural_weights_and_projects_the_epoch(ngspice):

@@ -20,6 +20,7 @@ import numpy as np
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
+from memprop.cosim.config.config import TrainConfig
 from memprop.cosim.engines.factory import make_engine
 from memprop.cosim.programming.writes import Fidelity, apply_update
 from memprop.cosim.learning.estimators import EP, layer_rates, train_step
@@ -170,10 +171,15 @@ def default_epochs(repeats: int) -> dict[str, Any]:
             "tran_ratios": tran, "median_tran_ratio": float(np.median(tran)) if tran else float("nan")}
 
 
+#: The nudging strength of the default training (the dynamic-form timing's nudged phases).
+EP_BETA = TrainConfig().beta
+
+
 def transient_cost(layers: tuple[int, ...], batches: int = 2, batch: int = 5) -> dict[str, Any]:
     """Seconds per transient phase: batched with the devices in their read form, against one
-    per-phase transient with their state equations live (the dynamic form; one phase only: it is
-    ~1000x slower). Both settle_time = 20 tau."""
+    sample's per-phase transients with their state equations live (the dynamic form: free and
+    both nudged phases; ~100x slower per phase). Both settle_time = 20 tau. The dynamic form's
+    seconds per time point too: what its equations cost, whatever the step control."""
     from memprop.cosim.engines.batched import BatchedTransientEngine
     from memprop.cosim.engines.perphase import NgspiceEngine
 
@@ -193,12 +199,14 @@ def transient_cost(layers: tuple[int, ...], batches: int = 2, batch: int = 5) ->
     try:
         dynamic.program(states)
         t0 = time.perf_counter()
-        dynamic.phases(plan[0][0][:1], plan[0][1][:1], [0.0])
+        dynamic.phases(plan[0][0][:1], plan[0][1][:1], [0.0, EP_BETA, -EP_BETA])
         dynamic_s = time.perf_counter() - t0
+        analysis_s, points = dynamic.stats["analysis_seconds"], dynamic.stats["time_points"]
     finally:
         dynamic.close()
     return {"layers": list(layers), "memristors": net.n_devices, "read_phase_s": read_s,
-            "dynamic_phase_s": dynamic_s, "ratio": dynamic_s / read_s}
+            "dynamic_phase_s": dynamic_s / 3, "ratio": dynamic_s / 3 / read_s, "dynamic_time_points": points,
+            "dynamic_ms_per_point": 1e3 * analysis_s / points, "dynamic_max_twin_diff_mv": dynamic.stats["max_twin_diff_mv"]}
 
 
 def parallel_scaling(net, batches: tuple[int, ...], repeats: int, steps: int) -> list[dict[str, Any]]:
@@ -374,7 +382,9 @@ def format_speed(r: dict[str, Any]) -> str:
     if "transient" in r:
         tc = r["transient"]
         lines.append(f"transient phase (20 tau) at {tc['layers']}: batched read form {1e3 * tc['read_phase_s']:.1f} ms, "
-                     f"per-phase dynamic form {tc['dynamic_phase_s']:.1f} s (x{tc['ratio']:.0f}); per sample x3")
+                     f"per-phase dynamic form {tc['dynamic_phase_s']:.1f} s (x{tc['ratio']:.0f}; "
+                     f"{tc['dynamic_ms_per_point']:.1f} ms per time point, {tc['dynamic_time_points']} points for "
+                     f"3 phases, within {tc['dynamic_max_twin_diff_mv']:.2f} mV of the twin); per sample x3")
     lines.append("device updates between batches: alter every device vs render and load a new deck")
     for u in r.get("updates", []):
         lines.append(f"  {str(u['layers']):<16} {u['memristors']:>7} memristors: alter {u['alters']} in "

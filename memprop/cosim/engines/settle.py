@@ -46,9 +46,9 @@ def settle_ngspice(network: Network, states: SynapseStates, inputs: np.ndarray, 
     if analysis != "op":  # estimated before the deck is even built
         check_memory("sim.tran_step", f"a transient of {tran.stop / tran.step:.3g} steps of {len(nodes)} neurons",
                      transient_bytes(tran.step, tran.stop, len(nodes)))
-    deck = render(network, states, inputs=inputs, targets=targets, analysis="none",
-                  form="read" if analysis == "op" else "dynamic")
     session = NgSpiceSession.instance()
+    deck = render(network, states, inputs=inputs, targets=targets, analysis="none",
+                  form="read" if analysis == "op" else "dynamic", xspice=session.xspice)
     session.load(deck.text)
     if analysis == "op":
         plot = session.op()

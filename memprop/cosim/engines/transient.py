@@ -57,7 +57,8 @@ def transient_phases(network: Network, states: SynapseStates, x: np.ndarray, y: 
     from memprop.cosim.simulator.session import NgSpiceSession
 
     session = NgSpiceSession.instance()
-    deck = render(network.with_beta(0.0), states, inputs=x, targets=y, nudge=True, analysis="none", form=form)
+    deck = render(network.with_beta(0.0), states, inputs=x, targets=y, nudge=True, analysis="none", form=form,
+                  xspice=session.xspice)
     session.load(deck.text)
     lines = [names.line(g, k) for g in network.neuron_groups for k in range(g.size)]
     out_lines = [names.line(network.group(network.output_group), k)

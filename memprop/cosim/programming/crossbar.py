@@ -31,7 +31,7 @@ def spice_write(device: MemristorModel, x0: np.ndarray, counts: np.ndarray, up: 
         return x0.copy()
     session = NgSpiceSession.instance() if session is None else session
     timing = write_timing(sequence, pulses)
-    session.load(crossbar_write_deck(device, x0, sequence, pulses, half_select, scale))
+    session.load(crossbar_write_deck(device, x0, sequence, pulses, half_select, scale, xspice=session.xspice))
     try:
         plot = session.tran(timing.max_step, timing.stop, uic=True, max_step=timing.max_step)
         vectors = session.vectors(plot, state_vectors(x0.shape))

@@ -61,9 +61,9 @@ def step_response(neuron: Neuron, step: float, stop: float | None = None) -> dic
 def run_device_testbench(device: MemristorModel, *, amplitude: float, frequency: float, periods: float = 2.0,
                          x0: float = 0.5, points_per_period: int = 400, session=None) -> dict[str, np.ndarray]:
     """Run the testbench in the process's ngspice session; arrays t, v, i (device current), x."""
-    text = device_testbench(device, amplitude=amplitude, frequency=frequency, periods=periods, x0=x0,
-                            points_per_period=points_per_period)
     session = NgSpiceSession.instance() if session is None else session
+    text = device_testbench(device, amplitude=amplitude, frequency=frequency, periods=periods, x0=x0,
+                            points_per_period=points_per_period, xspice=session.xspice)
     timing = tran_timing(frequency, periods, points_per_period)
     session.load(text)
     plot = session.tran(timing.step, timing.stop, uic=True, max_step=timing.max_step)

@@ -164,6 +164,7 @@ class NgSpiceSession:
         self._saved: int | None = None  # vectors kept by `save_only` for the loaded circuit (None: all)
         self.command("set nomoremode")
         self.solver = self._probe_solver()
+        self.xspice = self._probe_xspice()
 
     def _probe_solver(self) -> str:
         """"klu" when this ngspice has the KLU sparse solver, else "sparse" (Sparse 1.3).
@@ -176,6 +177,20 @@ class NgSpiceSession:
         lines = self._output()
         self.clear()
         return "klu" if any("using klu" in ln.lower() for ln in lines) else "sparse"
+
+    def _probe_xspice(self, model: str = "divide") -> bool:
+        """True when this ngspice has XSPICE's analog code models (Debian's build loads them from
+        its spinit): the dynamic form then reads linear devices through the compiled `divide`.
+        Detected by loading one divider; a build without them refuses the `a` element."""
+        try:
+            self._load_lines(["* memprop code model probe", "v1 1 0 1", "v2 2 0 2", "r1 3 0 1",
+                              f".model d {model}(den_gain=1 den_offset=0)", "a1 1 2 3 d", ".end"])
+            self.commands(["op"])
+        except SimulationError:
+            return False
+        finally:
+            self.clear()
+        return True
 
     @classmethod
     def instance(cls) -> "NgSpiceSession":
