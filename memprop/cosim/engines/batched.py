@@ -399,8 +399,9 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         self._check_fits(network)
         super().__init__(network, tolerance=tolerance)
         self.phase_time = settle_time * network.neuron.tau
-        self.dynamic = NgspiceEngine(network, analysis="tran", settle_time=settle_time)
-        self.dynamic.stats = self.stats  # one set of counters for every batch, whichever form settled it
+        self.dynamic = self._fallback(network, settle_time)
+        if self.dynamic is not None:
+            self.dynamic.stats = self.stats  # one set of counters for every batch, whichever form settled it
         self.stats.update({"dynamic_batches": 0, "late_checks": 0, "twin_disagreements": 0})
         self._late: Future | None = None
         self._ends: np.ndarray = np.zeros(0)
@@ -426,13 +427,19 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
         return [Phase(b, v, self.twin.twin.signals(v, x)) for b, v in zip(betas, vs)]
 
     @staticmethod
+    def _fallback(network: Network, settle_time: float) -> NgspiceEngine | None:
+        """The engine that settles a batch the read form cannot: the per-phase dynamic form."""
+        return NgspiceEngine(network, analysis="tran", settle_time=settle_time)
+
+    @staticmethod
     def _check_fits(network: Network) -> None:
         if not batched_transient_fits(network):
             raise ValueError("the batched transient engine needs ideal neurons and devices with a switching threshold")
 
     def close(self) -> None:
         self._finish_check()
-        self.dynamic.close()
+        if self.dynamic is not None:
+            self.dynamic.close()
         super().close()
 
     # ---- the read form's condition ----
@@ -490,7 +497,8 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
 
     def _detach(self) -> None:
         super()._detach()
-        self.dynamic.detach()
+        if self.dynamic is not None:
+            self.dynamic.detach()
 
     # ---- the transient itself ----
     def _saved(self) -> list[str]:

@@ -67,6 +67,10 @@ class TransistorTransientEngine(BatchedTransientEngine):
         self.stats.update({"unsettled_phases": 0, "max_end_motion_mv": 0.0})
 
     @staticmethod
+    def _fallback(network: Network, settle_time: float) -> None:
+        return None  # the dynamic form is built for ideal cells only: see _dynamic
+
+    @staticmethod
     def _check_fits(network: Network) -> None:
         if not transistor_transient_fits(network):
             raise ValueError("the transistor transient engine needs cmos or sky130 neurons and devices "
