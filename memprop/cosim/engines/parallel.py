@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
@@ -35,11 +36,25 @@ from memprop.cosim.engines.base import Phase
 _WORKER_ENGINES: dict[str, Any] = {}
 
 
-def _worker_engine(key: str, network: Network, backend: str, rule: str, batching: str = "sweep",
-                   analysis: str = "op", settle_time: float = 20.0) -> Any:
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Which engine a worker settles its parts with: the same for every batch of a run, so a
+    worker builds it (and loads its ngspice deck) once per `key`."""
+
+    #: the run's engine (parent pid and engine id): a new key replaces the worker's engine
+    key: str
+    network: Network
+    backend: str
+    rule: str
+    batching: str = "sweep"
+    analysis: str = "op"
+    settle_time: float = 20.0
+
+
+def _worker_engine(spec: WorkerSpec) -> Any:
     from memprop.cosim.engines.serial import serial_engine
 
-    engine = _WORKER_ENGINES.get(key)
+    engine = _WORKER_ENGINES.get(spec.key)
     if engine is None:
         for old in _WORKER_ENGINES.values():
             old.close()
@@ -49,21 +64,20 @@ def _worker_engine(key: str, network: Network, backend: str, rule: str, batching
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1)
-        engine = serial_engine(backend, network, analysis, settle_time, rule, batching=batching)
-        _WORKER_ENGINES[key] = engine
+        engine = serial_engine(spec.backend, spec.network, spec.analysis, spec.settle_time, spec.rule,
+                               batching=spec.batching)
+        _WORKER_ENGINES[spec.key] = engine
     return engine
 
 
-def run_chunk(key: str, network: Network, backend: str, rule: str, states: dict[str, np.ndarray],
-              x: np.ndarray, y: np.ndarray | None, betas: list[float] | None,
-              ahead: list[tuple] | None = None, batching: str = "sweep", analysis: str = "op",
-              settle_time: float = 20.0) -> dict[str, Any]:
+def run_chunk(spec: WorkerSpec, states: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray | None,
+              betas: list[float] | None, ahead: list[tuple] | None = None) -> dict[str, Any]:
     """Settle one part of a batch in this worker: EP phases (betas) or the RBP adjoint phase
     (betas None). `ahead`: this worker's parts of the batches that follow, for its sweep deck."""
     import time
 
     t0 = time.perf_counter()
-    engine = _worker_engine(key, network, backend, rule, batching, analysis, settle_time)
+    engine = _worker_engine(spec)
     before = dict(getattr(engine, "stats", {}))
     engine.program(SynapseStates({k: np.asarray(v) for k, v in states.items()}))
     t_program = time.perf_counter() - t0
@@ -171,8 +185,9 @@ class ParallelEngine:
              upcoming: Any = None) -> list[dict[str, Any]]:
         chunks = self._parts(x.shape[0])
         states = {k: v for k, v in self.states.items()}
-        args = [(self.key, self.network, self.backend, self.rule, states, x[c], None if y is None else y[c], betas,
-                 self._ahead_parts(w, upcoming, betas is None), self.batching, self.analysis, self.settle_time)
+        spec = WorkerSpec(self.key, self.network, self.backend, self.rule, self.batching, self.analysis,
+                          self.settle_time)
+        args = [(spec, states, x[c], None if y is None else y[c], betas, self._ahead_parts(w, upcoming, betas is None))
                 for w, c in enumerate(chunks)]
         if self._client is not None:
             results = self._dask_map(args)
