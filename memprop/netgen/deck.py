@@ -34,9 +34,32 @@ FORMS = ("read", "dynamic")
 @functools.lru_cache(maxsize=None)
 def environment(dialect: str = "ngspice") -> jinja2.Environment:
     """The jinja2 environment of a dialect's templates (one per dialect: templates compile once)."""
-    loader = jinja2.PackageLoader("memprop", f"templates/{dialect}")
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False)
+    return template_environment(f"templates/{dialect}")
+
+
+def template_environment(folder: str) -> jinja2.Environment:
+    """A jinja2 environment over every template of memprop's `folder`, read once, now.
+
+    A snapshot, not a loader that reads files when first asked: a long run renders with the
+    templates of the code it started with. (A training run rendered an evaluation deck with a
+    template edited under it - a newer template than its Python - and stopped.)"""
+    import importlib.resources
+
+    root = importlib.resources.files("memprop").joinpath(folder)
+    texts = {name: text for name, text in _template_texts(root, "")}
+    return jinja2.Environment(loader=jinja2.DictLoader(texts), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=False)
+
+
+def _template_texts(folder: Any, prefix: str) -> list[tuple[str, str]]:
+    """(name as jinja2 names it, text) of every template under `folder`, subfolders included."""
+    out: list[tuple[str, str]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            out += _template_texts(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".j2"):
+            out.append((prefix + entry.name, entry.read_text(encoding="utf-8")))
+    return out
 
 
 @dataclass(frozen=True)

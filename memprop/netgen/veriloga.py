@@ -7,22 +7,22 @@ with a Verilog-A compiler (e.g. openvaf-r) simulates the same equations as mempr
 
 from __future__ import annotations
 
-
+import functools
 
 import jinja2
 
 from memprop.circuits.devices import HPLinearDrift, MemristorModel
 from memprop.circuits.neuron import Neuron
-from memprop.netgen.deck import number
+from memprop.netgen.deck import number, template_environment
 
 #: Verilog-A keeps ports and parameters in one namespace: the window exponent `p` would clash
 #: with port p, so it is renamed.
 RENAMES = {"p": "p_win"}
 
 
+@functools.lru_cache(maxsize=None)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("memprop", "templates/veriloga"),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    return template_environment("templates/veriloga")
 
 
 def device_module(device: MemristorModel) -> tuple[str, str]:

@@ -46,9 +46,11 @@ def fmt_seconds(s: float) -> str:
 
 @functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
-    """The report templates' environment (built once: the templates compile once)."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("memprop", "templates/reports"),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    """The report templates' environment (built once, from the templates as they were then:
+    netgen.deck.template_environment)."""
+    from memprop.netgen.deck import template_environment
+
+    env = template_environment("templates/reports")
     env.filters.update(fmt=format, num=num, pct=pct, seconds=fmt_seconds, oneline=one_safe_line,
                        iround=lambda x: int(round(x)))
     return env
