@@ -79,10 +79,11 @@ def _chunks(points: list[tuple[float, float]]) -> list[str]:
 
 
 def crossbar_write_deck(device: MemristorModel, x0: np.ndarray, sequence: WriteSequence, pulses: ResolvedPulses,
-                        half_select: str, scale: np.ndarray | None = None, xspice: bool = True) -> str:
+                        half_select: str, scale: np.ndarray | None = None, xspice: bool = False) -> str:
     """The deck of one array's write: devices from states x0 (rows, cols), lines driven by `sequence`;
     scale: each device's switching-voltage factor (threshold variation; None: nominal devices);
-    xspice: whether the devices may use XSPICE code models (netgen.deck.device_text)."""
+    xspice: whether the devices may use XSPICE code models (netgen.deck.device_text; off for a
+    written deck, the session's detection when it runs here)."""
     if not isinstance(device, MemristorModel):
         raise ConfigError("device", f"must be a MemristorModel, got {type(device).__name__}")
     x0 = np.asarray(x0, dtype=float)
@@ -100,7 +101,8 @@ def crossbar_write_deck(device: MemristorModel, x0: np.ndarray, sequence: WriteS
     states = [f"v({names.device_state(d['name'])})" for d in devices]
     return env.get_template("crossbar_write.cir.j2").render(
         rows=n_rows, cols=n_cols, kind=device.kind, half_select=half_select, version=__version__,
-        pulses=len(sequence), device_text=device_text(env, device, scale is not None, xspice).rstrip("\n"), drivers=drivers, devices=devices,
+        pulses=len(sequence), device_text=device_text(env, device, scale is not None, xspice).rstrip("\n"),
+        drivers=drivers, devices=devices,
         reltol=number(RELTOL), step=number(timing.max_step), stop=number(timing.stop),
         max_step=number(timing.max_step),
         prints=[" ".join(states[i:i + PRINTS_PER_LINE]) for i in range(0, len(states), PRINTS_PER_LINE)])

@@ -37,15 +37,17 @@ def environment(dialect: str = "ngspice") -> jinja2.Environment:
     return template_environment(f"templates/{dialect}")
 
 
-def template_environment(folder: str) -> jinja2.Environment:
-    """A jinja2 environment over every template of memprop's `folder`, read once, now.
+def template_environment(folder: str, package: Any = None) -> jinja2.Environment:
+    """A jinja2 environment over every template of memprop's `folder`, read once, now
+    (`package`: the directory `folder` is in, memprop's own by default).
 
     A snapshot, not a loader that reads files when first asked: a long run renders with the
-    templates of the code it started with. (A training run rendered an evaluation deck with a
-    template edited under it - a newer template than its Python - and stopped.)"""
+    templates as they were when the environment was first made (each is cached per process), not
+    files edited later. (A training run rendered an evaluation deck with a template edited under
+    it - a newer template than its Python - and stopped.)"""
     import importlib.resources
 
-    root = importlib.resources.files("memprop").joinpath(folder)
+    root = (package or importlib.resources.files("memprop")).joinpath(folder)
     texts = {name: text for name, text in _template_texts(root, "")}
     return jinja2.Environment(loader=jinja2.DictLoader(texts), undefined=jinja2.StrictUndefined,
                               keep_trailing_newline=True, autoescape=False)
@@ -86,23 +88,34 @@ def read_value(network: Network, x: np.ndarray, name: str) -> np.ndarray:
 
 
 def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale: bool = False,
-                xspice: bool = True) -> str:
+                xspice: bool = False) -> str:
     """The device template of `device` rendered: its `memristor` (dynamic) and `memread` subckts.
     switching_scale: the dynamic subckt takes `vs`, each instance's switching-voltage factor.
-    xspice: a linear read's current in the dynamic form is ngspice's compiled divider (XSPICE
-    `divide`) instead of a behavioural source (measured: the dynamic form's time step ~1.5x
-    cheaper at 64-32-10); False for an ngspice built without code models."""
+    xspice: the simulator has XSPICE code models (NgSpiceSession.xspice): a linear resistance's
+    current in the dynamic form is then ngspice's compiled divider (`divide`) instead of a
+    behavioural source (measured: the dynamic form's time step ~1.5x cheaper at 64-32-10). Off by
+    default, so a written deck runs on any ngspice."""
     dev = device
     raw = {k: getattr(dev, k) for k in dev.__dataclass_fields__}
     ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw,
-                           "switching_scale": switching_scale, "xspice": xspice and dev.linear_read,
+                           "switching_scale": switching_scale, "divide": xspice and linear_resistance(dev),
                            "gate": switching_gate(dev)}
     if isinstance(dev, HPLinearDrift):
         ctx["k"] = number(dev.k)
     ctx.update({k: number(v) for k, v in dev.spice_constants().items()})
-    if ctx["xspice"]:
+    if ctx["divide"]:
         ctx["divider"] = divider_constants(dev)
     return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
+
+
+def linear_resistance(device: MemristorModel) -> bool:
+    """Whether the device reads as a resistance linear in its state (R(x) = a + b x, checked at
+    the bounds and the middle): then XSPICE's `divide` computes its current exactly."""
+    if not device.linear_read or not hasattr(device, "resistance"):
+        return False
+    lo, hi = device.x_lo, device.x_hi
+    r_lo, r_mid, r_hi = (float(device.resistance(np.asarray(x))) for x in (lo, (lo + hi) / 2.0, hi))
+    return bool(np.isclose(r_mid, (r_lo + r_hi) / 2.0, rtol=1e-12, atol=0.0))
 
 
 def divider_constants(device: MemristorModel) -> dict[str, str]:
@@ -114,17 +127,30 @@ def divider_constants(device: MemristorModel) -> dict[str, str]:
     return {"gain": number(gain), "offset": number(r_lo / gain - lo)}
 
 
+#: The gate's band is narrowed by this fraction of its half-width: in floating point |v - mid| >
+#: half and "v > high or v < low" can disagree by an ulp, so the gate is a conservative filter
+#: and the state equation keeps its own exact threshold tests (a device at v_on never moves).
+GATE_MARGIN = 1e-9
+
+
 def switching_gate(device: MemristorModel) -> str:
-    """The dynamic form's test that a device's voltage lies outside its switching band, as one
-    comparison: v outside (low, high) <=> |v - mid| > half. Empty for models without a band.
+    """The dynamic form's cheap first test that a device's voltage may lie outside its switching
+    band, as one comparison: |v - mid| > half (1 - GATE_MARGIN). Empty for models without a band.
     ngspice evaluates the state equation and its derivatives only where the test holds (its
-    ternary is lazy), so reads cost a comparison per device and time step."""
+    ternary is lazy), so reads cost one comparison per device and time step; the equation behind
+    it tests the thresholds exactly."""
     band = device.switching_band
     if band is None:
         return ""
     mid, half = (band[0] + band[1]) / 2.0, (band[1] - band[0]) / 2.0
-    shifted = "V(p,n)" if mid == 0.0 else f"(V(p,n)-{number(mid)})" if mid > 0 else f"(V(p,n)+{number(-mid)})"
-    return f"abs({shifted})>{number(half)}"
+    return f"abs({_shifted('V(p,n)', mid)})>{number(half * (1.0 - GATE_MARGIN))}"
+
+
+def _shifted(expr: str, offset: float) -> str:
+    """`expr - offset` as SPICE text (just `expr` for a zero offset)."""
+    if offset == 0.0:
+        return expr
+    return f"({expr}-{number(offset)})" if offset > 0 else f"({expr}+{number(-offset)})"
 
 
 #: The training deck's description of each cell (the exports have shorter ones); supply nodes
@@ -214,7 +240,7 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
            nudge: bool | None = None, nodeset: dict[str, float] | None = None, side: bool = False,
            side_gain: float = 1.0, input_step: float | None = None, dialect: str = "ngspice",
            tables: PointTables | None = None, flat: bool = False, options: Sequence[str] = (),
-           phase_time: float | None = None, xspice: bool = True) -> Deck:
+           phase_time: float | None = None, xspice: bool = False) -> Deck:
     """The deck for `network` with `states` programmed in.
 
     form: `read` (devices frozen as their read element, for equilibria; the default for .op) or
@@ -231,8 +257,8 @@ def render(network: Network, states: SynapseStates, *, inputs: np.ndarray | None
     options: simulator options written as `.options` (validated `name=number` pairs).
     phase_time: with tables, a transient sweep deck: the index steps through the points in time, one
     phase of this many seconds each (netgen/sweep.py `staircase`); analysis "tran" writes its `.tran`.
-    xspice: the dynamic form may use XSPICE code models (see `device_text`); False for an ngspice
-    without them (the session detects it: NgSpiceSession.xspice).
+    xspice: the dynamic form may use XSPICE code models (see `device_text`): the simulator
+    sessions pass what they detected (NgSpiceSession.xspice); off for written decks.
     """
     form = _resolve_form(network, states, analysis, form)
     in_values = _input_values(network, inputs, tables, analysis)

@@ -58,7 +58,7 @@ def tran_timing(frequency: float, periods: float = 2.0, points_per_period: int =
 
 
 def device_testbench(device: MemristorModel, *, amplitude: float, frequency: float, periods: float = 2.0,
-                     x0: float = 0.5, points_per_period: int = 400, xspice: bool = True) -> str:
+                     x0: float = 0.5, points_per_period: int = 400, xspice: bool = False) -> str:
     """An ngspice deck: `vdrive p 0` a sine of `amplitude` V at `frequency` Hz across one dynamic
     memristor `xdut p 0` starting from state x0, a `uic` transient of `periods` periods and a
     `.print` of the drive, the source current and the state. Runs as-is with `ngspice -b`.

@@ -20,7 +20,6 @@ import numpy as np
 from memprop.circuits.devices import DEVICE_MODELS
 from memprop.circuits.network import glorot_states, layered_network
 from memprop.circuits.neuron import Neuron
-from memprop.cosim.config.config import TrainConfig
 from memprop.cosim.engines.factory import make_engine
 from memprop.cosim.programming.writes import Fidelity, apply_update
 from memprop.cosim.learning.estimators import EP, layer_rates, train_step
@@ -171,15 +170,12 @@ def default_epochs(repeats: int) -> dict[str, Any]:
             "tran_ratios": tran, "median_tran_ratio": float(np.median(tran)) if tran else float("nan")}
 
 
-#: The nudging strength of the default training (the dynamic-form timing's nudged phases).
-EP_BETA = TrainConfig().beta
-
-
-def transient_cost(layers: tuple[int, ...], batches: int = 2, batch: int = 5) -> dict[str, Any]:
+def transient_cost(layers: tuple[int, ...], batches: int = 2, batch: int = 5, beta: float = 0.3) -> dict[str, Any]:
     """Seconds per transient phase: batched with the devices in their read form, against one
     sample's per-phase transients with their state equations live (the dynamic form: free and
-    both nudged phases; ~100x slower per phase). Both settle_time = 20 tau. The dynamic form's
-    seconds per time point too: what its equations cost, whatever the step control."""
+    both nudged phases at +-beta, the default training's; ~100x slower per phase). Both
+    settle_time = 20 tau. The dynamic form's seconds per time point too: what its equations
+    cost, whatever the step control."""
     from memprop.cosim.engines.batched import BatchedTransientEngine
     from memprop.cosim.engines.perphase import NgspiceEngine
 
@@ -199,13 +195,14 @@ def transient_cost(layers: tuple[int, ...], batches: int = 2, batch: int = 5) ->
     try:
         dynamic.program(states)
         t0 = time.perf_counter()
-        dynamic.phases(plan[0][0][:1], plan[0][1][:1], [0.0, EP_BETA, -EP_BETA])
-        dynamic_s = time.perf_counter() - t0
+        betas = [0.0, beta, -beta]
+        dynamic.phases(plan[0][0][:1], plan[0][1][:1], betas)
+        dynamic_s = (time.perf_counter() - t0) / len(betas)
         analysis_s, points = dynamic.stats["analysis_seconds"], dynamic.stats["time_points"]
     finally:
         dynamic.close()
     return {"layers": list(layers), "memristors": net.n_devices, "read_phase_s": read_s,
-            "dynamic_phase_s": dynamic_s / 3, "ratio": dynamic_s / 3 / read_s, "dynamic_time_points": points,
+            "dynamic_phase_s": dynamic_s, "ratio": dynamic_s / read_s, "dynamic_time_points": points,
             "dynamic_ms_per_point": 1e3 * analysis_s / points, "dynamic_max_twin_diff_mv": dynamic.stats["max_twin_diff_mv"]}
 
 

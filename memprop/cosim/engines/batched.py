@@ -428,7 +428,8 @@ class BatchedTransientEngine(BatchedNgspiceEngine):
 
     @staticmethod
     def _fallback(network: Network, settle_time: float) -> NgspiceEngine | None:
-        """The engine that settles a batch the read form cannot: the per-phase dynamic form."""
+        """The engine that settles a batch the read form cannot: the per-phase dynamic form. A
+        subclass without one (None) overrides `_dynamic`, which would use it."""
         return NgspiceEngine(network, analysis="tran", settle_time=settle_time)
 
     @staticmethod

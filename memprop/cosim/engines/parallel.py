@@ -185,8 +185,8 @@ class ParallelEngine:
              upcoming: Any = None) -> list[dict[str, Any]]:
         chunks = self._parts(x.shape[0])
         states = {k: v for k, v in self.states.items()}
-        spec = WorkerSpec(self.key, self.network, self.backend, self.rule, self.batching, self.analysis,
-                          self.settle_time)
+        spec = WorkerSpec(key=self.key, network=self.network, backend=self.backend, rule=self.rule,
+                          batching=self.batching, analysis=self.analysis, settle_time=self.settle_time)
         args = [(spec, states, x[c], None if y is None else y[c], betas, self._ahead_parts(w, upcoming, betas is None))
                 for w, c in enumerate(chunks)]
         if self._client is not None:
