@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from twin_identity import REPO, checkout  # bench/ is the script's directory: its own module
 
 #: One timing with the tree on PYTHONPATH; prints a JSON line.
 DRIVER = r"""
@@ -51,14 +51,6 @@ print(json.dumps({"seconds": sum(spent), "points": sum(points), "ms_per_point": 
                   "max_twin_diff_mv": engine.stats["max_twin_diff_mv"]}))
 engine.close()
 """
-
-
-def checkout(commit: str, into: Path) -> Path:
-    """The tree of `commit` (of this repository) in a fresh directory."""
-    tree = into / "previous"
-    subprocess.run(["git", "clone", "--quiet", "--shared", str(REPO), str(tree)], check=True)
-    subprocess.run(["git", "-C", str(tree), "checkout", "--quiet", commit], check=True)
-    return tree
 
 
 def time_tree(tree: Path, layers: str) -> dict[str, float]:

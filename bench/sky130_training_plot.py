@@ -12,15 +12,11 @@ The sky130 metrics come from `memprop train configs/digits-ep-sky130.toml --out 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from memprop.cosim.runs.rundir import read_metrics
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def rows(path: Path) -> list[dict]:
-    """The epochs of a run's metrics.jsonl, in order."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def plot(sky130: list[dict], twin: list[dict], out: Path) -> Path:
@@ -52,7 +48,7 @@ def main() -> None:
     parser.add_argument("--twin", type=Path, default=REPO / "docs/reports/sky130/run-twin/metrics.jsonl")
     parser.add_argument("--out", type=Path, default=REPO / "docs/reports/sky130/training.png")
     args = parser.parse_args()
-    print(f"wrote {plot(rows(args.sky130), rows(args.twin), args.out)}")
+    print(f"wrote {plot(read_metrics(args.sky130), read_metrics(args.twin), args.out)}")
 
 
 if __name__ == "__main__":

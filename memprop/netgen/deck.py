@@ -48,8 +48,7 @@ def template_environment(folder: str, package: Any = None) -> jinja2.Environment
     import importlib.resources
 
     root = (package or importlib.resources.files("memprop")).joinpath(folder)
-    texts = {name: text for name, text in _template_texts(root, "")}
-    return jinja2.Environment(loader=jinja2.DictLoader(texts), undefined=jinja2.StrictUndefined,
+    return jinja2.Environment(loader=jinja2.DictLoader(dict(_template_texts(root, ""))), undefined=jinja2.StrictUndefined,
                               keep_trailing_newline=True, autoescape=False)
 
 
@@ -98,31 +97,26 @@ def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale
     dev = device
     raw = {k: getattr(dev, k) for k in dev.__dataclass_fields__}
     ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw,
-                           "switching_scale": switching_scale, "divide": xspice and linear_resistance(dev),
-                           "gate": switching_gate(dev)}
+                           "switching_scale": switching_scale, "gate": switching_gate(dev),
+                           "divider": divider_constants(dev) if xspice else None}
+    ctx["divide"] = ctx["divider"] is not None
     if isinstance(dev, HPLinearDrift):
         ctx["k"] = number(dev.k)
     ctx.update({k: number(v) for k, v in dev.spice_constants().items()})
-    if ctx["divide"]:
-        ctx["divider"] = divider_constants(dev)
     return env.get_template(f"devices/{dev.template}.j2").render(**ctx)
 
 
-def linear_resistance(device: MemristorModel) -> bool:
-    """Whether the device reads as a resistance linear in its state (R(x) = a + b x, checked at
-    the bounds and the middle): then XSPICE's `divide` computes its current exactly."""
+def divider_constants(device: MemristorModel) -> dict[str, str] | None:
+    """R(x) = gain * (x + offset), the denominator of XSPICE's `divide` (its den_gain and
+    den_offset), from the model's own resistance at the state bounds; None unless the device
+    reads as a resistance linear in its state (checked at the middle too), where `divide`
+    computes its current exactly."""
     if not device.linear_read or not hasattr(device, "resistance"):
-        return False
+        return None
     lo, hi = device.x_lo, device.x_hi
     r_lo, r_mid, r_hi = (float(device.resistance(np.asarray(x))) for x in (lo, (lo + hi) / 2.0, hi))
-    return bool(np.isclose(r_mid, (r_lo + r_hi) / 2.0, rtol=1e-12, atol=0.0))
-
-
-def divider_constants(device: MemristorModel) -> dict[str, str]:
-    """A linear read's R(x) = gain * (x + offset), the denominator of XSPICE's `divide` (its
-    den_gain and den_offset), from the model's own resistance at the state bounds."""
-    lo, hi = device.x_lo, device.x_hi
-    r_lo, r_hi = (float(device.resistance(np.asarray(x))) for x in (lo, hi))
+    if not np.isclose(r_mid, (r_lo + r_hi) / 2.0, rtol=1e-12, atol=0.0):
+        return None
     gain = (r_hi - r_lo) / (hi - lo)
     return {"gain": number(gain), "offset": number(r_lo / gain - lo)}
 
@@ -455,7 +449,7 @@ def _nudges(network: Network, lines_of: dict[str, list[str]], targets: np.ndarra
 def _head_context(network: Network, title: str, header: Sequence[str], side: bool, dialect: str,
                   xspice: bool) -> dict[str, Any]:
     """The deck's title, header, parameters, device and neuron subcircuits, supplies and options
-    (code models in the device subcircuit only where `xspice`: a dynamic deck for an ngspice with them)."""
+    (XSPICE code models in the device text only where `xspice`: a dynamic deck for an ngspice with them)."""
     env, n = environment(dialect), network.neuron
     return dict(title=comment_lines(title)[0] if comment_lines(title) else "memprop network",
                 version=__version__, header=comment_lines(header),
