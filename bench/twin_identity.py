@@ -26,8 +26,12 @@ REPO = Path(__file__).resolve().parent.parent
 #: One run with the tree on PYTHONPATH; its final device states go to an .npz.
 DRIVER = r"""
 import sys, tempfile, numpy as np
-from memprop.cosim.config.config import loads
-from memprop.cosim.runs.trainer import Trainer
+try:
+    from memprop.cosim.config.config import loads
+    from memprop.cosim.runs.trainer import Trainer
+except ModuleNotFoundError:  # a tree from before cosim/ was split into rooms (issue 15)
+    from memprop.cosim.config import loads
+    from memprop.cosim.trainer import Trainer
 cfg = loads(open(sys.argv[1]).read())
 with tempfile.TemporaryDirectory() as run:
     t = Trainer(cfg, run)
@@ -48,7 +52,9 @@ def pinned_config(tree: Path, epochs: int) -> str:
     """The default config for `tree`: one behavioural run of `epochs` with the pre-schedule
     training (its schedule fields only where the tree knows them)."""
     train = ["[train]", f"epochs = {epochs}", 'backend = "behavioral"', "lr = [0.2, 0.05]"]
-    if "lr_schedule" in (tree / "memprop" / "cosim" / "config.py").read_text():
+    cosim = tree / "memprop" / "cosim"
+    source = cosim / "config" / "config.py" if (cosim / "config").is_dir() else cosim / "config.py"
+    if "lr_schedule" in source.read_text():
         train += ['lr_schedule = "constant"', "momentum = 0.0"]
     return "\n".join(train) + "\n"
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from memprop.circuits.devices import DEVICE_MODELS
-from memprop.circuits.network import glorot_states, layered_network, recurrent_network
+from memprop.circuits.network import conductances_of, glorot_states, layered_network, recurrent_network
 from memprop.circuits.neuron import Neuron
+from memprop.circuits.crossbar import linear_operator_parts
 from memprop.cosim.engines.behavioral import BehavioralNetwork
 from memprop.cosim.engines.twin import BehavioralEngine
 from memprop.cosim.engines.fixedpoint import iterate
@@ -260,3 +261,33 @@ def test_plain_write_excludes_what_a_target_read_cannot_tell():
     recurrent = NETWORKS["recurrent"](DEVICE_MODELS["vteam"])
     assert any(not b.dense for b in recurrent.crossbars)
     assert not plain_write(recurrent, zeros(recurrent), "ideal", None)
+
+
+def _plain_b(twin: BehavioralNetwork, net, states) -> np.ndarray:
+    """B as the twin first summed it: each target's whole block zeroed, then its crossbars' parts
+    added in network order (the diagonal ones through their indices)."""
+    b = np.zeros_like(twin.B)
+    for bar in net.crossbars:
+        rows = twin._block(bar)[0]
+        part = linear_operator_parts(bar, conductances_of(net, states, bar))[1]
+        diag = np.arange(rows.start, rows.stop)
+        if part.ndim == 1:
+            b[diag, diag] += part
+        else:
+            b[rows, rows] += part
+    return b
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["layered", "deep", "recurrent", "wired"])
+def test_b_is_the_block_sum_of_its_parts_bit_for_bit(kind, dtype):
+    """The twin sums only B's diagonal where no crossbar has wires: the same bits as zeroing each
+    target's whole block and adding the parts in network order, after a build and after writes
+    that reprogram it in place (float32 twins round each addition as that did)."""
+    net = NETWORKS[kind](DEVICE_MODELS["vteam"])
+    states = glorot_states(net, 4, gain=0.5)
+    twin = BehavioralNetwork(net, states, dtype=dtype)
+    for k in range(3):
+        assert np.array_equal(twin.B, _plain_b(twin, net, states)), k
+        states = _write(net, states, 20 + k)
+        twin.reprogram(states)

@@ -120,15 +120,28 @@ class BehavioralNetwork:
     def _sum_parts(self, target: str) -> None:
         """B's block of `target`: its crossbars' parts added in network order (as a fresh build)."""
         rows = self._block(next(b for b in self.network.crossbars if b.target == target))[0]
+        parts = [self._parts[bar.name] for bar in self.network.crossbars if bar.target == target]
+        if all(part.ndim == 1 for part in parts):
+            self._sum_diagonal(rows, parts)
+            return
         self.B[rows, rows] = 0.0
         diag = np.arange(rows.start, rows.stop)
-        for bar in self.network.crossbars:
-            if bar.target == target:
-                part = self._parts[bar.name]
-                if part.ndim == 1:
-                    self.B[diag, diag] += part
-                else:
-                    self.B[rows, rows] += part
+        for part in parts:
+            if part.ndim == 1:
+                self.B[diag, diag] += part
+            else:
+                self.B[rows, rows] += part
+
+    def _sum_diagonal(self, rows: slice, parts: list[np.ndarray]) -> None:
+        """Crossbars without wires touch only B's diagonal, and nothing else writes the rest of
+        their block (zero since B was made): the diagonal alone is summed, through a strided view,
+        instead of zeroing the whole rows x rows block every write (a 500-neuron layer: 2 MB, more
+        than a tenth of a Fashion batch). Same additions in the same order, so the same bits."""
+        step = self.n + 1
+        diagonal = self.B.reshape(-1)[rows.start * step:rows.stop * step:step]
+        diagonal[:] = 0.0
+        for part in parts:
+            diagonal += part
 
     def reprogram(self, states: SynapseStates) -> None:
         """New device states: only the crossbars whose state arrays changed are recomputed, in place
