@@ -56,6 +56,21 @@ class Trajectory:
     v: np.ndarray
 
 
+def _summed(drive: np.ndarray, v: np.ndarray, feeds: list[tuple[slice, np.ndarray]]) -> np.ndarray:
+    """A block's input: its drive plus each feeding group's activations through its weights, in
+    feed order. The first product takes the drive in place of a copy of the drive taking it: a
+    sum of two is the same either way round, so every bit is the plain sum's, one pass less (the
+    sweeps of a 784-500-10 batch are a few hundred microseconds each: these passes count)."""
+    if not feeds:
+        return drive.copy()
+    (src, a_src), rest = feeds[0], feeds[1:]
+    total = v[:, src] @ a_src
+    total += drive
+    for src, a_src in rest:
+        total += v[:, src] @ a_src
+    return total
+
+
 def twin_bytes(network: Network) -> int:
     """Memory of the twin's dense operators A (neurons x signals) and B (neurons x neurons); a
     wire-resistance crossbar's model is checked where it is built (crossbar.wired_operator_bytes)."""
@@ -349,12 +364,12 @@ class BehavioralNetwork:
             u = u.copy()
             v = nrn.rho(u)
             for name, sl, drive, feeds in blocks:
-                total = drive.copy()
-                for src, a_src in feeds:
-                    total += v[:, src] @ a_src
-                a = nrn.r_f * total
-                u[:, sl] = self._nudged_solve(a, targets, beta, u[:, sl]) if nudged and name == out_group else a
-                v[:, sl] = nrn.rho(u[:, sl])
+                a = _summed(drive, v, feeds)
+                a *= nrn.r_f
+                if nudged and name == out_group:
+                    a = self._nudged_solve(a, targets, beta, u[:, sl])
+                u[:, sl] = a
+                v[:, sl] = nrn.rho(a)
             return u
         done = iterate(sweep, u, tol, max_sweeps, self.memory, self._carried(blocks))
         self._sweeps_converged = done.converged(tol)
