@@ -360,9 +360,12 @@ class BehavioralNetwork:
         nudged = beta != 0.0 and targets is not None
         out_group = self.network.output_group
 
+        carried = self._carried(blocks)
+
         def sweep(u: np.ndarray) -> np.ndarray:
             u = u.copy()
-            v = nrn.rho(u)
+            v = np.empty_like(u)  # every block's activations are set before a later block reads them,
+            v[:, carried] = nrn.rho(u[:, carried])  # but for the groups read before their update
             for name, sl, drive, feeds in blocks:
                 a = _summed(drive, v, feeds)
                 a *= nrn.r_f
@@ -371,7 +374,7 @@ class BehavioralNetwork:
                 u[:, sl] = a
                 v[:, sl] = nrn.rho(a)
             return u
-        done = iterate(sweep, u, tol, max_sweeps, self.memory, self._carried(blocks))
+        done = iterate(sweep, u, tol, max_sweeps, self.memory, carried)
         self._sweeps_converged = done.converged(tol)
         return done.u, done.sweeps
 

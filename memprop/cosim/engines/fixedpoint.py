@@ -72,7 +72,8 @@ def iterate(g: Callable[[np.ndarray], np.ndarray], u: np.ndarray, tol: float, ma
 
 
 def _change(f: np.ndarray) -> float:
-    return float(np.max(np.abs(f))) if f.size else 0.0
+    """max |f| (NaN if any is), from the two extremes: no |f| array made on every sweep."""
+    return float(max(f.max(), -f.min())) if f.size else 0.0
 
 
 class _History:
