@@ -99,7 +99,6 @@ def device_text(env: jinja2.Environment, device: MemristorModel, switching_scale
     ctx: dict[str, Any] = {"p": {k: number(v) for k, v in dev.spice_params().items()}, "p_raw": raw,
                            "switching_scale": switching_scale, "gate": switching_gate(dev),
                            "divider": divider_constants(dev) if xspice else None}
-    ctx["divide"] = ctx["divider"] is not None
     if isinstance(dev, HPLinearDrift):
         ctx["k"] = number(dev.k)
     ctx.update({k: number(v) for k, v in dev.spice_constants().items()})
