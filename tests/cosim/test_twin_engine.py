@@ -291,3 +291,51 @@ def test_b_is_the_block_sum_of_its_parts_bit_for_bit(kind, dtype):
         assert np.array_equal(twin.B, _plain_b(twin, net, states)), k
         states = _write(net, states, 20 + k)
         twin.reprogram(states)
+
+
+# ---- BLAS beside the write thread ----
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+
+
+def test_blas_gives_the_write_thread_one_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from memprop.cosim.runs.trainer import blas_beside
+
+    with ThreadPoolExecutor(1) as pool:
+        for threads, inside in ((2, 1), (3, 2), (1, 1)):
+            with threadpool_limits(threads, user_api="blas"):
+                with blas_beside(pool):
+                    assert _blas_threads() == inside
+                with blas_beside(None):  # no write thread: BLAS keeps them all
+                    assert _blas_threads() == threads
+                assert _blas_threads() == threads
+
+
+def test_training_batches_leave_a_core_to_the_write_thread_and_evaluation_has_all(tmp_path, monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from memprop.cosim.config.config import Config
+    from memprop.cosim.runs import trainer
+
+    seen: dict[str, set[int]] = {"train": set(), "evaluate": set()}
+
+    def recording(name, fn):
+        def call(*args, **kwargs):
+            seen[name].add(_blas_threads())
+            return fn(*args, **kwargs)
+        return call
+    monkeypatch.setattr(trainer, "train_step", recording("train", trainer.train_step))
+    monkeypatch.setattr(trainer, "evaluate", recording("evaluate", trainer.evaluate))
+    cfg = Config()
+    cfg = replace(cfg, data=replace(cfg.data, train_size=40, test_size=20),
+                  train=replace(cfg.train, backend="behavioral", epochs=1))
+    with threadpool_limits(2, user_api="blas"):
+        trainer.Trainer(cfg, tmp_path / "run").run()
+    assert seen == {"train": {1}, "evaluate": {2}}

@@ -154,13 +154,14 @@ def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
 
 def _states_in_chunks(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg: np.ndarray,
                       fidelity: Fidelity) -> tuple[np.ndarray, np.ndarray]:
-    """The states that read as `target` (device conductances g before the write), a block of
-    rows at a time, and what they read as: element for element what the whole-array write gives.
-    The fidelity sums are added per block (their last bits depend on the blocks)."""
-    new_x, after = np.empty_like(g), np.empty_like(g)
+    """The states that read as `target` (device conductances g before the write) and what they
+    read as, element for element what the whole-array write gives. The states are computed in
+    whole-array passes: this runs in the write thread, and each numpy call there takes the GIL
+    back from the settling thread once (a dozen calls, not a dozen per block). The fidelity sums
+    are still added per block of rows (their last bits depend on the blocks)."""
+    new_x = dev.state_for(target)
+    after = dev.conductance(new_x)
     for part in _row_blocks(g):
-        new_x[:, part] = dev.state_for(target[:, part])
-        after[:, part] = dev.conductance(new_x[:, part])
         fidelity.add(np.stack([dg[part], -dg[part]]), after[:, part] - g[:, part])
     return new_x, after
 
