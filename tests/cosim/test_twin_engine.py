@@ -24,6 +24,7 @@ NETWORKS = {
     "recurrent": lambda dev: recurrent_network(Neuron(), dev, 10, 6, 3),
     "wired": lambda dev: layered_network(Neuron(), dev, (6, 4, 2), wire_resistance=5.0),
     "macromodel": lambda dev: layered_network(Neuron(level="macromodel"), dev, (12, 8, 3)),
+    "smooth": lambda dev: layered_network(Neuron(activation="smooth"), dev, (12, 8, 3)),
 }
 
 
@@ -190,6 +191,23 @@ def test_float32_twin_settles_where_the_float64_twin_does(kind, device):
     for a, b in zip(got["float64"], got["float32"]):
         assert b.v.dtype == np.float64 and b.sigma.dtype == np.float64
         assert np.max(np.abs(a.v - b.v)) < 1e-4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_smooth_outputs_nudged_solve_stops_within_its_precision(dtype, monkeypatch):
+    """u + beta rho(u) = a + beta y, Newton per output neuron: solved to the precision's reach in
+    a few steps (float32 once ran all 50 steps in every sweep, chasing a 1e-13 V it cannot hold)."""
+    net = NETWORKS["smooth"](DEVICE_MODELS["vteam"])
+    twin = BehavioralNetwork(net, glorot_states(net, 3, gain=0.5), dtype=dtype)
+    rng = np.random.default_rng(5)
+    a, y = (rng.uniform(-0.5, 1.5, (40, 3)).astype(dtype) for _ in range(2))
+    calls = []
+    rho = Neuron.rho
+    monkeypatch.setattr(Neuron, "rho", lambda self, u: calls.append(1) or rho(self, u))
+    u = twin._nudged_solve(a, y, 0.3, a.copy())
+    assert u.dtype == dtype and len(calls) <= 8
+    residual = u + 0.3 * rho(net.neuron, u) - (a + 0.3 * y)
+    assert np.max(np.abs(residual)) <= 20 * np.finfo(dtype).eps
 
 
 def test_float32_training_learns_as_float64_does(tmp_path):
