@@ -93,7 +93,7 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
         if plain and bar.dense:
             g = network.read_of(states, name)
             dg = delta * scale
-            out.states[name], after = _states_in_chunks(dev, g, _targets_in_chunks(dev, g, dg), dg, fidelity)
+            out.states[name], after = _states_and_reads(dev, g, _targets_in_chunks(dev, g, dg), dg, fidelity)
             out.remember_read(name, after)
             continue
         before = network.read_of(states, name) if dev.linear_read else x
@@ -152,7 +152,7 @@ def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
     return target
 
 
-def _states_in_chunks(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg: np.ndarray,
+def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg: np.ndarray,
                       fidelity: Fidelity) -> tuple[np.ndarray, np.ndarray]:
     """The states that read as `target` (device conductances g before the write) and what they
     read as, element for element what the whole-array write gives. The states are computed in
@@ -210,7 +210,7 @@ def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
     def finish() -> SynapseStates:
         out = SynapseStates({k: v.copy() for k, v in states.states.items() if k not in dw})
         for name, g, target, dg in work:
-            out.states[name], after = _states_in_chunks(dev, g, target, dg, fidelity)
+            out.states[name], after = _states_and_reads(dev, g, target, dg, fidelity)
             out.remember_read(name, after)
         out.states = {k: out.states[k] for k in states.states}  # the original order
         return out
