@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,14 +47,29 @@ def _mid_epoch_checkpoint(proc: subprocess.Popen, path: Path, timeout: float = 6
     pytest.fail("no mid-epoch checkpoint within the timeout")
 
 
+@contextmanager
+def _ctrl_c_not_ignored():
+    """Start the run as a terminal does, with Ctrl-C at its default. This test process may be
+    ignoring SIGINT (a library an earlier test used can leave it so), and an ignored signal stays
+    ignored across exec: the run never saw the Ctrl-C and went on to exit 0 (seen once in a full
+    `make test`, both cases, with SIGINT ignored here)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", ["", "isolate = true"], ids=["in-process", "isolated-worker"])
 def test_ctrl_c_stops_an_ngspice_run_at_once_and_it_resumes(tmp_path, extra):
     config = tmp_path / "c.toml"
     config.write_text(RUN.format(extra=extra))
     run = tmp_path / "run"
-    proc = subprocess.Popen([*memprop_command(), "train", str(config), "--out", str(run), "--quiet", "--no-plots"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _ctrl_c_not_ignored():
+        proc = subprocess.Popen([*memprop_command(), "train", str(config), "--out", str(run), "--quiet", "--no-plots"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _mid_epoch_checkpoint(proc, run / rundir.CHECKPOINT)
         proc.send_signal(signal.SIGINT)
