@@ -55,10 +55,10 @@ def blas_beside(writes: ThreadPoolExecutor | None) -> AbstractContextManager:
     write thread's core and stalled both (Fashion 784-500-10, batch 50: ~23 -> ~17 ms per batch;
     batch 20: ~23 -> ~13 ms). How BLAS splits a product decides its last bits, so a run equals
     one with that many BLAS threads throughout (to ~1e-15 per batch of one with more)."""
-    threads = max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"), default=1)
-    if writes is None or threads <= 1:
+    if writes is None:
         return nullcontext()
-    return threadpool_limits(threads - 1, user_api="blas")
+    threads = max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"), default=1)
+    return threadpool_limits(threads - 1, user_api="blas") if threads > 1 else nullcontext()
 
 
 def one_hot(labels: np.ndarray, n: int, low: float, high: float) -> np.ndarray:
