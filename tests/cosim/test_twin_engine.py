@@ -313,27 +313,21 @@ def test_b_is_the_block_sum_of_its_parts_bit_for_bit(kind, dtype):
 
 # ---- BLAS beside the write thread ----
 
-def _blas_threads() -> int:
-    from threadpoolctl import threadpool_info
-
-    return max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
-
-
 def test_blas_gives_the_write_thread_one_thread():
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
 
-    from memprop.cosim.runs.trainer import blas_beside
+    from memprop.cosim.runs.trainer import blas_beside, blas_threads
 
     with ThreadPoolExecutor(1) as pool:
         for threads, inside in ((2, 1), (3, 2), (1, 1)):
             with threadpool_limits(threads, user_api="blas"):
                 with blas_beside(pool):
-                    assert _blas_threads() == inside
+                    assert blas_threads() == inside
                 with blas_beside(None):  # no write thread: BLAS keeps them all
-                    assert _blas_threads() == threads
-                assert _blas_threads() == threads
+                    assert blas_threads() == threads
+                assert blas_threads() == threads
 
 
 def test_training_batches_leave_a_core_to_the_write_thread_and_evaluation_has_all(tmp_path, monkeypatch):
@@ -341,12 +335,13 @@ def test_training_batches_leave_a_core_to_the_write_thread_and_evaluation_has_al
 
     from memprop.cosim.config.config import Config
     from memprop.cosim.runs import trainer
+    from memprop.cosim.runs.trainer import blas_threads
 
     seen: dict[str, set[int]] = {"train": set(), "evaluate": set()}
 
     def recording(name, fn):
         def call(*args, **kwargs):
-            seen[name].add(_blas_threads())
+            seen[name].add(blas_threads())
             return fn(*args, **kwargs)
         return call
     monkeypatch.setattr(trainer, "train_step", recording("train", trainer.train_step))

@@ -49,6 +49,11 @@ class Progress:
     second: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def blas_threads() -> int:
+    """The threads BLAS multiplies with in this process now (1 if no BLAS library reports)."""
+    return max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"), default=1)
+
+
 def blas_beside(writes: ThreadPoolExecutor | None) -> AbstractContextManager:
     """BLAS one thread fewer while a write thread computes device states beside the settling
     thread. BLAS's idle workers spin waiting for the next product; on two cores they took the
@@ -57,7 +62,7 @@ def blas_beside(writes: ThreadPoolExecutor | None) -> AbstractContextManager:
     one with that many BLAS threads throughout (to ~1e-15 per batch of one with more)."""
     if writes is None:
         return nullcontext()
-    threads = max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"), default=1)
+    threads = blas_threads()
     return threadpool_limits(threads - 1, user_api="blas") if threads > 1 else nullcontext()
 
 
