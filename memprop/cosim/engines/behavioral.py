@@ -200,18 +200,28 @@ class BehavioralNetwork:
         (programming.start_update): a function that puts rows `part` of the reads (2, rows, cols)
         into the twin's A block and B part while they are still in cache, instead of a second
         pass over the whole crossbar. Each row's difference and sums are those of
-        linear_operator_parts bit for bit. None where a crossbar is not written by rows (nonlinear
-        reads, wires, masks, a block shared with another crossbar). finish_rows completes it."""
-        bar = self.network.crossbar(name)
-        if not (self.linear and bar.dense and bar.wire_resistance <= 0 and self._unique_blocks()):
+        linear_operator_parts bit for bit. None where a crossbar is not written by rows (see
+        rows_of). finish_rows completes it."""
+        rows = self.rows_of(name)
+        if rows is None:
             return None
-        rows, cols = self._block(bar)
-        block, part = self.A[rows, cols], self._parts[name]
+        block, part = rows
 
         def write(sl: slice, reads: np.ndarray) -> None:
             np.subtract(reads[0], reads[1], out=block[sl])
             part[sl] = -(reads[0].sum(axis=1) + reads[1].sum(axis=1))
         return write
+
+    def rows_of(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Crossbar `name`'s block of A (rows, cols; a view) and its part of B's diagonal (rows,),
+        for a write to fill in place (row_writer, or the compiled write of programming/fused.py);
+        finish_rows completes it. None for nonlinear reads, wires, masks, or a block shared with
+        another crossbar."""
+        bar = self.network.crossbar(name)
+        if not (self.linear and bar.dense and bar.wire_resistance <= 0 and self._unique_blocks()):
+            return None
+        rows, cols = self._block(bar)
+        return self.A[rows, cols], self._parts[name]
 
     def finish_rows(self, names: Iterable[str]) -> None:
         """After row_writer wrote these crossbars: their targets' B blocks summed again."""

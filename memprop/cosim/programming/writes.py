@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -156,12 +157,16 @@ def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
 
 def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg: np.ndarray,
                       fidelity: Fidelity, *, in_blocks: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The states that read as `target` (device conductances g before the write) and what they
-    read as, element for element the same whichever way they are computed. in_blocks: a block of
-    rows at a time, in cache (alone on a core: 7.0 instead of 8.6 ms for a 784 x 500 crossbar);
-    else in whole-array passes, for the write thread, where each numpy call takes the GIL back
-    from the settling thread (a dozen calls, not a dozen per block). The fidelity sums are added
-    per block either way (their last bits depend on the blocks)."""
+    """The states that read as `target` (the clipped g + dg / g - dg; device conductances g
+    before the write) and what they read as, element for element the same whichever way they are
+    computed. Devices with _ResistiveRange's equations take one compiled pass (fused.py; ~2 ms
+    instead of ~9 for a 784 x 500 crossbar). Others take numpy: in_blocks, a block of rows at a
+    time, in cache (alone on a core: 7.0 instead of 8.6 ms); else in whole-array passes, for the
+    write thread, where each numpy call takes the GIL back from the settling thread (a dozen
+    calls, not a dozen per block). Their fidelity sums are added per block either way."""
+    if _fused().covers(dev):
+        fidelity.sums[0] += 2 * dg.size
+        return _fused().states_and_reads(dev, g, dg, fidelity.sums[1:7])
     if in_blocks:
         new_x, after = np.empty_like(g), np.empty_like(g)
         for part in _row_blocks(g):
@@ -173,6 +178,23 @@ def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg
     for part in _row_blocks(g):
         fidelity.add(np.stack([dg[part], -dg[part]]), after[:, part] - g[:, part])
     return new_x, after
+
+
+def _fused() -> ModuleType:
+    """The compiled write (imported on first use: numba's import costs a quarter of a second)."""
+    from memprop.cosim.programming import fused
+    return fused
+
+
+def _twin_targets(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, twin: Any, name: str) -> np.ndarray | None:
+    """A write's targets, put into the twin's rows of crossbar `name` as they are computed where it
+    has them (BehavioralNetwork.rows_of); None where the compiled write put them there without
+    making the target array (fused.twin_rows: one pass instead of three)."""
+    rows = twin.rows_of(name) if twin is not None else None
+    if rows is not None and _fused().covers(dev):
+        _fused().twin_rows(dev, g, dg, *rows)
+        return None
+    return _targets_in_chunks(dev, g, dg, twin.row_writer(name) if rows is not None else None)
 
 
 def plain_write(network: Network, dw: dict[str, np.ndarray], mode: str, nonideal: NonIdeal | None) -> bool:
@@ -204,17 +226,20 @@ def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
     pool's). The states equal apply_update's bit for bit, so do the fidelity sums; the twin
     reads the targets, which differ from the devices' reads by the rounding of state_for.
     twin: an in-place BehavioralNetwork to write the targets into as they are computed (its
-    row_writer; the engine's program_pending finishes it), saving a pass over every crossbar."""
+    rows_of; the engine's program_pending finishes it), saving a pass over every crossbar; with
+    the compiled write, no target array is made for those crossbars (`reads` lacks them)."""
     dev = network.device
     scale = 1.0 / (2.0 * network.neuron.r_f)
-    work, written = [], []
+    work, written, reads = [], [], {}
     for name, delta in dw.items():
         g = network.read_of(states, name)
         dg = delta * scale
-        rows_done = twin.row_writer(name) if twin is not None else None
-        if rows_done is not None:
+        if twin is not None and twin.rows_of(name) is not None:
             written.append(name)
-        work.append((name, g, _targets_in_chunks(dev, g, dg, rows_done), dg))
+        target = _twin_targets(dev, g, dg, twin, name)
+        if target is not None:
+            reads[name] = target
+        work.append((name, g, target, dg))
 
     def finish() -> SynapseStates:
         out = SynapseStates({k: v.copy() for k, v in states.states.items() if k not in dw})
@@ -223,4 +248,4 @@ def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
             out.remember_read(name, after)
         out.states = {k: out.states[k] for k in states.states}  # the original order
         return out
-    return PendingWrite({name: target for name, _, target, _ in work}, submit(finish), tuple(written))
+    return PendingWrite(reads, submit(finish), tuple(written))

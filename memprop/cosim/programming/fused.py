@@ -1,0 +1,197 @@
+"""An ideal write of a dense crossbar in one compiled pass: new states, their reads, the fidelity.
+
+The numpy write of a 784 x 500 crossbar (805 020 devices with the output layer) made about twenty
+passes over 6 MB arrays: the clipped targets, state_for, conductance, and the fidelity's seven
+sums per block. That was ~9 ms of every batch whatever its size, most of what a batch of 20
+cost (issue 20). Here each device is read once and its state and read written once (~2 ms).
+
+Only the device models whose equations are _ResistiveRange's (R linear in the state: HP linear
+drift, VTEAM) are compiled; `covers` tells. Each element's state and read are computed with the
+same operations in the same order as the numpy methods (no fused multiply-adds, no reordering), so
+they are identical bit for bit. The fidelity sums are reassociated (summed in vector lanes): a
+running diagnostic, they differ from numpy's pairwise sums in their last bits, and are the same
+from run to run on one machine.
+
+writes.py imports this module on the first compiled write, so commands that never write do not
+pay for numba's import (a quarter of a second).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from memprop.circuits.devices import MemristorModel, _ResistiveRange
+
+#: Devices per piece: the states, reads and differences of a piece stay in cache between the
+#: element-wise loop and the sums.
+PIECE = 2048
+
+
+def covers(dev: MemristorModel) -> bool:
+    """Whether `dev` reads, and maps conductances to states, by _ResistiveRange's equations
+    (a subclass that overrides any of them keeps the numpy write)."""
+    cls = type(dev)
+    return isinstance(dev, _ResistiveRange) and all(
+        getattr(cls, name) is getattr(_ResistiveRange, name) for name in ("resistance", "conductance", "state_for"))
+
+
+def states_and_reads(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
+                     sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The states after an ideal write of +dg / -dg to a dense crossbar's pairs read as g
+    (2, rows, cols), and what they read as; the fidelity's six running sums (sw, sa, sww, saa,
+    swa, see) grow in place. Releases the GIL while it runs."""
+    g = np.ascontiguousarray(g, dtype=np.float64)
+    dg = np.ascontiguousarray(dg, dtype=np.float64)
+    x, after = np.empty_like(g), np.empty_like(g)
+    _write(g.reshape(-1), dg.reshape(-1), dev.g_min, dev.g_max, dev.r_on, dev.r_off, dev.x_lo, dev.x_hi,
+           x.reshape(-1), after.reshape(-1), sums)
+    return x, after
+
+
+#: Compiled once per process, cached on disk by numba; exact arithmetic (no fast-math).
+_compiled = numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+
+
+@_compiled
+def _states_piece(g, w, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, d):
+    """One piece: target = clip(g + w) (as writes._targets_in_chunks), x = state_for(target),
+    after = conductance(x) (as _ResistiveRange's methods, operation for operation), d = after - g."""
+    dr, dx = r_on - r_off, x_hi - x_lo
+    for k in range(g.size):
+        t = g[k] + w[k]
+        t = g_min if t < g_min else t
+        t = g_max if t > g_max else t
+        v = x_lo + ((1.0 / t - r_off) / dr) * dx
+        v = x_lo if v < x_lo else v
+        v = x_hi if v > x_hi else v
+        x[k] = v
+        a = 1.0 / (r_off + dr * ((v - x_lo) / dx))
+        after[k] = a
+        d[k] = a - g[k]
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False, fastmath={"reassoc"})
+def _sums_piece(w, d, acc):
+    """The fidelity's sums of one piece: wanted w, achieved d (Fidelity.add's order)."""
+    s_w = s_d = s_ww = s_dd = s_wd = s_ee = 0.0
+    for k in range(w.size):
+        wk, dk = w[k], d[k]
+        e = dk - wk
+        s_w += wk
+        s_d += dk
+        s_ww += wk * wk
+        s_dd += dk * dk
+        s_wd += wk * dk
+        s_ee += e * e
+    acc[0] += s_w
+    acc[1] += s_d
+    acc[2] += s_ww
+    acc[3] += s_dd
+    acc[4] += s_wd
+    acc[5] += s_ee
+
+
+@_compiled
+def _write(g, dg, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, sums):
+    """Both polarities (+dg, then -dg), piece by piece; `sums` grows by this write's six sums."""
+    n = dg.size
+    acc = np.zeros(6)
+    w, d = np.empty(PIECE), np.empty(PIECE)
+    for p in range(2):
+        sign = 1.0 if p == 0 else -1.0
+        for start in range(0, n, PIECE):
+            stop = min(start + PIECE, n)
+            m = stop - start
+            for k in range(m):
+                w[k] = sign * dg[start + k]
+            lo, hi = p * n + start, p * n + stop
+            _states_piece(g[lo:hi], w[:m], g_min, g_max, r_on, r_off, x_lo, x_hi, x[lo:hi], after[lo:hi], d[:m])
+            _sums_piece(w[:m], d[:m], acc)
+    sums += acc
+
+
+def twin_rows(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, block: np.ndarray, part: np.ndarray) -> None:
+    """The twin's operator for the same write, before its states exist: block = the targets'
+    difference G+ - G- (rows, cols), part = -(row sums of G+ and of G-) (rows,), each as
+    BehavioralNetwork.row_writer computes it from writes._targets_in_chunks, bit for bit (the
+    row sums are numpy's pairwise summation, replicated). One pass; no target array is made."""
+    g = np.ascontiguousarray(g, dtype=np.float64)
+    dg = np.ascontiguousarray(dg, dtype=np.float64)
+    _twin_rows(g, dg, dev.g_min, dev.g_max, block, part)
+
+
+@_compiled
+def _twin_rows(g, dg, g_min, g_max, block, part):
+    cols = dg.shape[1]
+    plus, minus = np.empty(cols), np.empty(cols)
+    nodes, left = np.zeros((3, 64), np.int64), np.empty(64)
+    for r in range(dg.shape[0]):
+        for k in range(cols):
+            t = g[0, r, k] + dg[r, k]
+            t = g_min if t < g_min else t
+            plus[k] = g_max if t > g_max else t
+            t = g[1, r, k] + -dg[r, k]
+            t = g_min if t < g_min else t
+            minus[k] = g_max if t > g_max else t
+            block[r, k] = plus[k] - minus[k]
+        part[r] = -(_pairwise(plus, cols, nodes, left) + _pairwise(minus, cols, nodes, left))
+
+
+@_compiled
+def _pairwise(a, n, nodes, left):
+    """numpy's sum of a[:n]: its pairwise summation (8 partial sums up to 128 elements, then
+    halves rounded to multiples of 8), so that sums of rows keep numpy's bits. The halving is
+    walked with an explicit stack (nodes: start, size, stage; left: the left halves' sums):
+    numba's cache reloads recursive functions into a crash."""
+    if n <= 128:
+        return _pairwise_block(a, 0, n)
+    starts, sizes, stage = nodes[0], nodes[1], nodes[2]
+    top, value = 0, 0.0
+    starts[0], sizes[0], stage[0] = 0, n, 0
+    while top >= 0:
+        m = sizes[top]
+        half = m // 2 - (m // 2) % 8
+        if m <= 128:  # a leaf: its value goes to the node below it on the stack
+            value = _pairwise_block(a, starts[top], m)
+            top -= 1
+        elif stage[top] == 0:  # first the left half
+            stage[top] = 1
+            top += 1
+            starts[top], sizes[top], stage[top] = starts[top - 1], half, 0
+        elif stage[top] == 1:  # the left half's value is in: then the right half
+            left[top], stage[top] = value, 2
+            top += 1
+            starts[top], sizes[top], stage[top] = starts[top - 1] + half, m - half, 0
+        else:  # both halves in
+            value = left[top] + value
+            top -= 1
+    return value
+
+
+@_compiled
+def _pairwise_block(a, lo, n):
+    """numpy's pairwise_sum of at most 128 elements."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res

@@ -1,0 +1,93 @@
+"""The compiled write (programming/fused.py) against the numpy equations it replaces."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from memprop.circuits.devices import DEVICE_MODELS, VTEAM
+from memprop.circuits.network import glorot_states, layered_network
+from memprop.circuits.neuron import Neuron
+from memprop.cosim.engines.behavioral import BehavioralNetwork
+from memprop.cosim.programming import fused
+from memprop.cosim.programming.writes import Fidelity, _states_and_reads, _targets_in_chunks
+
+LINEAR = [name for name, dev in DEVICE_MODELS.items() if dev.linear_read]
+
+
+def _crossbar(dev, rows: int, cols: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reads (2, rows, cols) with some devices at either bound, and changes large enough to clip."""
+    rng = np.random.default_rng(seed)
+    g = dev.conductance(rng.uniform(dev.x_lo, dev.x_hi, (2, rows, cols)))
+    g[0, 0], g[1, -1] = dev.g_max, dev.g_min
+    dg = rng.normal(0.0, 0.1 * (dev.g_max - dev.g_min), (rows, cols))
+    return g, dg
+
+
+@pytest.mark.parametrize("name", LINEAR)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (40, 785), (500, 2049)])
+def test_a_compiled_write_lands_on_the_numpy_states_and_reads_bit_for_bit(name, shape):
+    dev = DEVICE_MODELS[name]
+    assert fused.covers(dev)
+    g, dg = _crossbar(dev, *shape, seed=sum(shape))
+    target = np.clip(g + np.stack([dg, -dg]), dev.g_min, dev.g_max)
+    assert dg.size == 1 or np.any(target == dev.g_max) and np.any(target == dev.g_min)  # both clips taken
+    sums = np.zeros(6)
+    x, after = fused.states_and_reads(dev, g, dg, sums)
+    want_x = dev.state_for(target)
+    assert np.array_equal(x, want_x)
+    assert np.array_equal(after, dev.conductance(want_x))
+    numpy_sums = Fidelity()
+    w, d = np.stack([dg, -dg]).ravel(), (after - g).ravel()
+    numpy_sums.add(w, d)
+    # summed in another order: equal to the rounding of the sums of magnitudes (sw cancels to ~0)
+    scale = [np.abs(w).sum(), np.abs(d).sum(), w @ w, d @ d, np.abs(w * d).sum(), (d - w) @ (d - w)]
+    assert np.all(np.abs(sums - numpy_sums.sums[1:7]) <= 1e-12 * np.array(scale))
+
+
+def test_nonlinear_reads_and_changed_equations_keep_the_numpy_write():
+    """A model that overrides any of the equations is not compiled; its write still lands where
+    its own state_for says."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Squared(VTEAM):
+        def conductance(self, x):
+            return super().conductance(np.asarray(x, dtype=float) ** 2)
+
+        def state_for(self, g):
+            return np.sqrt(super().state_for(g))
+
+    assert not any(fused.covers(dev) for dev in DEVICE_MODELS.values() if not dev.linear_read)
+    dev = Squared()
+    assert not fused.covers(dev)
+    g, dg = _crossbar(dev, 30, 50, seed=1)
+    target = _targets_in_chunks(dev, g, dg)
+    fidelity = Fidelity()
+    x, after = _states_and_reads(dev, g, target, dg, fidelity, in_blocks=True)
+    assert np.array_equal(x, dev.state_for(target)) and np.array_equal(after, dev.conductance(x))
+    assert fidelity.sums[0] == 2 * dg.size
+
+
+@pytest.mark.parametrize("n", [*range(0, 300), 511, 512, 784, 785, 1000, 4097, 70001])
+def test_row_sums_are_numpys_pairwise_sums(n):
+    a = np.random.default_rng(n).lognormal(-12.0, 2.0, n)
+    nodes, left = np.zeros((3, 64), np.int64), np.empty(64)
+    assert fused._pairwise(a, n, nodes, left) == a.sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_twins_rows_from_a_compiled_write_equal_the_row_writers(dtype):
+    """twin_rows fills A's block and B's part as row_writer does from the target array."""
+    dev = DEVICE_MODELS["vteam"]
+    net = layered_network(Neuron(), dev, (300, 40, 10))
+    states = glorot_states(net, 0, gain=0.5)
+    bar = net.crossbars[0]
+    g, dg = _crossbar(dev, bar.rows, bar.cols, seed=4)
+    compiled, numpy = (BehavioralNetwork(net, states, dtype=dtype) for _ in range(2))
+    fused.twin_rows(dev, g, dg, *compiled.rows_of(bar.name))
+    _targets_in_chunks(dev, g, dg, numpy.row_writer(bar.name))
+    block, part = compiled.rows_of(bar.name)
+    assert block.dtype == dtype
+    assert np.array_equal(block, numpy.rows_of(bar.name)[0]) and np.array_equal(part, numpy.rows_of(bar.name)[1])
