@@ -91,3 +91,36 @@ def test_the_twins_rows_from_a_compiled_write_equal_the_row_writers(dtype):
     block, part = compiled.rows_of(bar.name)
     assert block.dtype == dtype
     assert np.array_equal(block, numpy.rows_of(bar.name)[0]) and np.array_equal(part, numpy.rows_of(bar.name)[1])
+
+
+def test_without_numba_every_write_takes_numpy_to_the_same_states(monkeypatch):
+    """Where numba cannot be imported, writes still work: numpy's, to the same states, with
+    their reads remembered for the next write."""
+    import sys
+
+    import memprop.cosim.programming as programming
+    from memprop.cosim.programming.writes import apply_update
+
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (40, 20, 5))
+    states = glorot_states(net, 3, gain=0.5)
+    rng = np.random.default_rng(5)
+    dw = {b.name: rng.normal(0.0, 0.05, (b.rows, b.cols)) for b in net.crossbars}
+    compiled = apply_update(net, states, dw, "ideal", None, Fidelity())
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "memprop.cosim.programming.fused")
+    monkeypatch.delattr(programming, "fused")
+    numpy = apply_update(net, states, dw, "ideal", None, Fidelity())
+    assert "memprop.cosim.programming.fused" not in sys.modules
+    for bar in net.crossbars:
+        assert np.array_equal(numpy[bar.name], compiled[bar.name])
+        assert numpy.known_read(bar.name) is not None
+
+
+def test_a_faithful_writes_correlation_stays_within_one():
+    """From running sums, achieved = 3 x wanted rounds to 1 + 2e-16 (seed 1): reported as 1."""
+    w = np.random.default_rng(1).normal(0.0, 1e-7, 999)
+    fidelity = Fidelity()
+    fidelity.add(w, 3.0 * w)
+    n, sw, sa, sww, saa, swa = fidelity.sums[:6]
+    assert (swa / n - sw * sa / n**2) / np.sqrt((sww / n - (sw / n) ** 2) * (saa / n - (sa / n) ** 2)) > 1.0
+    assert fidelity.summary()["update_correlation"] == 1.0

@@ -64,7 +64,9 @@ class Fidelity:
                     "update_rms_wanted": float("nan"), "pulses": 0}
         cov = swa / n - (sw / n) * (sa / n)
         var_w, var_a = sww / n - (sw / n) ** 2, saa / n - (sa / n) ** 2
-        corr = float(cov / np.sqrt(var_w * var_a)) if var_w > 0 and var_a > 0 else float("nan")
+        # clipped to [-1, 1]: from running sums, a perfect write's correlation rounds a few
+        # epsilons either side of 1
+        corr = float(np.clip(cov / np.sqrt(var_w * var_a), -1.0, 1.0)) if var_w > 0 and var_a > 0 else float("nan")
         return {"update_correlation": corr, "update_rms_error": float(np.sqrt(see / n)),
                 "update_rms_wanted": float(np.sqrt(sww / n)), "pulses": int(pulses)}
 
@@ -164,9 +166,10 @@ def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg
     time, in cache (alone on a core: 7.0 instead of 8.6 ms); else in whole-array passes, for the
     write thread, where each numpy call takes the GIL back from the settling thread (a dozen
     calls, not a dozen per block). Their fidelity sums are added per block either way."""
-    if _fused().covers(dev):
+    compiled = _compiled_for(dev)
+    if compiled is not None:
         fidelity.sums[0] += 2 * dg.size
-        return _fused().states_and_reads(dev, g, dg, fidelity.sums[1:7])
+        return compiled.states_and_reads(dev, g, dg, fidelity.sums[1:7])
     if in_blocks:
         new_x, after = np.empty_like(g), np.empty_like(g)
         for part in _row_blocks(g):
@@ -180,10 +183,15 @@ def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg
     return new_x, after
 
 
-def _fused() -> ModuleType:
-    """The compiled write (imported on first use: numba's import costs a quarter of a second)."""
-    from memprop.cosim.programming import fused
-    return fused
+def _compiled_for(dev: MemristorModel) -> ModuleType | None:
+    """The compiled write (programming/fused.py) where it covers `dev`'s equations, else None.
+    Imported on first use (numba's import costs a quarter of a second); where numba cannot be
+    imported (a Python it has no build for yet), every write takes numpy, to the same states."""
+    try:
+        from memprop.cosim.programming import fused
+    except ImportError:
+        return None
+    return fused if fused.covers(dev) else None
 
 
 def _twin_targets(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, twin: Any, name: str) -> np.ndarray | None:
@@ -191,8 +199,9 @@ def _twin_targets(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, twin: Any,
     has them (BehavioralNetwork.rows_of); None where the compiled write put them there without
     making the target array (fused.twin_rows: one pass instead of three)."""
     rows = twin.rows_of(name) if twin is not None else None
-    if rows is not None and _fused().covers(dev):
-        _fused().twin_rows(dev, g, dg, *rows)
+    compiled = _compiled_for(dev)
+    if rows is not None and compiled is not None:
+        compiled.twin_rows(dev, g, dg, *rows)
         return None
     return _targets_in_chunks(dev, g, dg, twin.row_writer(name) if rows is not None else None)
 
