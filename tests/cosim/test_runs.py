@@ -148,3 +148,16 @@ def test_without_ngspice_the_run_fails_with_a_hint_and_leaves_nothing(tmp_path):
                                       "'/etc/passwd': /etc/passwd: invalid ELF header); install it with `sudo apt-get")
         assert proc.stderr.count("\n") == 1 and "NGSPICE_LIBRARY_PATH" in proc.stderr
         assert not run.exists()
+
+
+@pytest.mark.parametrize("validation, labels", [(float("nan"), ["test"]), (0.5, ["test", "validation"])])
+def test_the_accuracy_panel_shows_validation_only_where_a_split_was_held_out(validation, labels):
+    import matplotlib.pyplot as plt
+
+    from memprop.cosim.runs.plots import accuracy_panel
+
+    rows = [{"epoch": e, "test_accuracy": 0.8, "validation_accuracy": validation} for e in (1, 2)]
+    fig, ax = plt.subplots()
+    accuracy_panel(ax, [1, 2], rows)
+    assert ax.get_legend_handles_labels()[1] == labels
+    plt.close(fig)

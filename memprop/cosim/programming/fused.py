@@ -1,9 +1,12 @@
-"""An ideal write of a dense crossbar in one compiled pass: new states, their reads, the fidelity.
+"""An ideal write of a dense crossbar, compiled: the twin's new operator, the states, the fidelity.
 
 The numpy write of a 784 x 500 crossbar (805 020 devices with the output layer) made about twenty
-passes over 6 MB arrays: the clipped targets, state_for, conductance, and the fidelity's seven
-sums per block. That was ~9 ms of every batch whatever its size, most of what a batch of 20
-cost (issue 20). Here each device is read once and its state and read written once (~2 ms).
+passes over 6 MB arrays: the clipped targets, the twin's rows from them, state_for, conductance,
+and the fidelity's seven sums per block, whatever the batch size: most of what a batch of 20 cost
+(issue 20). Here it is two passes, neither making the target array: `twin_rows` (the main thread
+waits for it: the next batch settles on it) and `states_and_reads` (in the write thread, beside
+the next batch). `.venv/bin/python bench/device_write.py`: 3.4 ms for both against numpy's 11.6,
+with the crossbar coming from memory as in training.
 
 Only the device models whose equations are _ResistiveRange's (R linear in the state: HP linear
 drift, VTEAM) are compiled; `covers` tells. Each element's state and read are computed with the
@@ -13,7 +16,7 @@ running diagnostic, they differ from numpy's pairwise sums in their last bits, a
 from run to run on one machine.
 
 writes.py imports this module on the first compiled write, so commands that never write do not
-pay for numba's import (a quarter of a second).
+pay for numba's import (a quarter of a second), and takes numpy where numba cannot be imported.
 """
 
 from __future__ import annotations

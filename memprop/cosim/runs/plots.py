@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,21 @@ def cost_panel(ax: Any, rows: list[dict[str, Any]], legend_size: float | None = 
     return epochs
 
 
+def accuracy_panel(ax: Any, epochs: list[int], rows: list[dict[str, Any]]) -> None:
+    """Test accuracy per epoch, and validation accuracy where the run held a validation split out
+    (a run without one has NaN there: no empty line in the legend)."""
+    ax.plot(epochs, [100 * r["test_accuracy"] for r in rows], "o-", label="test")
+    validation = [100 * r.get("validation_accuracy", float("nan")) for r in rows]
+    if any(math.isfinite(v) for v in validation):
+        ax.plot(epochs, validation, "s--", label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.legend()
+
+
 def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    epochs = cost_panel(ax1, rows)
-    ax2.plot(epochs, [100 * r["test_accuracy"] for r in rows], "o-", label="test")
-    ax2.plot(epochs, [100 * r["validation_accuracy"] for r in rows], "s--", label="validation")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("accuracy (%)")
-    ax2.legend()
+    accuracy_panel(ax2, cost_panel(ax1, rows), rows)
     fig.suptitle(one_safe_line(title), fontsize=10)
     return save_figure(fig, path)
 
