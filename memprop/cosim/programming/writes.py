@@ -96,8 +96,7 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
         if plain and bar.dense:
             g = network.read_of(states, name)
             dg = delta * scale
-            out.states[name], after = _states_and_reads(dev, g, _targets_in_chunks(dev, g, dg), dg, fidelity,
-                                                         in_blocks=True)
+            out.states[name], after = _states_and_reads(dev, g, None, dg, fidelity, in_blocks=True)
             out.remember_read(name, after)
             continue
         before = network.read_of(states, name) if dev.linear_read else x
@@ -157,19 +156,20 @@ def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
     return target
 
 
-def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray, dg: np.ndarray,
+def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray | None, dg: np.ndarray,
                       fidelity: Fidelity, *, in_blocks: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The states that read as `target` (the clipped g + dg / g - dg; device conductances g
-    before the write) and what they read as, element for element the same whichever way they are
-    computed. Devices with _ResistiveRange's equations take one compiled pass (fused.py; ~2 ms
-    instead of ~9 for a 784 x 500 crossbar). Others take numpy: in_blocks, a block of rows at a
-    time, in cache (alone on a core: 7.0 instead of 8.6 ms); else in whole-array passes, for the
-    write thread, where each numpy call takes the GIL back from the settling thread (a dozen
-    calls, not a dozen per block). Their fidelity sums are added per block either way."""
+    """The states that read as `target` (the clipped g + dg / g - dg, computed here if None;
+    device conductances g before the write) and what they read as, element for element the same
+    whichever way they are computed. Devices with _ResistiveRange's equations take one compiled
+    pass from g and dg (fused.py). Others take numpy: in_blocks, a block of rows at a time, in
+    cache (alone on a core: 7.0 instead of 8.6 ms for a 784 x 500 crossbar); else in whole-array
+    passes, for the write thread, where each numpy call takes the GIL back from the settling
+    thread (a dozen calls, not a dozen per block). Their fidelity sums are added per block."""
     compiled = _compiled_for(dev)
     if compiled is not None:
         fidelity.sums[0] += 2 * dg.size
         return compiled.states_and_reads(dev, g, dg, fidelity.sums[1:7])
+    target = _targets_in_chunks(dev, g, dg) if target is None else target
     if in_blocks:
         new_x, after = np.empty_like(g), np.empty_like(g)
         for part in _row_blocks(g):
@@ -216,10 +216,12 @@ def plain_write(network: Network, dw: dict[str, np.ndarray], mode: str, nonideal
 
 @dataclass
 class PendingWrite:
-    """A plain write under way: the conductances the devices will read (`reads`, known at once,
-    so the twin is reprogrammed and the next batch settles while the states are computed) and
-    the new states, computed in a thread (numpy releases the GIL in the element-wise passes)."""
+    """A plain write under way: the conductances the devices will read (known at once, so the twin
+    is reprogrammed and the next batch settles while the states are computed) and the new states,
+    computed in a thread (numpy and the compiled write release the GIL)."""
 
+    #: the target reads per crossbar; none for those the compiled write put into the twin itself
+    #: (they are in `written`, and the twin needs nothing more of them)
     reads: dict[str, np.ndarray]
     future: Future
     #: crossbars whose reads start_update already wrote into the twin, row block by row block
