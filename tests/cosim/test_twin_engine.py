@@ -3,12 +3,13 @@ convergence failures counted. Each fast path is checked against the plain comput
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from memprop.circuits.devices import DEVICE_MODELS
+from memprop.circuits.devices import DEVICE_MODELS, VTEAM
 from memprop.circuits.network import conductances_of, glorot_states, layered_network, recurrent_network
 from memprop.circuits.neuron import Neuron
 from memprop.circuits.crossbar import linear_operator_parts
@@ -237,14 +238,28 @@ def test_float32_outside_the_behavioral_backend_is_refused():
 
 # ---- writes under way in a thread ----
 
-def test_a_pending_write_gives_apply_updates_states_and_fidelity_bit_for_bit():
+@dataclasses.dataclass(frozen=True)
+class Uncompiled(VTEAM):
+    """VTEAM with its read restated: the same numbers, but not the compiled write's equations
+    (programming/fused.covers), so its writes take numpy."""
+
+    def conductance(self, x):
+        return super().conductance(x)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_pending_write_gives_apply_updates_states_and_fidelity_bit_for_bit(compiled):
     """start_update (targets now, states in a thread) against apply_update: the same states and
-    fidelity sums; the targets the twin reads are the devices' reads to the rounding of state_for."""
+    fidelity sums; the targets the twin reads are the devices' reads to the rounding of state_for.
+    Both for the compiled write and for numpy's (a model the compiled write does not cover)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from memprop.cosim.programming.writes import plain_write, start_update
 
-    net = layered_network(Neuron(), DEVICE_MODELS["vteam"], (200, 60, 10))
+    from memprop.cosim.programming import fused
+
+    net = layered_network(Neuron(), DEVICE_MODELS["vteam"] if compiled else Uncompiled(), (200, 60, 10))
+    assert fused.covers(net.device) == compiled
     states = _write(net, glorot_states(net, 2, gain=0.5), 0)
     rng = np.random.default_rng(3)
     dw = with_ties(net, {b.name: rng.normal(0, 0.05, (b.rows, b.cols)) for b in net.crossbars if b.tied_to is None})
