@@ -124,3 +124,15 @@ def test_a_faithful_writes_correlation_stays_within_one():
     n, sw, sa, sww, saa, swa = fidelity.sums[:6]
     assert (swa / n - sw * sa / n**2) / np.sqrt((sww / n - (sw / n) ** 2) * (saa / n - (sa / n) ** 2)) > 1.0
     assert fidelity.summary()["update_correlation"] == 1.0
+
+
+def test_kernels_compile_where_numba_has_nowhere_to_cache_them():
+    """A function numba cannot cache (here: no source file; in the field: a read-only install and
+    no writable home) is compiled without the cache instead of failing at import."""
+    import numba
+
+    namespace: dict = {}
+    exec(compile("def twice(x):\n    return 2.0 * x\n", "<no file>", "exec"), namespace)
+    with pytest.raises(RuntimeError, match="cannot cache"):
+        numba.njit(cache=True)(namespace["twice"])
+    assert fused.compiled()(namespace["twice"])(1.5) == 3.0

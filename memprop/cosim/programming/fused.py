@@ -21,6 +21,8 @@ pay for numba's import (a quarter of a second), and takes numpy where numba cann
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numba
 import numpy as np
 
@@ -52,8 +54,20 @@ def states_and_reads(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
     return x, after
 
 
-#: Compiled once per process, cached on disk by numba; exact arithmetic (no fast-math).
-_compiled = numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+def compiled(**options: Any) -> Callable[[Callable], Callable]:
+    """numba.njit, releasing the GIL, with numba's on-disk cache where it finds a writable place
+    for one (beside this file, or the user's cache directory); else compiled once in every
+    process (numba refuses cache=True outright there: a read-only install with no home)."""
+    def wrap(func: Callable) -> Callable:
+        try:
+            return numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False, **options)(func)
+        except RuntimeError:
+            return numba.njit(nogil=True, cache=False, error_model="numpy", boundscheck=False, **options)(func)
+    return wrap
+
+
+#: Exact arithmetic (no fast-math): the states and the twin's operator keep numpy's bits.
+_compiled = compiled()
 
 
 @_compiled
@@ -74,7 +88,7 @@ def _states_piece(g, w, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, d):
         d[k] = a - g[k]
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False, fastmath={"reassoc"})
+@compiled(fastmath={"reassoc"})
 def _sums_piece(w, d, acc):
     """The fidelity's sums of one piece: wanted w, achieved d (Fidelity.add's order)."""
     s_w = s_d = s_ww = s_dd = s_wd = s_ee = 0.0
