@@ -71,17 +71,19 @@ _compiled = compiled()
 
 
 @_compiled
+def _clip(v, lo, hi):
+    """np.clip(v, lo, hi) of one finite number: the upper bound wins where the two cross."""
+    v = lo if v < lo else v
+    return hi if v > hi else v
+
+
+@_compiled
 def _states_piece(g, w, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, d):
     """One piece: target = clip(g + w) (as writes._targets_in_chunks), x = state_for(target),
     after = conductance(x) (as _ResistiveRange's methods, operation for operation), d = after - g."""
     dr, dx = r_on - r_off, x_hi - x_lo
     for k in range(g.size):
-        t = g[k] + w[k]
-        t = g_min if t < g_min else t
-        t = g_max if t > g_max else t
-        v = x_lo + ((1.0 / t - r_off) / dr) * dx
-        v = x_lo if v < x_lo else v
-        v = x_hi if v > x_hi else v
+        v = _clip(x_lo + ((1.0 / _clip(g[k] + w[k], g_min, g_max) - r_off) / dr) * dx, x_lo, x_hi)
         x[k] = v
         a = 1.0 / (r_off + dr * ((v - x_lo) / dx))
         after[k] = a
@@ -145,12 +147,8 @@ def _twin_rows(g, dg, g_min, g_max, block, part):
     nodes, left = np.zeros((3, 64), np.int64), np.empty(64)
     for r in range(dg.shape[0]):
         for k in range(cols):
-            t = g[0, r, k] + dg[r, k]
-            t = g_min if t < g_min else t
-            plus[k] = g_max if t > g_max else t
-            t = g[1, r, k] + -dg[r, k]
-            t = g_min if t < g_min else t
-            minus[k] = g_max if t > g_max else t
+            plus[k] = _clip(g[0, r, k] + dg[r, k], g_min, g_max)
+            minus[k] = _clip(g[1, r, k] + -dg[r, k], g_min, g_max)
             block[r, k] = plus[k] - minus[k]
         part[r] = -(_pairwise(plus, cols, nodes, left) + _pairwise(minus, cols, nodes, left))
 
@@ -161,8 +159,6 @@ def _pairwise(a, n, nodes, left):
     halves rounded to multiples of 8), so that sums of rows keep numpy's bits. The halving is
     walked with an explicit stack (nodes: start, size, stage; left: the left halves' sums):
     numba's cache reloads recursive functions into a crash."""
-    if n <= 128:
-        return _pairwise_block(a, 0, n)
     starts, sizes, stage = nodes[0], nodes[1], nodes[2]
     top, value = 0, 0.0
     starts[0], sizes[0], stage[0] = 0, n, 0

@@ -194,11 +194,12 @@ def _compiled_for(dev: MemristorModel) -> ModuleType | None:
     return fused if fused.covers(dev) else None
 
 
-def _twin_targets(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, twin: Any, name: str) -> np.ndarray | None:
-    """A write's targets, put into the twin's rows of crossbar `name` as they are computed where it
-    has them (BehavioralNetwork.rows_of); None where the compiled write put them there without
-    making the target array (fused.twin_rows: one pass instead of three)."""
-    rows = twin.rows_of(name) if twin is not None else None
+def _twin_targets(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, twin: Any, name: str,
+                  rows: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
+    """A write's targets, put into the twin's rows of crossbar `name` (`rows`: its
+    BehavioralNetwork.rows_of, None where it has none) as they are computed; None where the
+    compiled write put them there without making the target array (fused.twin_rows: one pass
+    instead of three)."""
     compiled = _compiled_for(dev)
     if rows is not None and compiled is not None:
         compiled.twin_rows(dev, g, dg, *rows)
@@ -245,9 +246,10 @@ def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
     for name, delta in dw.items():
         g = network.read_of(states, name)
         dg = delta * scale
-        if twin is not None and twin.rows_of(name) is not None:
+        rows = twin.rows_of(name) if twin is not None else None
+        if rows is not None:
             written.append(name)
-        target = _twin_targets(dev, g, dg, twin, name)
+        target = _twin_targets(dev, g, dg, twin, name, rows)
         if target is not None:
             reads[name] = target
         work.append((name, g, target, dg))
