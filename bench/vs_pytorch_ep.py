@@ -53,7 +53,9 @@ torch.manual_seed(int(sys.argv[3]))
 import model_utils as ref
 from memprop.cosim.data.datasets import load_splits
 
-splits = load_splits("fashion-mnist", seed=0, validation=0.0, train_size=int(sys.argv[2]))
+# optional: the batch size (default the reference's 50) and how many test images it evaluates (0: all)
+batch, test_size = (int(a) for a in (sys.argv[4:6] if len(sys.argv) > 5 else (50, 0)))
+splits = load_splits("fashion-mnist", seed=0, validation=0.0, train_size=int(sys.argv[2]), test_size=test_size)
 
 def loader(data, batch, shuffle, train):
     ds = torch.utils.data.TensorDataset(torch.tensor(data.x, dtype=torch.float32),
@@ -64,7 +66,7 @@ def loader(data, batch, shuffle, train):
 model = ref.P_MLP([784, 500, 10], activation=ref.my_sigmoid)
 optimizer = torch.optim.Adam([{"params": s.parameters(), "lr": 5e-4} for s in model.synapses])
 criterion = torch.nn.MSELoss(reduction="none")
-train, test = loader(splits.train, 50, True, True), loader(splits.test, 200, False, False)
+train, test = loader(splits.train, batch, True, True), loader(splits.test, 200, False, False)
 t0 = time.perf_counter()
 ref.train(model, optimizer, train, test, 30, 10, (0.0, 0.1), torch.device("cpu"), 1, criterion,
           thirdphase=True)
