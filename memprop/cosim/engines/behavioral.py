@@ -394,14 +394,18 @@ class BehavioralNetwork:
         return done.u, done.sweeps
 
     @staticmethod
-    def _carried(blocks: list[tuple[str, slice, np.ndarray, list]]) -> np.ndarray:
+    def _carried(blocks: list[tuple[str, slice, np.ndarray, list]]) -> slice | np.ndarray:
         """The neurons a sweep reads before it updates them: the groups that feed a block at or
-        before their own place in the sweep order (the rest is recomputed before it is used)."""
+        before their own place in the sweep order (the rest is recomputed before it is used). One
+        run of neurons (a layered net's output layer) is a slice: every sweep and Anderson step
+        indexes them several times, and a view costs a fraction of a gather of a 20-row batch."""
         places = {sl.start: k for k, (_, sl, _, _) in enumerate(blocks)}
         read = {src.start: src for k, (_, _, _, feeds) in enumerate(blocks) for src, _ in feeds
                 if places[src.start] >= k}
-        return np.concatenate([np.arange(sl.start, sl.stop) for _, sl in sorted(read.items())] or
-                              [np.zeros(0, dtype=int)])
+        runs = [sl for _, sl in sorted(read.items())]
+        if len(runs) == 1:
+            return runs[0]
+        return np.concatenate([np.arange(sl.start, sl.stop) for sl in runs] or [np.zeros(0, dtype=int)])
 
     def _blocks(self, inputs: np.ndarray) -> list[tuple[str, slice, np.ndarray, list]]:
         """Per neuron group: its slice, the drive of the inputs and bias (constant while a batch
@@ -418,10 +422,14 @@ class BehavioralNetwork:
         groups = [(g.name, slice(self.offsets[g.name], self.offsets[g.name] + g.size))
                   for g in self.network.neuron_groups]
         external = self.signals(np.zeros((inputs.shape[0], self.n), self.dtype), inputs)[:, self.n:]
+        # only a crossbar writes a block of A: the others are zero without looking (a 500-neuron
+        # layer's own block is 2 MB, scanned every batch until it was skipped)
+        wired = {(bar.target, bar.source) for bar in self.network.crossbars}
         blocks = []
         for name, sl in groups:
             drive = external @ self.A[sl, self.n:].T
-            feeds = [(src, self.A[sl, src].T) for _, src in groups if np.any(self.A[sl, src])]
+            feeds = [(src, self.A[sl, src].T) for source, src in groups
+                     if (name, source) in wired and np.any(self.A[sl, src])]
             blocks.append((name, sl, drive, feeds))
         return blocks
 

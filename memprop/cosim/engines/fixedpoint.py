@@ -34,7 +34,7 @@ class FixedPoint:
 
 
 def iterate(g: Callable[[np.ndarray], np.ndarray], u: np.ndarray, tol: float, max_sweeps: int,
-            memory: int = 5, carried: np.ndarray | None = None, start: float = 1e-3) -> FixedPoint:
+            memory: int = 5, carried: np.ndarray | slice | None = None, start: float = 1e-3) -> FixedPoint:
     """Fixed point of g from u (rows independent): plain iteration when memory is 0, Anderson's
     extrapolation over the last `memory` steps otherwise (restarted whenever a step makes things
     much worse, so it cannot do worse than the plain sweeps for long).
@@ -44,15 +44,16 @@ def iterate(g: Callable[[np.ndarray], np.ndarray], u: np.ndarray, tol: float, ma
     in and land in another equilibrium of a nudged energy, or wander for thousands of steps; from
     1 mV on (measured on two- to four-layer networks with up to four equilibria per sample) it
     found the plain sweeps' equilibrium in every case, in a fraction of the sweeps.
-    carried: the columns g actually reads (None: all). A Gauss-Seidel sweep recomputes every layer
-    from its neighbours, so it reads only the layers it has not updated yet when it needs them -
-    for 784-500-10 the 10 outputs, not the 500 hidden neurons; only those are extrapolated.
+    carried: the columns g actually reads (indices or a slice; None: all). A Gauss-Seidel sweep
+    recomputes every layer from its neighbours, so it reads only the layers it has not updated yet
+    when it needs them - for 784-500-10 the 10 outputs, not the 500 hidden neurons; only those are
+    extrapolated.
     """
-    cols = np.arange(u.shape[1]) if carried is None else carried
+    cols = slice(None) if carried is None else carried
     gu = g(u)
     f = gu - u
     change = _change(f)
-    history = _History((u.shape[0], len(cols)), memory)
+    history = _History((u.shape[0], u[:1, cols].shape[1]), memory)
     sweeps = 1
     while change >= tol and sweeps < max_sweeps:
         nxt = gu
@@ -101,6 +102,9 @@ class _History:
         if m == 0:
             return gu
         df, dg = self.df[:, :m], self.dg[:, :m]
+        # column-major, as a gather of the columns (carried as indices) lays it out: a slice's view is
+        # row-major, and with one stored step numpy's product sums in another order for each
+        f = np.asfortranarray(f)
         gram = df @ df.transpose(0, 2, 1)
         scale = np.trace(gram, axis1=1, axis2=2)[:, None, None] / m
         gram += (_REGULARISATION * scale + 1e-300) * np.eye(m)
