@@ -40,7 +40,7 @@ def numpy_write(dev, g, dg, block, part):
         np.subtract(reads[0], reads[1], out=block[sl])
         part[sl] = -(reads[0].sum(axis=1) + reads[1].sum(axis=1))
     target = _targets_in_chunks(dev, g, dg, rows)
-    return _states_and_reads(dev, g, target, dg, Fidelity(), in_blocks=False)
+    return _states_and_reads(dev, g, target, dg, 1.0, Fidelity(), in_blocks=False)
 
 
 def compiled_write(dev, g, dg, block, part):

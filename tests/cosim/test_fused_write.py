@@ -47,6 +47,23 @@ def test_a_compiled_write_lands_on_the_numpy_states_and_reads_bit_for_bit(name, 
     assert np.all(np.abs(sums - numpy_sums.sums[1:7]) <= 1e-12 * np.array(scale))
 
 
+@pytest.mark.parametrize("name", LINEAR)
+def test_a_weight_change_scaled_in_the_kernels_is_numpys_product(name):
+    """Training hands the kernels the weight change and its scale to conductance (1 / 2 R_f): the
+    states, reads, sums and twin rows are those of the change multiplied out by numpy first."""
+    dev, scale = DEVICE_MODELS[name], 1.0 / (2.0 * Neuron().r_f)
+    g, dg = _crossbar(dev, 40, 785, seed=9)
+    delta = dg / scale * np.random.default_rng(9).uniform(0.5, 1.5, dg.shape)  # not exact multiples
+    sums, product_sums = np.zeros(6), np.zeros(6)
+    x, after = fused.states_and_reads(dev, g, delta, sums, scale)
+    want_x, want_after = fused.states_and_reads(dev, g, delta * scale, product_sums)
+    assert np.array_equal(x, want_x) and np.array_equal(after, want_after) and np.array_equal(sums, product_sums)
+    rows, want_rows = (np.zeros((40, 785)), np.zeros(40)), (np.zeros((40, 785)), np.zeros(40))
+    fused.twin_rows(dev, g, delta, *rows, scale)
+    fused.twin_rows(dev, g, delta * scale, *want_rows)
+    assert all(np.array_equal(a, b) for a, b in zip(rows, want_rows))
+
+
 def test_nonlinear_reads_and_changed_equations_keep_the_numpy_write():
     """A model that overrides any of the equations is not compiled; its write still lands where
     its own state_for says."""
@@ -65,7 +82,7 @@ def test_nonlinear_reads_and_changed_equations_keep_the_numpy_write():
     g, dg = _crossbar(dev, 30, 50, seed=1)
     target = _targets_in_chunks(dev, g, dg)
     fidelity = Fidelity()
-    x, after = _states_and_reads(dev, g, target, dg, fidelity, in_blocks=True)
+    x, after = _states_and_reads(dev, g, target, dg, 1.0, fidelity, in_blocks=True)
     assert np.array_equal(x, dev.state_for(target)) and np.array_equal(after, dev.conductance(x))
     assert fidelity.sums[0] == 2 * dg.size
 

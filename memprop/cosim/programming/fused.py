@@ -41,15 +41,16 @@ def covers(dev: MemristorModel) -> bool:
         getattr(cls, name) is getattr(_ResistiveRange, name) for name in ("resistance", "conductance", "state_for"))
 
 
-def states_and_reads(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
-                     sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The states after an ideal write of +dg / -dg to a dense crossbar's pairs read as g
-    (2, rows, cols), and what they read as; the fidelity's six running sums (sw, sa, sww, saa,
-    swa, see) grow in place. Releases the GIL while it runs."""
+def states_and_reads(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, sums: np.ndarray,
+                     scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The states after an ideal write of +dg / -dg (each dg * scale, rounded as numpy's
+    product) to a dense crossbar's pairs read as g (2, rows, cols), and what they read as; the
+    fidelity's six running sums (sw, sa, sww, saa, swa, see) grow in place. Releases the GIL
+    while it runs. scale: a weight change in conductance, without a pass to make dg * scale."""
     g = np.ascontiguousarray(g, dtype=np.float64)
     dg = np.ascontiguousarray(dg, dtype=np.float64)
     x, after = np.empty_like(g), np.empty_like(g)
-    _write(g.reshape(-1), dg.reshape(-1), dev.g_min, dev.g_max, dev.r_on, dev.r_off, dev.x_lo, dev.x_hi,
+    _write(g.reshape(-1), dg.reshape(-1), scale, dev.g_min, dev.g_max, dev.r_on, dev.r_off, dev.x_lo, dev.x_hi,
            x.reshape(-1), after.reshape(-1), sums)
     return x, after
 
@@ -112,7 +113,7 @@ def _sums_piece(w, d, acc):
 
 
 @_compiled
-def _write(g, dg, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, sums):
+def _write(g, dg, scale, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, sums):
     """Both polarities (+dg, then -dg), piece by piece; `sums` grows by this write's six sums."""
     n = dg.size
     acc = np.zeros(6)
@@ -123,32 +124,34 @@ def _write(g, dg, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, sums):
             stop = min(start + PIECE, n)
             m = stop - start
             for k in range(m):
-                w[k] = sign * dg[start + k]
+                w[k] = sign * (dg[start + k] * scale)
             lo, hi = p * n + start, p * n + stop
             _states_piece(g[lo:hi], w[:m], g_min, g_max, r_on, r_off, x_lo, x_hi, x[lo:hi], after[lo:hi], d[:m])
             _sums_piece(w[:m], d[:m], acc)
     sums += acc
 
 
-def twin_rows(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, block: np.ndarray, part: np.ndarray) -> None:
-    """The twin's operator for the same write, before its states exist: block = the targets'
-    difference G+ - G- (rows, cols), part = -(row sums of G+ and of G-) (rows,), each as
-    BehavioralNetwork.row_writer computes it from writes._targets_in_chunks, bit for bit (the
+def twin_rows(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, block: np.ndarray, part: np.ndarray,
+              scale: float = 1.0) -> None:
+    """The twin's operator for the same write (each dg * scale), before its states exist: block =
+    the targets' difference G+ - G- (rows, cols), part = -(row sums of G+ and of G-) (rows,), each
+    as BehavioralNetwork.row_writer computes it from writes._targets_in_chunks, bit for bit (the
     row sums are numpy's pairwise summation, replicated). One pass; no target array is made."""
     g = np.ascontiguousarray(g, dtype=np.float64)
     dg = np.ascontiguousarray(dg, dtype=np.float64)
-    _twin_rows(g, dg, dev.g_min, dev.g_max, block, part)
+    _twin_rows(g, dg, scale, dev.g_min, dev.g_max, block, part)
 
 
 @_compiled
-def _twin_rows(g, dg, g_min, g_max, block, part):
+def _twin_rows(g, dg, scale, g_min, g_max, block, part):
     cols = dg.shape[1]
     plus, minus = np.empty(cols), np.empty(cols)
     nodes, left = np.zeros((3, 64), np.int64), np.empty(64)
     for r in range(dg.shape[0]):
         for k in range(cols):
-            plus[k] = _clip(g[0, r, k] + dg[r, k], g_min, g_max)
-            minus[k] = _clip(g[1, r, k] + -dg[r, k], g_min, g_max)
+            d = dg[r, k] * scale
+            plus[k] = _clip(g[0, r, k] + d, g_min, g_max)
+            minus[k] = _clip(g[1, r, k] + -d, g_min, g_max)
             block[r, k] = plus[k] - minus[k]
         part[r] = -(_pairwise(plus, cols, nodes, left) + _pairwise(minus, cols, nodes, left))
 

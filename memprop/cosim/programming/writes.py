@@ -95,8 +95,7 @@ def apply_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
         x = states[name]
         if plain and bar.dense:
             g = network.read_of(states, name)
-            dg = delta * scale
-            out.states[name], after = _states_and_reads(dev, g, None, dg, fidelity, in_blocks=True)
+            out.states[name], after = _states_and_reads(dev, g, None, delta, scale, fidelity, in_blocks=True)
             out.remember_read(name, after)
             continue
         before = network.read_of(states, name) if dev.linear_read else x
@@ -156,19 +155,20 @@ def _targets_in_chunks(dev: MemristorModel, g: np.ndarray, dg: np.ndarray,
     return target
 
 
-def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray | None, dg: np.ndarray,
-                      fidelity: Fidelity, *, in_blocks: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The states that read as `target` (the clipped g + dg / g - dg, computed here if None;
-    device conductances g before the write) and what they read as, element for element the same
-    whichever way they are computed. Devices with _ResistiveRange's equations take one compiled
+def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray | None, delta: np.ndarray,
+                      scale: float, fidelity: Fidelity, *, in_blocks: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The states that read as `target` (the clipped g + dg / g - dg, dg = delta * scale, computed
+    here if None; device conductances g before the write) and what they read as, element for
+    element the same whichever way they are computed. Devices with _ResistiveRange's equations take one compiled
     pass from g and dg (fused.py). Others take numpy: in_blocks, a block of rows at a time, in
     cache (alone on a core: 7.0 instead of 8.6 ms for a 784 x 500 crossbar); else in whole-array
     passes, for the write thread, where each numpy call takes the GIL back from the settling
     thread (a dozen calls, not a dozen per block). Their fidelity sums are added per block."""
     compiled = _compiled_for(dev)
     if compiled is not None:
-        fidelity.sums[0] += 2 * dg.size
-        return compiled.states_and_reads(dev, g, dg, fidelity.sums[1:7])
+        fidelity.sums[0] += 2 * delta.size
+        return compiled.states_and_reads(dev, g, delta, fidelity.sums[1:7], scale)
+    dg = delta * scale
     target = _targets_in_chunks(dev, g, dg) if target is None else target
     if in_blocks:
         new_x, after = np.empty_like(g), np.empty_like(g)
@@ -194,17 +194,17 @@ def _compiled_for(dev: MemristorModel) -> ModuleType | None:
     return fused if fused.covers(dev) else None
 
 
-def _twin_targets(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, twin: Any, name: str,
+def _twin_targets(dev: MemristorModel, g: np.ndarray, delta: np.ndarray, scale: float, twin: Any, name: str,
                   rows: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
-    """A write's targets, put into the twin's rows of crossbar `name` (`rows`: its
-    BehavioralNetwork.rows_of, None where it has none) as they are computed; None where the
-    compiled write put them there without making the target array (fused.twin_rows: one pass
-    instead of three)."""
+    """A write's targets (of dg = delta * scale), put into the twin's rows of crossbar `name`
+    (`rows`: its BehavioralNetwork.rows_of, None where it has none) as they are computed; None
+    where the compiled write put them there without making the target array (fused.twin_rows:
+    one pass instead of three, and none for dg: it scales delta as it reads it)."""
     compiled = _compiled_for(dev)
     if rows is not None and compiled is not None:
-        compiled.twin_rows(dev, g, dg, *rows)
+        compiled.twin_rows(dev, g, delta, *rows, scale)
         return None
-    return _targets_in_chunks(dev, g, dg, twin.row_writer(name) if rows is not None else None)
+    return _targets_in_chunks(dev, g, delta * scale, twin.row_writer(name) if rows is not None else None)
 
 
 def plain_write(network: Network, dw: dict[str, np.ndarray], mode: str, nonideal: NonIdeal | None) -> bool:
@@ -245,19 +245,18 @@ def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
     work, written, reads = [], [], {}
     for name, delta in dw.items():
         g = network.read_of(states, name)
-        dg = delta * scale
         rows = twin.rows_of(name) if twin is not None else None
         if rows is not None:
             written.append(name)
-        target = _twin_targets(dev, g, dg, twin, name, rows)
+        target = _twin_targets(dev, g, delta, scale, twin, name, rows)
         if target is not None:
             reads[name] = target
-        work.append((name, g, target, dg))
+        work.append((name, g, target, delta))
 
     def finish() -> SynapseStates:
         out = SynapseStates({k: v.copy() for k, v in states.states.items() if k not in dw})
-        for name, g, target, dg in work:
-            out.states[name], after = _states_and_reads(dev, g, target, dg, fidelity, in_blocks=False)
+        for name, g, target, delta in work:
+            out.states[name], after = _states_and_reads(dev, g, target, delta, scale, fidelity, in_blocks=False)
             out.remember_read(name, after)
         out.states = {k: out.states[k] for k in states.states}  # the original order
         return out
