@@ -12,6 +12,7 @@ import pytest
 from memprop.circuits.validation import ConfigError
 from memprop.cosim.runs import rundir
 from memprop.cosim.config.config import LEGACY_SCHEDULE, build_network, dumps, loads_stored, parse
+from memprop.cosim.learning import schedule
 from memprop.cosim.learning.schedule import adam_step, lr_factor, step, zero_velocity
 from memprop.cosim.runs.trainer import Trainer, read_checkpoint
 
@@ -97,6 +98,33 @@ def test_adam_steps_are_kingma_and_ba_at_each_crossbars_rate_and_the_epochs_fact
     large = np.abs(g0) > 1e-3
     assert large.sum() > 50
     np.testing.assert_allclose(written[0]["l1_x"][large], 0.25 * rates["l1_x"] * np.sign(g0[large]), rtol=2e-3)
+
+
+@pytest.mark.parametrize("optimizer,epoch", [("sgd", 0), ("sgd", 3), ("adam", 0), ("adam", 3)])
+def test_the_compiled_updates_equal_numpys_bit_for_bit(optimizer, epoch, monkeypatch):
+    """Momentum and Adam through learning/fused_steps.py, and through numpy (where numba cannot be
+    imported), over several steps at a factor of 1 (epoch 0) and below: the same writes and
+    moments, every bit; a moment that is not contiguous takes numpy."""
+    net = build_network(parse({"network": {"layers": [300, 40, 10]}}))
+    rng = np.random.default_rng(epoch)
+    grads = [{name: rng.normal(0, 1e-3, v.shape) for name, v in zero_velocity(net).items()} for _ in range(4)]
+    tcfg = _train(optimizer=optimizer, lr_schedule="cosine", lr_decay_epochs=5, adam_beta2=0.99)
+    rates = {name: 0.01 * (k + 1) for k, name in enumerate(grads[0])}
+
+    def run(moments):
+        first, second = moments
+        if optimizer == "sgd":
+            return [step(tcfg, epoch, g, first) for g in grads], moments
+        return [adam_step(tcfg, epoch, g, rates, first, second, t) for t, g in enumerate(grads, start=1)], moments
+    compiled = run((zero_velocity(net), zero_velocity(net)))
+    strided = run(({k: np.asfortranarray(v) for k, v in zero_velocity(net).items()}, zero_velocity(net)))
+    monkeypatch.setattr(schedule, "_kernels", lambda: None)
+    numpy = run((zero_velocity(net), zero_velocity(net)))
+    for other in (compiled, strided):
+        for ours, theirs in zip(other[0] + list(other[1]), numpy[0] + list(numpy[1])):
+            assert ours.keys() == theirs.keys()
+            assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+    assert all(out[k] is not compiled[1][0][k] for out in compiled[0] for k in out)  # written: not the moment
 
 
 def test_a_stored_config_from_before_the_schedule_reads_as_the_constant_rate_it_ran():

@@ -11,6 +11,7 @@ Adam's step count is not stored: it is the number of batches before this one, ep
 from __future__ import annotations
 
 import math
+from types import ModuleType
 
 import numpy as np
 
@@ -46,11 +47,16 @@ def step(tcfg: TrainConfig, epoch: int, dw: dict[str, np.ndarray],
     factor = lr_factor(tcfg, epoch)
     if tcfg.momentum == 0.0:
         return {name: factor * d for name, d in dw.items()} if factor != 1.0 else dw
-    for name, d in dw.items():  # in place: two passes over 392 k weights instead of four
+    kernels, out = _kernels(), {}
+    for name, d in dw.items():
         v = velocity[name]
+        if kernels is not None and kernels.fits(v):
+            out[name] = kernels.momentum(v, d, tcfg.momentum, factor)  # one pass, the same bits
+            continue
         np.multiply(v, tcfg.momentum, out=v)
         v += d if factor == 1.0 else factor * d
-    return {name: velocity[name].copy() for name in dw}
+        out[name] = v.copy()
+    return out
 
 
 def adam_step(tcfg: TrainConfig, epoch: int, grad: dict[str, np.ndarray], rates: dict[str, float],
@@ -60,9 +66,12 @@ def adam_step(tcfg: TrainConfig, epoch: int, grad: dict[str, np.ndarray], rates:
     updated in place; t is this update's number from 1 (the bias corrections need it)."""
     b1, b2 = tcfg.momentum, tcfg.adam_beta2
     factor = lr_factor(tcfg, epoch)
-    out = {}
+    kernels, out = _kernels(), {}
     for name, g in grad.items():
         m, v = first[name], second[name]
+        if kernels is not None and kernels.fits(m, v):
+            out[name] = kernels.adam(m, v, g, b1, b2, t, tcfg.adam_eps, rates[name] * factor)  # the same bits
+            continue
         m *= b1
         m += (1.0 - b1) * g
         v *= b2
@@ -71,6 +80,16 @@ def adam_step(tcfg: TrainConfig, epoch: int, grad: dict[str, np.ndarray], rates:
         denom += tcfg.adam_eps
         out[name] = (rates[name] * factor / (1.0 - b1 ** t)) * m / denom
     return out
+
+
+def _kernels() -> ModuleType | None:
+    """The compiled updates (learning/fused_steps.py), imported on first use; None where numba
+    cannot be imported (every update then takes numpy, to the same bits)."""
+    try:
+        from memprop.cosim.learning import fused_steps
+    except ImportError:
+        return None
+    return fused_steps
 
 
 def velocity_arrays(velocity: dict[str, np.ndarray], second: dict[str, np.ndarray] | None = None
