@@ -104,7 +104,7 @@ def test_adam_steps_are_kingma_and_ba_at_each_crossbars_rate_and_the_epochs_fact
 def test_the_compiled_updates_equal_numpys_bit_for_bit(optimizer, epoch, monkeypatch):
     """Momentum and Adam through learning/fused_steps.py, and through numpy (where numba cannot be
     imported), over several steps at a factor of 1 (epoch 0) and below: the same writes and
-    moments, every bit; a moment that is not contiguous takes numpy."""
+    moments, every bit; a moment that is not contiguous, or a change of another shape, takes numpy."""
     net = build_network(parse({"network": {"layers": [300, 40, 10]}}))
     rng = np.random.default_rng(epoch)
     grads = [{name: rng.normal(0, 1e-3, v.shape) for name, v in zero_velocity(net).items()} for _ in range(4)]
@@ -125,6 +125,11 @@ def test_the_compiled_updates_equal_numpys_bit_for_bit(optimizer, epoch, monkeyp
             assert ours.keys() == theirs.keys()
             assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
     assert all(out[k] is not compiled[1][0][k] for out in compiled[0] for k in out)  # written: not the moment
+    from memprop.cosim.learning import fused_steps
+    d = grads[0]["l1_x"]
+    v = np.zeros_like(d)
+    assert fused_steps.fits(v, change=d) and not fused_steps.fits(v, change=d.T.copy())
+    assert not fused_steps.fits(v, change=d.astype(np.float32)) and not fused_steps.fits(v.T, change=d.T)
 
 
 def test_a_stored_config_from_before_the_schedule_reads_as_the_constant_rate_it_ran():

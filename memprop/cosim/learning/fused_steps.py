@@ -23,10 +23,12 @@ from memprop.cosim.programming.fused import compiled
 _exact = compiled()
 
 
-def fits(*arrays: np.ndarray) -> bool:
-    """Whether the moments can be updated in place through flat views (C-contiguous float64, one
-    shape): checkpoints and zero_velocity make them so; anything else keeps numpy."""
-    return all(a.dtype == np.float64 and a.flags.c_contiguous and a.shape == arrays[0].shape for a in arrays)
+def fits(*moments: np.ndarray, change: np.ndarray) -> bool:
+    """Whether the moments can be updated in place through flat views (C-contiguous float64, as
+    checkpoints and zero_velocity make them) from a float64 change of their shape; anything else
+    keeps numpy (a float32 change, say, which numpy would multiply in float32)."""
+    return change.dtype == np.float64 and all(
+        m.dtype == np.float64 and m.flags.c_contiguous and m.shape == change.shape for m in moments)
 
 
 def momentum(v: np.ndarray, d: np.ndarray, momentum: float, factor: float) -> np.ndarray:

@@ -50,7 +50,7 @@ def step(tcfg: TrainConfig, epoch: int, dw: dict[str, np.ndarray],
     kernels, out = _kernels(), {}
     for name, d in dw.items():
         v = velocity[name]
-        if kernels is not None and kernels.fits(v):
+        if kernels is not None and kernels.fits(v, change=d):
             out[name] = kernels.momentum(v, d, tcfg.momentum, factor)  # one pass, the same bits
             continue
         np.multiply(v, tcfg.momentum, out=v)
@@ -69,7 +69,7 @@ def adam_step(tcfg: TrainConfig, epoch: int, grad: dict[str, np.ndarray], rates:
     kernels, out = _kernels(), {}
     for name, g in grad.items():
         m, v = first[name], second[name]
-        if kernels is not None and kernels.fits(m, v):
+        if kernels is not None and kernels.fits(m, v, change=g):
             out[name] = kernels.adam(m, v, g, b1, b2, t, tcfg.adam_eps, rates[name] * factor)  # the same bits
             continue
         m *= b1
