@@ -11,9 +11,11 @@ with 2 BLAS threads, in interleaved pairs; samples/s counts the training only (t
 --reference (a clone of Laborieux-Axel/Equilibrium-Propagation, as bench/vs_pytorch_ep.py takes it;
 needs torch): each pair also trains the reference PyTorch EP implementation at both batch sizes
 (its own algorithm and settings, only the batch size changed), so its own ratio is measured in
-the same run, and memprop's samples/s is compared with the reference's at each batch size. The
-reference's clock holds its train() with an evaluation of 200 test images (one batch of its
-loader, under 1 % of an epoch of 10 000 images).
+the same run, and memprop's samples/s is compared with the reference's at each batch size (a
+like-for-like comparison with `--config configs/fashion-784-500-10-adam.toml`, the reference's
+algorithm, as bench/vs_pytorch_ep.py runs by default; the default config is memprop's own
+setting). The reference's clock holds its train() with an evaluation of 200 test images (one
+batch of its loader, under 1 % of an epoch of 10 000 images).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def measure(args: argparse.Namespace, config: Path, ref_dir: Path | None) -> Non
             print(f"        reference: batch 50 {ref_big['samples_per_s']:7.0f} samples/s, batch {args.small} "
                   f"{ref_small['samples_per_s']:7.0f} samples/s, ratio {ref_ratios[-1]:.2f}; memprop / reference "
                   f"{big['samples_per_s'] / ref_big['samples_per_s']:.2f} at 50, "
-                  f"{small['samples_per_s'] / ref_small['samples_per_s']:.2f} at {args.small}", flush=True)
+                  f"{small['samples_per_s'] / ref_small['samples_per_s']:.2f} at {args.small} "
+                  f"(memprop: {config.name})", flush=True)
     print(f"median ratio batch {args.small} / batch 50: {statistics.median(ratios):.2f}")
     if ref_ratios:
         print(f"the reference's own (same pairs): {statistics.median(ref_ratios):.2f}")

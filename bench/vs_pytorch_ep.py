@@ -54,7 +54,8 @@ import model_utils as ref
 from memprop.cosim.data.datasets import load_splits
 
 # optional: the batch size (default the reference's 50) and how many test images it evaluates (0: all)
-batch, test_size = (int(a) for a in (sys.argv[4:6] if len(sys.argv) > 5 else (50, 0)))
+batch = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+test_size = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 splits = load_splits("fashion-mnist", seed=0, validation=0.0, train_size=int(sys.argv[2]), test_size=test_size)
 
 def loader(data, batch, shuffle, train):

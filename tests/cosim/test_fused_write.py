@@ -64,6 +64,22 @@ def test_a_weight_change_scaled_in_the_kernels_is_numpys_product(name):
     assert all(np.array_equal(a, b) for a, b in zip(rows, want_rows))
 
 
+def test_a_float32_change_is_scaled_as_numpy_scales_it():
+    """numpy multiplies a float32 change by the scale in float32, the kernels would in float64:
+    such a change takes numpy's write, and lands where numpy's product says."""
+    dev, scale = DEVICE_MODELS["vteam"], 1.0 / (2.0 * Neuron().r_f)
+    g, dg = _crossbar(dev, 20, 30, seed=5)
+    delta = (dg / scale).astype(np.float32)
+    x, after = _states_and_reads(dev, g, None, delta, scale, Fidelity(), in_blocks=False)
+    product = delta * scale
+    assert product.dtype == np.float32
+    want = dev.state_for(np.clip(g + np.stack([product, -product]), dev.g_min, dev.g_max))
+    assert np.array_equal(x, want) and np.array_equal(after, dev.conductance(want))
+    from memprop.cosim.learning import fused_steps
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        fused_steps.momentum(np.zeros((20, 30)), delta, 0.9, 1.0)
+
+
 def test_nonlinear_reads_and_changed_equations_keep_the_numpy_write():
     """A model that overrides any of the equations is not compiled; its write still lands where
     its own state_for says."""

@@ -31,18 +31,27 @@ def fits(*moments: np.ndarray, change: np.ndarray) -> bool:
         m.dtype == np.float64 and m.flags.c_contiguous and m.shape == change.shape for m in moments)
 
 
-def momentum(v: np.ndarray, d: np.ndarray, momentum: float, factor: float) -> np.ndarray:
-    """v <- momentum v + factor d in place (as schedule.step: v * momentum, then plus factor * d);
-    returns a new array equal to the new v (what is written: the velocity goes on changing)."""
+def momentum(v: np.ndarray, d: np.ndarray, decay: float, factor: float) -> np.ndarray:
+    """v <- decay v + factor d in place (as schedule.step: v * momentum, then plus factor * d);
+    returns a new array equal to the new v (what is written: the velocity goes on changing).
+    Only for arrays that fit (see fits)."""
+    _check(v, change=d)
     out = np.empty_like(v)
-    _momentum(v.reshape(-1), np.ascontiguousarray(d, dtype=np.float64).reshape(-1), momentum, factor, out.reshape(-1))
+    _momentum(v.reshape(-1), np.ascontiguousarray(d).reshape(-1), decay, factor, out.reshape(-1))
     return out
 
 
+def _check(*moments: np.ndarray, change: np.ndarray) -> None:
+    """The kernels read flat views with no bounds checked: arrays that do not fit are refused."""
+    if not fits(*moments, change=change):
+        raise ValueError("compiled optimizer step: the moments must be C-contiguous float64 arrays of the "
+                         "float64 change's shape")
+
+
 @_exact
-def _momentum(v, d, momentum, factor, out):
+def _momentum(v, d, decay, factor, out):
     for i in range(v.size):
-        x = v[i] * momentum + factor * d[i]
+        x = v[i] * decay + factor * d[i]
         v[i] = x
         out[i] = x
 
@@ -51,18 +60,21 @@ def adam(m: np.ndarray, v: np.ndarray, g: np.ndarray, b1: float, b2: float, t: i
          step_size: float) -> np.ndarray:
     """Adam's moments m, v updated in place from g and the change `step_size` m_hat / (sqrt(v_hat)
     + eps) returned, as schedule.adam_step computes them (step_size: rate * factor, before the
-    first moment's bias correction, which is applied as adam_step does: to the scalar)."""
+    first moment's bias correction, which is applied as adam_step does: to the scalar). Only for
+    arrays that fit (see fits)."""
+    _check(m, v, change=g)
     out = np.empty_like(m)
-    _adam(m.reshape(-1), v.reshape(-1), np.ascontiguousarray(g, dtype=np.float64).reshape(-1), b1, 1.0 - b1, b2,
+    _adam(m.reshape(-1), v.reshape(-1), np.ascontiguousarray(g).reshape(-1), b1, 1.0 - b1, b2,
           1.0 - b2, 1.0 - b2 ** t, eps, step_size / (1.0 - b1 ** t), out.reshape(-1))
     return out
 
 
 @_exact
-def _adam(m, v, g, b1, keep1, b2, keep2, correction2, eps, scale, out):
+def _adam(m, v, g, b1, new1, b2, new2, correction2, eps, scale, out):
+    """new1, new2: the new gradient's weights in the moments (1 - b1, 1 - b2)."""
     for i in range(m.size):
-        mi = m[i] * b1 + keep1 * g[i]
-        vi = v[i] * b2 + keep2 * g[i] * g[i]
+        mi = m[i] * b1 + new1 * g[i]
+        vi = v[i] * b2 + new2 * g[i] * g[i]
         m[i] = mi
         v[i] = vi
         out[i] = scale * mi / (math.sqrt(vi / correction2) + eps)

@@ -47,16 +47,19 @@ def step(tcfg: TrainConfig, epoch: int, dw: dict[str, np.ndarray],
     factor = lr_factor(tcfg, epoch)
     if tcfg.momentum == 0.0:
         return {name: factor * d for name, d in dw.items()} if factor != 1.0 else dw
-    kernels, out = _kernels(), {}
-    for name, d in dw.items():
-        v = velocity[name]
-        if kernels is not None and kernels.fits(v, change=d):
-            out[name] = kernels.momentum(v, d, tcfg.momentum, factor)  # one pass, the same bits
-            continue
-        np.multiply(v, tcfg.momentum, out=v)
-        v += d if factor == 1.0 else factor * d
-        out[name] = v.copy()
-    return out
+    kernels = _kernels()
+    return {name: _momentum_step(kernels, velocity[name], d, tcfg.momentum, factor) for name, d in dw.items()}
+
+
+def _momentum_step(kernels: ModuleType | None, v: np.ndarray, d: np.ndarray, momentum: float,
+                   factor: float) -> np.ndarray:
+    """One crossbar's velocity updated in place, and a copy of it (what is written): compiled in
+    one pass where it can be (the same bits), else numpy's three."""
+    if kernels is not None and kernels.fits(v, change=d):
+        return kernels.momentum(v, d, momentum, factor)
+    np.multiply(v, momentum, out=v)
+    v += d if factor == 1.0 else factor * d
+    return v.copy()
 
 
 def adam_step(tcfg: TrainConfig, epoch: int, grad: dict[str, np.ndarray], rates: dict[str, float],
@@ -64,22 +67,26 @@ def adam_step(tcfg: TrainConfig, epoch: int, grad: dict[str, np.ndarray], rates:
     """The change to write for the rule's descent direction `grad` at unit rate (primary crossbars):
     rate * factor * m_hat / (sqrt(v_hat) + eps), with m (decay `momentum`) and v (decay adam_beta2)
     updated in place; t is this update's number from 1 (the bias corrections need it)."""
-    b1, b2 = tcfg.momentum, tcfg.adam_beta2
     factor = lr_factor(tcfg, epoch)
-    kernels, out = _kernels(), {}
-    for name, g in grad.items():
-        m, v = first[name], second[name]
-        if kernels is not None and kernels.fits(m, v, change=g):
-            out[name] = kernels.adam(m, v, g, b1, b2, t, tcfg.adam_eps, rates[name] * factor)  # the same bits
-            continue
-        m *= b1
-        m += (1.0 - b1) * g
-        v *= b2
-        v += (1.0 - b2) * g * g
-        denom = np.sqrt(v / (1.0 - b2 ** t))
-        denom += tcfg.adam_eps
-        out[name] = (rates[name] * factor / (1.0 - b1 ** t)) * m / denom
-    return out
+    kernels = _kernels()
+    return {name: _adam_step(kernels, first[name], second[name], g, tcfg, rates[name] * factor, t)
+            for name, g in grad.items()}
+
+
+def _adam_step(kernels: ModuleType | None, m: np.ndarray, v: np.ndarray, g: np.ndarray, tcfg: TrainConfig,
+               step_size: float, t: int) -> np.ndarray:
+    """One crossbar's moments updated in place, and its change (step_size: rate * factor):
+    compiled in one pass where it can be (the same bits), else numpy's ten."""
+    b1, b2 = tcfg.momentum, tcfg.adam_beta2
+    if kernels is not None and kernels.fits(m, v, change=g):
+        return kernels.adam(m, v, g, b1, b2, t, tcfg.adam_eps, step_size)
+    m *= b1
+    m += (1.0 - b1) * g
+    v *= b2
+    v += (1.0 - b2) * g * g
+    denom = np.sqrt(v / (1.0 - b2 ** t))
+    denom += tcfg.adam_eps
+    return (step_size / (1.0 - b1 ** t)) * m / denom
 
 
 def _kernels() -> ModuleType | None:

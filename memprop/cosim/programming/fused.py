@@ -41,16 +41,17 @@ def covers(dev: MemristorModel) -> bool:
         getattr(cls, name) is getattr(_ResistiveRange, name) for name in ("resistance", "conductance", "state_for"))
 
 
-def states_and_reads(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, sums: np.ndarray,
+def states_and_reads(dev: MemristorModel, g: np.ndarray, delta: np.ndarray, sums: np.ndarray,
                      scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """The states after an ideal write of +dg / -dg (each dg * scale, rounded as numpy's
-    product) to a dense crossbar's pairs read as g (2, rows, cols), and what they read as; the
-    fidelity's six running sums (sw, sa, sww, saa, swa, see) grow in place. Releases the GIL
-    while it runs. scale: a weight change in conductance, without a pass to make dg * scale."""
+    """The states after an ideal write of +dg / -dg, dg = delta * scale (float64: rounded as
+    numpy's product), to a dense crossbar's pairs read as g (2, rows, cols), and what they read
+    as; the fidelity's six running sums (sw, sa, sww, saa, swa, see) grow in place. Releases the
+    GIL while it runs. scale: what turns a weight change into a conductance change (1 / 2 R_f),
+    applied as delta is read, without a pass of its own."""
     g = np.ascontiguousarray(g, dtype=np.float64)
-    dg = np.ascontiguousarray(dg, dtype=np.float64)
+    delta = np.ascontiguousarray(delta, dtype=np.float64)
     x, after = np.empty_like(g), np.empty_like(g)
-    _write(g.reshape(-1), dg.reshape(-1), scale, dev.g_min, dev.g_max, dev.r_on, dev.r_off, dev.x_lo, dev.x_hi,
+    _write(g.reshape(-1), delta.reshape(-1), scale, dev.g_min, dev.g_max, dev.r_on, dev.r_off, dev.x_lo, dev.x_hi,
            x.reshape(-1), after.reshape(-1), sums)
     return x, after
 
@@ -131,15 +132,15 @@ def _write(g, dg, scale, g_min, g_max, r_on, r_off, x_lo, x_hi, x, after, sums):
     sums += acc
 
 
-def twin_rows(dev: MemristorModel, g: np.ndarray, dg: np.ndarray, block: np.ndarray, part: np.ndarray,
+def twin_rows(dev: MemristorModel, g: np.ndarray, delta: np.ndarray, block: np.ndarray, part: np.ndarray,
               scale: float = 1.0) -> None:
-    """The twin's operator for the same write (each dg * scale), before its states exist: block =
+    """The twin's operator for the same write (dg = delta * scale), before its states exist: block =
     the targets' difference G+ - G- (rows, cols), part = -(row sums of G+ and of G-) (rows,), each
     as BehavioralNetwork.row_writer computes it from writes._targets_in_chunks, bit for bit (the
     row sums are numpy's pairwise summation, replicated). One pass; no target array is made."""
     g = np.ascontiguousarray(g, dtype=np.float64)
-    dg = np.ascontiguousarray(dg, dtype=np.float64)
-    _twin_rows(g, dg, scale, dev.g_min, dev.g_max, block, part)
+    delta = np.ascontiguousarray(delta, dtype=np.float64)
+    _twin_rows(g, delta, scale, dev.g_min, dev.g_max, block, part)
 
 
 @_compiled

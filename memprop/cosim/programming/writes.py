@@ -159,12 +159,13 @@ def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray | N
                       scale: float, fidelity: Fidelity, *, in_blocks: bool) -> tuple[np.ndarray, np.ndarray]:
     """The states that read as `target` (the clipped g + dg / g - dg, dg = delta * scale, computed
     here if None; device conductances g before the write) and what they read as, element for
-    element the same whichever way they are computed. Devices with _ResistiveRange's equations take one compiled
-    pass from g and dg (fused.py). Others take numpy: in_blocks, a block of rows at a time, in
+    element the same whichever way they are computed. Devices with _ResistiveRange's equations
+    take one compiled pass from g, delta and scale (fused.py; float64 changes). Others take
+    numpy: in_blocks, a block of rows at a time, in
     cache (alone on a core: 7.0 instead of 8.6 ms for a 784 x 500 crossbar); else in whole-array
     passes, for the write thread, where each numpy call takes the GIL back from the settling
     thread (a dozen calls, not a dozen per block). Their fidelity sums are added per block."""
-    compiled = _compiled_for(dev)
+    compiled = _compiled_for(dev, delta)
     if compiled is not None:
         fidelity.sums[0] += 2 * delta.size
         return compiled.states_and_reads(dev, g, delta, fidelity.sums[1:7], scale)
@@ -183,10 +184,13 @@ def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray | N
     return new_x, after
 
 
-def _compiled_for(dev: MemristorModel) -> ModuleType | None:
-    """The compiled write (programming/fused.py) where it covers `dev`'s equations, else None.
-    Imported on first use (numba's import costs a quarter of a second); where numba cannot be
-    imported (a Python it has no build for yet), every write takes numpy, to the same states."""
+def _compiled_for(dev: MemristorModel, delta: np.ndarray) -> ModuleType | None:
+    """The compiled write (programming/fused.py) where it covers `dev`'s equations and the change
+    is float64 (numpy multiplies a float32 one by the scale in float32), else None. Imported on
+    first use (numba's import costs a quarter of a second); where numba cannot be imported (a
+    Python it has no build for yet), every write takes numpy, to the same states."""
+    if delta.dtype != np.float64:
+        return None
     try:
         from memprop.cosim.programming import fused
     except ImportError:
@@ -200,7 +204,7 @@ def _twin_targets(dev: MemristorModel, g: np.ndarray, delta: np.ndarray, scale: 
     (`rows`: its BehavioralNetwork.rows_of, None where it has none) as they are computed; None
     where the compiled write put them there without making the target array (fused.twin_rows:
     one pass instead of three, and none for dg: it scales delta as it reads it)."""
-    compiled = _compiled_for(dev)
+    compiled = _compiled_for(dev, delta)
     if rows is not None and compiled is not None:
         compiled.twin_rows(dev, g, delta, *rows, scale)
         return None
