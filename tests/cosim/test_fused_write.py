@@ -126,6 +126,22 @@ def test_the_twins_rows_from_a_compiled_write_equal_the_row_writers(dtype):
     assert np.array_equal(block, numpy.rows_of(bar.name)[0]) and np.array_equal(part, numpy.rows_of(bar.name)[1])
 
 
+@pytest.mark.parametrize("rows", [1, 83, 300])
+def test_the_twins_rows_shared_with_another_thread_are_the_same(rows):
+    """Half of the rows on an idle thread (training hands twin_rows the write thread's submit):
+    the same block and part, every bit; below fused.SPLIT_AT changes it does them all itself."""
+    from concurrent.futures import ThreadPoolExecutor
+    dev = DEVICE_MODELS["vteam"]
+    g, dg = _crossbar(dev, rows, 785, seed=rows)
+    alone, shared = [(np.zeros((rows, 785)), np.zeros(rows)) for _ in range(2)]
+    fused.twin_rows(dev, g, dg, *alone)
+    submitted = []
+    with ThreadPoolExecutor(1) as pool:
+        fused.twin_rows(dev, g, dg, *shared, 1.0, lambda *a: submitted.append(1) or pool.submit(*a))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, shared))
+    assert len(submitted) == (rows * 785 >= fused.SPLIT_AT)
+
+
 def test_without_numba_every_write_takes_numpy_to_the_same_states(monkeypatch):
     """Where numba cannot be imported, writes still work: numpy's, to the same states, with
     their reads remembered for the next write."""

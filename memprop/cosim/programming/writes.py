@@ -199,14 +199,15 @@ def _compiled_for(dev: MemristorModel, delta: np.ndarray) -> ModuleType | None:
 
 
 def _twin_targets(dev: MemristorModel, g: np.ndarray, delta: np.ndarray, scale: float, twin: Any, name: str,
-                  rows: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
+                  rows: tuple[np.ndarray, np.ndarray] | None, submit: Callable[..., Future]) -> np.ndarray | None:
     """A write's targets (of dg = delta * scale), put into the twin's rows of crossbar `name`
     (`rows`: its BehavioralNetwork.rows_of, None where it has none) as they are computed; None
     where the compiled write put them there without making the target array (fused.twin_rows:
-    one pass instead of three, and none for dg: it scales delta as it reads it)."""
+    one pass instead of three, none for dg: it scales delta as it reads it, and half of it on the
+    write thread, `submit`'s, idle until the write is handed to it)."""
     compiled = _compiled_for(dev, delta)
     if rows is not None and compiled is not None:
-        compiled.twin_rows(dev, g, delta, *rows, scale)
+        compiled.twin_rows(dev, g, delta, *rows, scale, submit)
         return None
     return _targets_in_chunks(dev, g, delta * scale, twin.row_writer(name) if rows is not None else None)
 
@@ -252,7 +253,7 @@ def start_update(network: Network, states: SynapseStates, dw: dict[str, np.ndarr
         rows = twin.rows_of(name) if twin is not None else None
         if rows is not None:
             written.append(name)
-        target = _twin_targets(dev, g, delta, scale, twin, name, rows)
+        target = _twin_targets(dev, g, delta, scale, twin, name, rows, submit)
         if target is not None:
             reads[name] = target
         work.append((name, g, target, delta))
