@@ -169,8 +169,7 @@ def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray | N
     if compiled is not None:
         fidelity.sums[0] += 2 * delta.size
         return compiled.states_and_reads(dev, g, delta, fidelity.sums[1:7], scale)
-    dg = delta * scale
-    target = _targets_in_chunks(dev, g, dg) if target is None else target
+    target = _targets_in_chunks(dev, g, delta * scale) if target is None else target
     if in_blocks:
         new_x, after = np.empty_like(g), np.empty_like(g)
         for part in _row_blocks(g):
@@ -180,7 +179,8 @@ def _states_and_reads(dev: MemristorModel, g: np.ndarray, target: np.ndarray | N
         new_x = dev.state_for(target)
         after = dev.conductance(new_x)
     for part in _row_blocks(g):
-        fidelity.add(np.stack([dg[part], -dg[part]]), after[:, part] - g[:, part])
+        dg = delta[part] * scale  # per block, in cache: the targets were made from the same products
+        fidelity.add(np.stack([dg, -dg]), after[:, part] - g[:, part])
     return new_x, after
 
 
